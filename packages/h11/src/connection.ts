@@ -1,0 +1,520 @@
+// The Connection: the one public object. It owns the state machine, the receive buffer,
+// and the reader and writer that the current states call for, and it applies the
+// HTTP/1.1 rules that span events: framing (RFC 9112 §6), keep-alive (§9.3), 100-continue
+// and protocol switches. It does no I/O: bytes in, events out; events in, bytes out.
+
+import { METHOD_RE, REQUEST_TARGET_RE } from "./abnf.js";
+import { LocalProtocolError, RemoteProtocolError } from "./errors.js";
+import {
+  type ConnectionClosed,
+  checkEventShape,
+  type Event,
+  NEED_DATA,
+  type NeedData,
+  PAUSED,
+  type Paused,
+} from "./events.js";
+import { getCommaHeader, type HeaderScan, scanHeaders, setCommaHeader } from "./headers.js";
+import {
+  ChunkedReader,
+  ContentLengthReader,
+  EXPECT_NOTHING,
+  type HeadReader,
+  Http10Reader,
+  type Reader,
+  RequestHeadReader,
+  ResponseHeadReader,
+} from "./readers.js";
+import { ReceiveBuffer } from "./receive-buffer.js";
+import {
+  CLIENT,
+  CLOSED,
+  ConnectionState,
+  DONE,
+  ERROR,
+  IDLE,
+  MIGHT_SWITCH_PROTOCOL,
+  MUST_CLOSE,
+  type Role,
+  SEND_BODY,
+  SEND_RESPONSE,
+  SERVER,
+  type State,
+  SWITCHED_PROTOCOL,
+  type Switch,
+} from "./state.js";
+import {
+  type BodyWriter,
+  ChunkedWriter,
+  ContentLengthWriter,
+  Http10Writer,
+  writeRequestHead,
+  writeResponseHead,
+} from "./writers.js";
+
+/** Options for a Connection. */
+export interface ConnectionOptions {
+  /**
+   * The most bytes a head (request or status line plus fields), a chunk-size line or a
+   * trailer may take. Past it the peer gets RemoteProtocolError with errorStatusHint 431.
+   * Default 16 KiB.
+   */
+  readonly maxIncompleteEventSize?: number;
+}
+
+/** The default `maxIncompleteEventSize`: 16 KiB. */
+export const DEFAULT_MAX_INCOMPLETE_EVENT_SIZE: number = 16 * 1024;
+
+type Framing =
+  | { readonly kind: "length"; readonly length: number }
+  | { readonly kind: "chunked" }
+  | { readonly kind: "http/1.0" };
+
+const NO_BODY: Framing = { kind: "length", length: 0 };
+const CHUNKED: Framing = { kind: "chunked" };
+const UNTIL_CLOSE: Framing = { kind: "http/1.0" };
+
+/** RFC 9112 §6.3: how the body of a message that enters SEND_BODY is delimited. */
+function bodyFraming(requestMethod: string | null, event: Event, scan: HeaderScan): Framing {
+  if (event.type === "Response") {
+    const status = event.status;
+    if (
+      status === 204 ||
+      status === 304 ||
+      requestMethod === "HEAD" ||
+      (requestMethod === "CONNECT" && status >= 200 && status < 300)
+    ) {
+      return NO_BODY;
+    }
+  }
+  if (scan.chunked) return CHUNKED;
+  if (scan.contentLength !== -1) return { kind: "length", length: scan.contentLength };
+  return event.type === "Request" ? NO_BODY : UNTIL_CLOSE;
+}
+
+// HTTP/1.1 is persistent unless someone says close; we do not keep HTTP/1.0 alive at all.
+function keepAlive(version: string | undefined, scan: HeaderScan): boolean {
+  return !scan.close && (version ?? "1.1") >= "1.1";
+}
+
+/**
+ * One HTTP/1.1 connection, seen from one side: feed it the bytes you receive and take
+ * events out; hand it the events you want to send and write the bytes it returns.
+ *
+ * @example
+ * const conn = new Connection("client");
+ * socket.write(conn.send({ type: "Request", method: "GET", target: "/", headers: [["Host", "a.com"]] }));
+ * socket.write(conn.send({ type: "EndOfMessage" }));
+ * conn.receiveData(await read(socket)); // an empty Uint8Array means EOF
+ * for (let ev = conn.nextEvent(); ev !== NEED_DATA && ev.type !== "EndOfMessage"; ev = conn.nextEvent()) console.log(ev);
+ */
+export class Connection {
+  /** Our side: "client" or "server". */
+  readonly ourRole: Role;
+  /** The peer's side. */
+  readonly theirRole: Role;
+  /** The HTTP version the peer last spoke ("1.1", "1.0"), or null before its first head. */
+  theirHttpVersion: string | null = null;
+  /** True between a client's `Expect: 100-continue` request and the server's first answer or body. */
+  clientIsWaitingFor100Continue = false;
+
+  readonly #maxIncompleteEventSize: number;
+  readonly #cstate = new ConnectionState();
+  readonly #buffer = new ReceiveBuffer();
+  #closed = false;
+  #requestMethod: string | null = null;
+  #reader: Reader | null;
+  #writer: BodyWriter | null = null;
+  readonly #headReader: HeadReader;
+
+  constructor(ourRole: Role, options: ConnectionOptions = {}) {
+    if (ourRole !== CLIENT && ourRole !== SERVER) {
+      throw new TypeError(`expected "client" or "server", not ${JSON.stringify(ourRole)}`);
+    }
+    const max = options.maxIncompleteEventSize ?? DEFAULT_MAX_INCOMPLETE_EVENT_SIZE;
+    if (!Number.isInteger(max) || max < 1) {
+      throw new TypeError("maxIncompleteEventSize must be a positive integer");
+    }
+    this.#maxIncompleteEventSize = max;
+    this.ourRole = ourRole;
+    this.theirRole = ourRole === CLIENT ? SERVER : CLIENT;
+    this.#headReader =
+      this.theirRole === CLIENT ? new RequestHeadReader(max) : new ResponseHeadReader(max);
+    this.#reader = this.#headReader;
+  }
+
+  /** Our state. */
+  get ourState(): State {
+    return this.#cstate.get(this.ourRole);
+  }
+
+  /** The peer's state. */
+  get theirState(): State {
+    return this.#cstate.get(this.theirRole);
+  }
+
+  /** The client's state. */
+  get clientState(): State {
+    return this.#cstate.client;
+  }
+
+  /** The server's state. */
+  get serverState(): State {
+    return this.#cstate.server;
+  }
+
+  /** True when we are the server and the client waits for `100 Continue` before its body. */
+  get theyAreWaitingFor100Continue(): boolean {
+    return this.theirRole === CLIENT && this.clientIsWaitingFor100Continue;
+  }
+
+  /**
+   * Bytes received but not parsed (after a protocol switch: the first bytes of the new
+   * protocol), and whether the peer has closed.
+   */
+  get trailingData(): { data: Uint8Array; closed: boolean } {
+    return { data: this.#buffer.toBytes(), closed: this.#closed };
+  }
+
+  /**
+   * Adds received bytes; an empty array means the peer closed (EOF). The connection keeps
+   * the array and may hand out views of it in Data events: do not modify it afterwards.
+   */
+  receiveData(data: Uint8Array): void {
+    if (!(data instanceof Uint8Array)) throw new TypeError("receiveData takes a Uint8Array");
+    if (data.length === 0) {
+      this.#closed = true;
+      return;
+    }
+    if (this.#closed) {
+      throw new LocalProtocolError("received data after the peer closed (after an empty chunk)");
+    }
+    this.#buffer.append(data);
+  }
+
+  /**
+   * The next event from the received bytes, NEED_DATA when more bytes are needed, or PAUSED
+   * when the peer's message is done and `startNextCycle()` (or a protocol switch) must come
+   * first. Throws RemoteProtocolError when the peer breaks the protocol.
+   */
+  nextEvent(): Event | NeedData | Paused {
+    if (this.theirState === ERROR) {
+      throw new RemoteProtocolError("Can't receive data when peer state is ERROR");
+    }
+    try {
+      const event = this.#extractNextReceiveEvent();
+      if (event.type === "NEED_DATA") {
+        if (this.#buffer.length > this.#maxIncompleteEventSize) {
+          throw new RemoteProtocolError("Receive buffer too long", 431);
+        }
+        if (this.#closed) throw new RemoteProtocolError("peer unexpectedly closed connection");
+        return event;
+      }
+      if (event.type !== "PAUSED") {
+        let scan: HeaderScan | null = null;
+        if (
+          event.type === "Request" ||
+          event.type === "Response" ||
+          event.type === "InformationalResponse"
+        ) {
+          scan = this.#headReader.scan;
+          this.#headReader.scan = null;
+        }
+        this.#processEvent(this.theirRole, event, scan);
+      }
+      return event;
+    } catch (error) {
+      this.#processError(this.theirRole);
+      if (error instanceof LocalProtocolError) {
+        throw new RemoteProtocolError(error.message, error.errorStatusHint);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * The bytes for `event`, or undefined for ConnectionClosed. Throws LocalProtocolError for
+   * an invalid event or one the state does not allow (the connection then enters ERROR,
+   * unless the event itself was malformed).
+   */
+  send(event: ConnectionClosed): undefined;
+  send(event: Exclude<Event, ConnectionClosed>): Uint8Array;
+  send(event: Event): Uint8Array | undefined;
+  send(event: Event): Uint8Array | undefined {
+    const parts = this.sendWithDataPassthrough(event);
+    if (parts === undefined) return undefined;
+    if (parts.length === 1) return parts[0]!;
+    let length = 0;
+    for (const part of parts) length += part.length;
+    const out = new Uint8Array(length);
+    let offset = 0;
+    for (const part of parts) {
+      out.set(part, offset);
+      offset += part.length;
+    }
+    return out;
+  }
+
+  /**
+   * Like `send()`, but returns the bytes as a list whose body parts are the Data event's own
+   * array (not copied): write them in order.
+   */
+  sendWithDataPassthrough(event: ConnectionClosed): undefined;
+  sendWithDataPassthrough(event: Exclude<Event, ConnectionClosed>): Uint8Array[];
+  sendWithDataPassthrough(event: Event): Uint8Array[] | undefined;
+  sendWithDataPassthrough(event: Event): Uint8Array[] | undefined {
+    if (this.ourState === ERROR) {
+      throw new LocalProtocolError("Can't send data when our state is ERROR");
+    }
+    checkEventShape(event);
+    const scan = this.#validateOutgoing(event);
+    try {
+      let outgoing = event;
+      let outgoingScan = scan;
+      if (event.type === "Response" && scan !== null) {
+        outgoingScan = this.#cleanUpResponseHeaders(event, scan);
+        outgoing = { ...event, headers: outgoingScan.headers };
+      }
+      const writer = this.#writer;
+      const role = this.ourRole;
+      const state = this.ourState;
+      this.#processEvent(role, outgoing, outgoingScan);
+      const out: Uint8Array[] = [];
+      switch (outgoing.type) {
+        case "ConnectionClosed":
+          return undefined;
+        case "Request":
+          out.push(
+            writeRequestHead(outgoing.method, outgoing.target, outgoing.httpVersion, outgoingScan!),
+          );
+          break;
+        case "InformationalResponse":
+        case "Response":
+          out.push(
+            writeResponseHead(
+              outgoing.status,
+              outgoing.reason ?? "",
+              outgoing.httpVersion,
+              outgoingScan!,
+            ),
+          );
+          break;
+        case "Data":
+          if (writer === null) throw this.#cannot(outgoing.type, role, state);
+          writer.data(outgoing.data, out);
+          break;
+        case "EndOfMessage":
+          if (writer === null) throw this.#cannot(outgoing.type, role, state);
+          writer.endOfMessage(scan, out);
+          break;
+      }
+      return out;
+    } catch (error) {
+      this.#processError(this.ourRole);
+      throw error;
+    }
+  }
+
+  /**
+   * Tells the connection that sending failed part way (the bytes did not all reach the
+   * peer): our state becomes ERROR.
+   */
+  sendFailed(): void {
+    this.#processError(this.ourRole);
+  }
+
+  /**
+   * Starts the next request/response cycle on a kept-alive connection: both sides must be
+   * DONE. Throws LocalProtocolError otherwise.
+   */
+  startNextCycle(): void {
+    const ourBefore = this.ourState;
+    const theirBefore = this.theirState;
+    this.#cstate.startNextCycle();
+    this.#requestMethod = null;
+    this.#respondToStateChanges(ourBefore, theirBefore, null, null);
+  }
+
+  // Checks what the event carries against the grammar; a bad event leaves the state alone.
+  #validateOutgoing(event: Event): HeaderScan | null {
+    switch (event.type) {
+      case "Request": {
+        if (!METHOD_RE.test(event.method)) {
+          throw new LocalProtocolError(`Illegal method ${JSON.stringify(event.method)}`);
+        }
+        if (!REQUEST_TARGET_RE.test(event.target)) {
+          throw new LocalProtocolError(
+            `Illegal target characters in ${JSON.stringify(event.target)}`,
+          );
+        }
+        const scan = scanHeaders(event.headers, false);
+        checkHost(event.httpVersion, scan);
+        return scan;
+      }
+      case "InformationalResponse":
+      case "Response":
+        if (event.reason !== undefined && /[\0\r\n]|[^\0-\xff]/.test(event.reason)) {
+          throw new LocalProtocolError(`Illegal reason phrase ${JSON.stringify(event.reason)}`);
+        }
+        return scanHeaders(event.headers, false);
+      case "EndOfMessage":
+        return event.headers === undefined ? null : scanHeaders(event.headers, false);
+      default:
+        return null;
+    }
+  }
+
+  #cannot(type: string, role: Role, state: State): LocalProtocolError {
+    return new LocalProtocolError(
+      `can't handle event type ${type} when role=${role} and state=${state}`,
+    );
+  }
+
+  #extractNextReceiveEvent(): Event | NeedData | Paused {
+    const state = this.theirState;
+    // In DONE we may still see ConnectionClosed, but buffered bytes belong to the next
+    // cycle: pause until startNextCycle().
+    if (state === DONE && this.#buffer.length > 0) return PAUSED;
+    if (state === MIGHT_SWITCH_PROTOCOL || state === SWITCHED_PROTOCOL) return PAUSED;
+    const reader = this.#reader;
+    if (reader === null) return NEED_DATA;
+    let event = reader.read(this.#buffer);
+    if (event === null && this.#buffer.length === 0 && this.#closed) {
+      event = reader.readEof ? reader.readEof() : { type: "ConnectionClosed" };
+    }
+    return event ?? NEED_DATA;
+  }
+
+  #processEvent(role: Role, event: Event, scan: HeaderScan | null): void {
+    const cstate = this.#cstate;
+    const ourBefore = this.ourState;
+    const theirBefore = this.theirState;
+    const type = event.type;
+    if (role === CLIENT && type === "Request") {
+      if (event.method === "CONNECT") cstate.processClientSwitchProposal("CONNECT");
+      if (scan!.upgrade) cstate.processClientSwitchProposal("UPGRADE");
+      if (role === this.theirRole) checkHost(event.httpVersion, scan!);
+    }
+    let serverSwitch: Switch | null = null;
+    if (role === SERVER) {
+      if (type === "InformationalResponse" && event.status === 101) serverSwitch = "UPGRADE";
+      else if (
+        type === "Response" &&
+        cstate.pendingSwitches.has("CONNECT") &&
+        event.status >= 200 &&
+        event.status < 300
+      ) {
+        serverSwitch = "CONNECT";
+      }
+    }
+    cstate.processEvent(role, type, serverSwitch);
+
+    if (type === "Request") this.#requestMethod = event.method;
+    const isHead = type === "Request" || type === "Response" || type === "InformationalResponse";
+    if (isHead && role === this.theirRole) this.theirHttpVersion = event.httpVersion ?? "1.1";
+    if ((type === "Request" || type === "Response") && !keepAlive(event.httpVersion, scan!)) {
+      cstate.processKeepAliveDisabled();
+    }
+
+    if (type === "Request" && (event.httpVersion ?? "1.1") >= "1.1" && scan!.expect100) {
+      this.clientIsWaitingFor100Continue = true;
+    }
+    if (type === "InformationalResponse" || type === "Response") {
+      this.clientIsWaitingFor100Continue = false;
+    }
+    if (role === CLIENT && (type === "Data" || type === "EndOfMessage")) {
+      this.clientIsWaitingFor100Continue = false;
+    }
+    this.#respondToStateChanges(ourBefore, theirBefore, event, scan);
+  }
+
+  #processError(role: Role): void {
+    const ourBefore = this.ourState;
+    const theirBefore = this.theirState;
+    this.#cstate.processError(role);
+    this.#respondToStateChanges(ourBefore, theirBefore, null, null);
+  }
+
+  // After any state change, pick the reader and writer the new states call for.
+  #respondToStateChanges(
+    ourBefore: State,
+    theirBefore: State,
+    event: Event | null,
+    scan: HeaderScan | null,
+  ): void {
+    const ours = this.ourState;
+    if (ours !== ourBefore) {
+      this.#writer =
+        ours === SEND_BODY
+          ? this.#bodyWriter(bodyFraming(this.#requestMethod, event!, scan!))
+          : null;
+    }
+    const theirs = this.theirState;
+    if (theirs !== theirBefore) this.#reader = this.#readerFor(this.theirRole, theirs, event, scan);
+  }
+
+  #readerFor(
+    role: Role,
+    state: State,
+    event: Event | null,
+    scan: HeaderScan | null,
+  ): Reader | null {
+    switch (state) {
+      case IDLE:
+        return this.#headReader;
+      case SEND_RESPONSE:
+        return role === SERVER ? this.#headReader : null;
+      case SEND_BODY: {
+        const framing = bodyFraming(this.#requestMethod, event!, scan!);
+        if (framing.kind === "chunked") return new ChunkedReader(this.#maxIncompleteEventSize);
+        if (framing.kind === "http/1.0") return new Http10Reader();
+        return new ContentLengthReader(framing.length);
+      }
+      case DONE:
+      case MUST_CLOSE:
+      case CLOSED:
+        return EXPECT_NOTHING;
+      default:
+        return null;
+    }
+  }
+
+  #bodyWriter(framing: Framing): BodyWriter {
+    if (framing.kind === "chunked") return new ChunkedWriter();
+    if (framing.kind === "http/1.0") return new Http10Writer();
+    return new ContentLengthWriter(framing.length);
+  }
+
+  // h11's rewriting of a response's framing headers on send: a body of unknown length is
+  // chunked to an HTTP/1.1 peer and delimited by close to anyone else; and when the
+  // connection will close, say so.
+  #cleanUpResponseHeaders(event: Event & { type: "Response" }, scan: HeaderScan): HeaderScan {
+    let next = scan;
+    let needClose = false;
+    const method = this.#requestMethod === "HEAD" ? "GET" : this.#requestMethod;
+    const framing = bodyFraming(method, event, scan);
+    if (framing.kind !== "length") {
+      next = setCommaHeader(next, "content-length", "Content-Length", []);
+      const version = this.theirHttpVersion;
+      if (version === null || version < "1.1") {
+        next = setCommaHeader(next, "transfer-encoding", "Transfer-Encoding", []);
+        if (this.#requestMethod !== "HEAD") needClose = true;
+      } else {
+        next = setCommaHeader(next, "transfer-encoding", "Transfer-Encoding", ["chunked"]);
+      }
+    }
+    if (!this.#cstate.keepAlive || needClose) {
+      const tokens = new Set(getCommaHeader(next, "connection"));
+      tokens.delete("keep-alive");
+      tokens.add("close");
+      next = setCommaHeader(next, "connection", "Connection", [...tokens].sort());
+    }
+    return next;
+  }
+}
+
+function checkHost(version: string | undefined, scan: HeaderScan): void {
+  if ((version ?? "1.1") !== "1.1") return;
+  if (scan.hostCount === 0) throw new LocalProtocolError("Missing mandatory Host: header");
+  if (scan.hostCount > 1) throw new LocalProtocolError("Found multiple Host: headers");
+}

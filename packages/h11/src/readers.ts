@@ -1,0 +1,258 @@
+// Readers turn buffered bytes into events, one reader per (role, state) or body framing.
+// Each returns an event, or null when more bytes are needed; a body reader also knows
+// what EOF means for its framing (`readEof`). Syntax errors are thrown as
+// LocalProtocolError; the Connection re-raises them as RemoteProtocolError.
+
+import {
+  CHUNK_HEADER_RE,
+  HEADER_FIELD_RE,
+  OBS_FOLD_RE,
+  REQUEST_LINE_RE,
+  STATUS_LINE_RE,
+} from "./abnf.js";
+import { LocalProtocolError, RemoteProtocolError } from "./errors.js";
+import type {
+  Data,
+  EndOfMessage,
+  Event,
+  InformationalResponse,
+  Request,
+  Response,
+} from "./events.js";
+import { type HeaderScan, scanHeaders } from "./headers.js";
+import type { ReceiveBuffer } from "./receive-buffer.js";
+
+export interface Reader {
+  read(buf: ReceiveBuffer): Event | null;
+  readEof?(): Event;
+}
+
+/** A reader of heads: it keeps the scan of the last head's fields for the Connection. */
+export interface HeadReader extends Reader {
+  scan: HeaderScan | null;
+}
+
+function tooLarge(limit: number): () => never {
+  return () => {
+    throw new RemoteProtocolError(`message head is larger than the limit of ${limit} bytes`, 431);
+  };
+}
+
+/** Joins obs-fold continuation lines onto the line before them, then parses each field. */
+function parseFields(lines: string[], from: number): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  let i = from;
+  while (i < lines.length) {
+    let line = lines[i++]!;
+    if (OBS_FOLD_RE.test(line)) {
+      throw new LocalProtocolError("continuation line at start of headers");
+    }
+    while (i < lines.length) {
+      const next = lines[i]!;
+      const c = next.charCodeAt(0);
+      if (c !== 0x20 && c !== 0x09) break;
+      line += " " + next.replace(OBS_FOLD_RE, "");
+      i++;
+    }
+    const match = HEADER_FIELD_RE.exec(line);
+    if (match === null)
+      throw new LocalProtocolError(`illegal header line: ${JSON.stringify(line)}`);
+    out.push([match[1]!, match[2] ?? ""]);
+  }
+  return out;
+}
+
+/** A bare first byte below "!" can never start a request or status line. */
+function checkObviouslyInvalid(buf: ReceiveBuffer): void {
+  const first = buf.peek();
+  if (first !== -1 && first < 0x21) throw new LocalProtocolError("illegal request line");
+}
+
+export class RequestHeadReader implements HeadReader {
+  scan: HeaderScan | null = null;
+  readonly #limit: number;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  read(buf: ReceiveBuffer): Request | null {
+    const lines = buf.extractLines(this.#limit, tooLarge(this.#limit));
+    if (lines === null) {
+      checkObviouslyInvalid(buf);
+      return null;
+    }
+    if (lines.length === 0) throw new LocalProtocolError("no request line received");
+    const match = REQUEST_LINE_RE.exec(lines[0]!);
+    if (match === null) {
+      throw new LocalProtocolError(`illegal request line: ${JSON.stringify(lines[0])}`);
+    }
+    const scan = scanHeaders(parseFields(lines, 1), true);
+    this.scan = scan;
+    return {
+      type: "Request",
+      method: match[1]!,
+      target: match[2]!,
+      headers: scan.headers,
+      httpVersion: match[3]!,
+    };
+  }
+}
+
+export class ResponseHeadReader implements HeadReader {
+  scan: HeaderScan | null = null;
+  readonly #limit: number;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  read(buf: ReceiveBuffer): InformationalResponse | Response | null {
+    const lines = buf.extractLines(this.#limit, tooLarge(this.#limit));
+    if (lines === null) {
+      checkObviouslyInvalid(buf);
+      return null;
+    }
+    if (lines.length === 0) throw new LocalProtocolError("no response line received");
+    const match = STATUS_LINE_RE.exec(lines[0]!);
+    if (match === null) {
+      throw new LocalProtocolError(`illegal status line: ${JSON.stringify(lines[0])}`);
+    }
+    const status = Number(match[2]);
+    const scan = scanHeaders(parseFields(lines, 1), true);
+    this.scan = scan;
+    if (status < 100) {
+      throw new LocalProtocolError(
+        `InformationalResponse status must be in range [100, 200), not ${status}`,
+      );
+    }
+    return {
+      type: status < 200 ? "InformationalResponse" : "Response",
+      status,
+      reason: match[3] ?? "",
+      headers: scan.headers,
+      httpVersion: match[1]!,
+    };
+  }
+}
+
+/** After a message, until the next cycle: any byte is an error, EOF is ConnectionClosed. */
+export const EXPECT_NOTHING: Reader = {
+  read(buf: ReceiveBuffer): null {
+    if (buf.length > 0) throw new LocalProtocolError("Got data when expecting EOF");
+    return null;
+  },
+};
+
+export class ContentLengthReader implements Reader {
+  readonly #length: number;
+  #remaining: number;
+
+  constructor(length: number) {
+    this.#length = length;
+    this.#remaining = length;
+  }
+
+  read(buf: ReceiveBuffer): Data | EndOfMessage | null {
+    if (this.#remaining === 0) return { type: "EndOfMessage", headers: [] };
+    const data = buf.extractAtMost(this.#remaining);
+    if (data === null) return null;
+    this.#remaining -= data.length;
+    return { type: "Data", data, chunkStart: false, chunkEnd: false };
+  }
+
+  readEof(): never {
+    throw new RemoteProtocolError(
+      "peer closed connection without sending complete message body: " +
+        `received ${this.#length - this.#remaining} bytes, expected ${this.#length}`,
+    );
+  }
+}
+
+// Chunk sizes above this are refused (they cannot be counted exactly, and no real body
+// needs them); llhttp refuses sizes that overflow 64 bits.
+const MAX_CHUNK_SIZE = Number.MAX_SAFE_INTEGER;
+
+export class ChunkedReader implements Reader {
+  #bytesInChunk = 0;
+  // The CRLF after a chunk's data still to be matched and thrown away.
+  #discard = "";
+  #readingTrailer = false;
+  #startPending = false;
+  readonly #limit: number;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  read(buf: ReceiveBuffer): Data | EndOfMessage | null {
+    if (this.#readingTrailer) {
+      const lines = buf.extractLines(this.#limit, tooLarge(this.#limit));
+      if (lines === null) return null;
+      return { type: "EndOfMessage", headers: scanHeaders(parseFields(lines, 0), true).headers };
+    }
+    while (this.#discard !== "") {
+      const data = buf.extractAtMost(this.#discard.length);
+      if (data === null) return null;
+      for (let i = 0; i < data.length; i++) {
+        if (data[i] !== this.#discard.charCodeAt(i)) {
+          throw new LocalProtocolError(
+            `malformed chunk footer: expected CRLF after the chunk data, got byte ${data[i]}`,
+          );
+        }
+      }
+      this.#discard = this.#discard.slice(data.length);
+    }
+    let chunkStart = false;
+    if (this.#bytesInChunk === 0) {
+      const line = buf.extractNextLine();
+      if (line === null) return null;
+      const match = CHUNK_HEADER_RE.exec(line);
+      if (match === null)
+        throw new LocalProtocolError(`illegal chunk header: ${JSON.stringify(line)}`);
+      const size = Number.parseInt(match[1]!, 16);
+      if (size > MAX_CHUNK_SIZE)
+        throw new LocalProtocolError(`chunk size ${match[1]} is too large`);
+      if (size === 0) {
+        this.#readingTrailer = true;
+        return this.read(buf);
+      }
+      this.#bytesInChunk = size;
+      chunkStart = true;
+    }
+    const data = buf.extractAtMost(this.#bytesInChunk);
+    if (data === null) {
+      // The size line was taken but none of the chunk's data has come: the first Data
+      // event of this chunk, whenever it comes, still opens it.
+      if (chunkStart) this.#startPending = true;
+      return null;
+    }
+    if (this.#startPending) {
+      chunkStart = true;
+      this.#startPending = false;
+    }
+    this.#bytesInChunk -= data.length;
+    const chunkEnd = this.#bytesInChunk === 0;
+    if (chunkEnd) this.#discard = "\r\n";
+    return { type: "Data", data, chunkStart, chunkEnd };
+  }
+
+  readEof(): never {
+    throw new RemoteProtocolError(
+      "peer closed connection without sending complete message body: incomplete chunked read",
+    );
+  }
+}
+
+/** A body delimited by the connection closing (HTTP/1.0 style responses). */
+export class Http10Reader implements Reader {
+  read(buf: ReceiveBuffer): Data | null {
+    const data = buf.extractAtMost(Number.MAX_SAFE_INTEGER);
+    if (data === null) return null;
+    return { type: "Data", data, chunkStart: false, chunkEnd: false };
+  }
+
+  readEof(): EndOfMessage {
+    return { type: "EndOfMessage", headers: [] };
+  }
+}

@@ -1,0 +1,187 @@
+import { decodeLatin1 } from "./latin1.js";
+
+// Theory of operation
+//
+// Bytes arrive in chunks and leave as heads (lines), chunk-size lines and body slices.
+// Two rules keep this cheap:
+//
+// 1. Searching is O(n). Looking for the end of a head (a blank line) or of a line starts
+//    where the previous search stopped, so feeding a head one byte at a time still costs
+//    linear time. Both marks reset when bytes are taken out.
+//
+// 2. Body bytes are not copied when they need not be. A chunk that arrives while the
+//    buffer is empty is *adopted*: kept as it is, never written to, and body data is
+//    handed out as views of it. The caller gives up the chunk to us (receiveData's
+//    contract), so those views stay valid forever. Bytes that had to be gathered into
+//    our own storage (a partial head or line followed by more bytes) are handed out as
+//    copies, because that storage is compacted and reused.
+
+const EMPTY = new Uint8Array(0);
+const LF = 0x0a;
+const CR = 0x0d;
+
+export class ReceiveBuffer {
+  #buf: Uint8Array = EMPTY;
+  #start = 0;
+  #end = 0;
+  // True while #buf is a caller's chunk that we must not write into.
+  #adopted = false;
+  // Where the next search for a blank line / a CRLF resumes, relative to #start.
+  #headSearch = 0;
+  #lineSearch = 0;
+
+  get length(): number {
+    return this.#end - this.#start;
+  }
+
+  append(chunk: Uint8Array): void {
+    const length = this.#end - this.#start;
+    if (length === 0) {
+      this.#buf = chunk;
+      this.#start = 0;
+      this.#end = chunk.length;
+      this.#adopted = true;
+      return;
+    }
+    const needed = length + chunk.length;
+    if (!this.#adopted && this.#buf.length - this.#end >= chunk.length) {
+      this.#buf.set(chunk, this.#end);
+      this.#end += chunk.length;
+      return;
+    }
+    if (!this.#adopted && this.#buf.length >= needed) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+    } else {
+      const next = new Uint8Array(Math.max(1024, needed * 2));
+      next.set(this.#buf.subarray(this.#start, this.#end));
+      this.#buf = next;
+      this.#adopted = false;
+    }
+    this.#buf.set(chunk, length);
+    this.#start = 0;
+    this.#end = needed;
+  }
+
+  /** The first buffered byte, or -1. */
+  peek(): number {
+    return this.#start < this.#end ? this.#buf[this.#start]! : -1;
+  }
+
+  /** A copy of everything buffered. */
+  toBytes(): Uint8Array {
+    return this.#buf.slice(this.#start, this.#end);
+  }
+
+  /** Up to `count` bytes from the front, or null when empty. */
+  extractAtMost(count: number): Uint8Array | null {
+    const length = this.#end - this.#start;
+    if (length === 0) return null;
+    const take = Math.min(count, length);
+    const from = this.#start;
+    const out = this.#adopted
+      ? this.#buf.subarray(from, from + take)
+      : this.#buf.slice(from, from + take);
+    this.#consume(take);
+    return out;
+  }
+
+  /**
+   * Where the head that starts the buffer ends (just past its blank line), or -1 when the
+   * blank line has not arrived. A blank line is LF LF or LF CR LF.
+   */
+  findHeadEnd(): number {
+    const buf = this.#buf;
+    const start = this.#start;
+    const end = this.#end;
+    let at = start + this.#headSearch;
+    while (at < end) {
+      const lf = buf.subarray(at, end).indexOf(LF);
+      if (lf === -1) break;
+      const p = at + lf;
+      if (p + 1 >= end) {
+        this.#headSearch = p - start;
+        return -1;
+      }
+      const next = buf[p + 1];
+      if (next === LF) return p + 2 - start;
+      if (next === CR) {
+        if (p + 2 >= end) {
+          this.#headSearch = p - start;
+          return -1;
+        }
+        if (buf[p + 2] === LF) return p + 3 - start;
+      }
+      at = p + 1;
+    }
+    this.#headSearch = end - start;
+    return -1;
+  }
+
+  /**
+   * Takes a head out of the buffer as lines (CR before each LF dropped, the blank line
+   * gone), or returns null when it has not all arrived. An empty head (the buffer starting
+   * with a blank line) is `[]`. `limit` bounds the head: past it `onTooLarge` is called.
+   */
+  extractLines(limit: number, onTooLarge: () => never): string[] | null {
+    const length = this.#end - this.#start;
+    if (length >= 1 && this.#buf[this.#start] === LF) {
+      this.#consume(1);
+      return [];
+    }
+    if (length >= 2 && this.#buf[this.#start] === CR && this.#buf[this.#start + 1] === LF) {
+      this.#consume(2);
+      return [];
+    }
+    const headEnd = this.findHeadEnd();
+    if (headEnd === -1) return null;
+    if (headEnd > limit) onTooLarge();
+    const text = decodeLatin1(this.#buf, this.#start, this.#start + headEnd);
+    this.#consume(headEnd);
+    const lines = text.split("\n");
+    lines.length -= 2;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (line.charCodeAt(line.length - 1) === CR) lines[i] = line.slice(0, -1);
+    }
+    return lines;
+  }
+
+  /** Takes one line ending in CRLF (kept) out of the buffer, or returns null. */
+  extractNextLine(): string | null {
+    const buf = this.#buf;
+    const start = this.#start;
+    const end = this.#end;
+    let at = start + this.#lineSearch;
+    while (at < end) {
+      const cr = buf.subarray(at, end).indexOf(CR);
+      if (cr === -1) break;
+      const p = at + cr;
+      if (p + 1 >= end) {
+        this.#lineSearch = p - start;
+        return null;
+      }
+      if (buf[p + 1] === LF) {
+        const line = decodeLatin1(buf, start, p + 2);
+        this.#consume(p + 2 - start);
+        return line;
+      }
+      at = p + 1;
+    }
+    this.#lineSearch = end - start;
+    return null;
+  }
+
+  #consume(count: number): void {
+    this.#start += count;
+    this.#headSearch = 0;
+    this.#lineSearch = 0;
+    if (this.#start === this.#end) {
+      this.#start = 0;
+      this.#end = 0;
+      if (this.#adopted) {
+        this.#buf = EMPTY;
+        this.#adopted = false;
+      }
+    }
+  }
+}
