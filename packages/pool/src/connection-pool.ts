@@ -1,0 +1,509 @@
+// ConnectionPool: httpcore's pool for Node.js.
+//
+// Theory of operation. Requests wait in a FIFO queue. One routine, #assign(), runs whenever
+// something changes (a request arrives, a response is closed, a request fails): it drops
+// closed and expired connections, trims idle ones past the keep-alive limit, and then hands
+// queued requests, oldest first, to connections: an available one for the request's origin
+// (the most recently used first), else a new one while there is room, else a new one in
+// place of an idle connection to another origin. It stops at the first request it cannot
+// place, since no later one could be placed either (an HTTP/1.1 connection is available
+// only when idle), so its cost does not grow with the length of the queue.
+//
+// Each request then runs on its connection; its response body holds the connection until
+// it is read to the end or closed, which calls #assign() again.
+//
+// Differences from httpcore 1.0, on purpose: the keep-alive limit counts idle connections
+// only and closes the least recently used ones; `connections` lists the most recently used
+// first; a request that fails on a reused connection before any response byte is retried
+// once on a new connection when it is idempotent and its body can be replayed; a response
+// body read to the end releases its connection without an explicit close().
+
+import type { ConnectionOptions as TlsOptions } from "node:tls";
+import { HTTPConnection } from "./connection.js";
+import { type ConnectionInterface, isReusedConnectionFailure } from "./connection-interface.js";
+import { ConnectionNotAvailable, PoolTimeout } from "./errors.js";
+import {
+  type HeaderList,
+  type HeadersInit,
+  Request,
+  type RequestContent,
+  type RequestExtensions,
+  Response,
+  type ResponseStream,
+} from "./models.js";
+import type { NetworkBackend, SocketOptions } from "./network.js";
+import { printable } from "./printable.js";
+import type { Origin, URL } from "./url.js";
+
+/** Options of a ConnectionPool (httpcore's, camelCased; durations in milliseconds). */
+export interface ConnectionPoolOptions {
+  /** TLS options for https origins (certificates are verified unless you say otherwise). */
+  readonly tls?: TlsOptions | undefined;
+  /** At most this many connections (default 10; null for no limit). */
+  readonly maxConnections?: number | null | undefined;
+  /** At most this many idle connections are kept (default null: no limit but maxConnections). */
+  readonly maxKeepaliveConnections?: number | null | undefined;
+  /** Idle connections are closed after this many ms (default: kept until the server closes them). */
+  readonly keepaliveExpiry?: number | undefined;
+  /** Speak HTTP/1.1 (default true; the only version supported). */
+  readonly http1?: boolean | undefined;
+  /** HTTP/2 is not supported yet: true throws. */
+  readonly http2?: boolean | undefined;
+  /** Connect retries, with httpcore's backoff (0, 500, 1000 … ms). Default 0. */
+  readonly retries?: number | undefined;
+  /** The local address to connect from. */
+  readonly localAddress?: string | undefined;
+  /** Connect to this Unix socket instead of the URL's host and port. */
+  readonly uds?: string | undefined;
+  /** Where connections come from (default: a NodeBackend). */
+  readonly networkBackend?: NetworkBackend | undefined;
+  readonly socketOptions?: SocketOptions | undefined;
+}
+
+/** Options of `request()` and `stream()`. */
+export interface RequestCallOptions {
+  readonly headers?: HeadersInit;
+  readonly content?: RequestContent;
+  readonly extensions?: RequestExtensions;
+  readonly signal?: AbortSignal;
+}
+
+// Methods that may be sent twice (RFC 9110 §9.2.2).
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+// Methods whose requests carry content, so an empty one says Content-Length: 0.
+const CONTENT_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+/** A request waiting for (or holding) a connection. */
+class PoolRequest {
+  readonly request: Request;
+  connection: ConnectionInterface | null = null;
+  /** After a failure on a reused connection: only a new connection will do. */
+  freshOnly = false;
+  retried = false;
+  cancelled = false;
+  #waiter: { resolve: (c: ConnectionInterface) => void; reject: (e: unknown) => void } | null =
+    null;
+
+  constructor(request: Request) {
+    this.request = request;
+  }
+
+  assign(connection: ConnectionInterface): void {
+    this.connection = connection;
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter.resolve(connection);
+    }
+  }
+
+  fail(error: unknown): void {
+    this.cancelled = true;
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter.reject(error);
+    }
+  }
+
+  wait(timeout: number | undefined): Promise<ConnectionInterface> {
+    if (this.connection !== null) return Promise.resolve(this.connection);
+    if (timeout !== undefined && timeout <= 0) {
+      return Promise.reject(new PoolTimeout("no connection was free (pool timeout 0)"));
+    }
+    return new Promise<ConnectionInterface>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      if (timeout !== undefined) {
+        timer = setTimeout(() => {
+          this.#waiter = null;
+          reject(new PoolTimeout(`no connection became free within ${timeout} ms`));
+        }, timeout);
+      }
+      this.#waiter = {
+        resolve: (c) => {
+          clearTimeout(timer);
+          resolve(c);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+    });
+  }
+}
+
+/** A FIFO queue with O(1) push, shift and push-to-front. */
+class Queue<T> {
+  #items: Array<T | undefined> = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(item: T): void {
+    this.#items.push(item);
+  }
+
+  pushFront(item: T): void {
+    if (this.#head > 0) this.#items[--this.#head] = item;
+    else this.#items.unshift(item);
+  }
+
+  peek(): T | undefined {
+    return this.#items[this.#head];
+  }
+
+  shift(): T | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const item = this.#items[this.#head];
+    this.#items[this.#head++] = undefined;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+
+  *[Symbol.iterator](): Iterator<T> {
+    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i]!;
+  }
+}
+
+function checkCount(name: string, value: unknown, min: number): void {
+  if (value === null || value === undefined) return;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new TypeError(`${name} must be an integer >= ${min} or null, not ${String(value)}`);
+  }
+}
+
+function checkDuration(name: string, value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !(value >= 0)) {
+    throw new TypeError(`${name} must be a number of milliseconds >= 0, not ${String(value)}`);
+  }
+}
+
+/**
+ * A pool of HTTP/1.1 connections: requests to the same origin share kept-alive
+ * connections, within the limits you set.
+ *
+ * @example
+ * await using pool = new ConnectionPool({ maxConnections: 10 });
+ * const res = await pool.request("GET", "https://example.com/");
+ * console.log(res.status, new TextDecoder().decode(res.content));
+ */
+export class ConnectionPool {
+  readonly #options: ConnectionPoolOptions;
+  readonly #maxConnections: number;
+  readonly #maxKeepalive: number;
+  // Most recently used first.
+  #connections: ConnectionInterface[] = [];
+  readonly #queue = new Queue<PoolRequest>();
+  readonly #active = new Set<PoolRequest>();
+  // Connections handed to a request that has not yet started on them: an idle connection
+  // stays "available" until its request runs, so it must not be handed out twice.
+  readonly #reserved = new Set<ConnectionInterface>();
+
+  constructor(options: ConnectionPoolOptions = {}) {
+    checkCount("maxConnections", options.maxConnections, 1);
+    checkCount("maxKeepaliveConnections", options.maxKeepaliveConnections, 0);
+    checkCount("retries", options.retries, 0);
+    checkDuration("keepaliveExpiry", options.keepaliveExpiry);
+    if (options.http2 === true) {
+      throw new TypeError("HTTP/2 is not supported yet: use http1 (the default)");
+    }
+    if (options.http1 === false) {
+      throw new TypeError("http1 cannot be turned off: HTTP/1.1 is the only protocol supported");
+    }
+    this.#options = options;
+    this.#maxConnections =
+      options.maxConnections === undefined ? 10 : (options.maxConnections ?? Infinity);
+    this.#maxKeepalive = Math.min(
+      this.#maxConnections,
+      options.maxKeepaliveConnections ?? Infinity,
+    );
+  }
+
+  /** The options this pool was made with. */
+  protected get options(): ConnectionPoolOptions {
+    return this.#options;
+  }
+
+  /**
+   * Makes a connection for `origin`. The one method a subclass overrides to bring its own
+   * connections (this is how @x/proxy plugs in).
+   */
+  protected createConnection(origin: Origin): ConnectionInterface {
+    const o = this.#options;
+    return new HTTPConnection(origin, {
+      tls: o.tls,
+      keepaliveExpiry: o.keepaliveExpiry,
+      retries: o.retries,
+      localAddress: o.localAddress,
+      uds: o.uds,
+      networkBackend: o.networkBackend,
+      socketOptions: o.socketOptions,
+    });
+  }
+
+  /** The connections, most recently used first (closed and expired ones are dropped first). */
+  get connections(): ConnectionInterface[] {
+    this.#prune();
+    return [...this.#connections];
+  }
+
+  /** Sends a request and reads the whole response body. */
+  async request(
+    method: string,
+    url: string | URL | globalThis.URL,
+    options: RequestCallOptions = {},
+  ): Promise<Response> {
+    const response = await this.stream(method, url, options);
+    try {
+      await response.read();
+    } finally {
+      await response.close();
+    }
+    return response;
+  }
+
+  /** Sends a request; the body is left to read (iterate it, then close the response). */
+  stream(
+    method: string,
+    url: string | URL | globalThis.URL,
+    options: RequestCallOptions = {},
+  ): Promise<Response> {
+    let request: Request;
+    try {
+      request = new Request(method, url, options);
+      addDefaultHeaders(request);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.handleRequest(request);
+  }
+
+  /** The core entry point: sends `request` as it is (no headers added). */
+  async handleRequest(request: Request): Promise<Response> {
+    const signal = request.signal;
+    if (signal?.aborted) throw signal.reason;
+    const pr = new PoolRequest(request);
+    this.#queue.push(pr);
+    let onAbort: (() => void) | null = null;
+    if (signal !== undefined) {
+      onAbort = (): void => {
+        if (pr.connection !== null) void pr.connection.close();
+        else pr.fail(signal.reason);
+        this.#assign();
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+    const poolTimeout = request.extensions.timeout?.pool;
+    let response: Response;
+    try {
+      for (;;) {
+        this.#assign();
+        const connection = pr.connection ?? (await pr.wait(poolTimeout));
+        try {
+          // The synchronous part of handleRequest marks the connection busy.
+          const pending = connection.handleRequest(request);
+          this.#reserved.delete(connection);
+          response = await pending;
+          break;
+        } catch (error) {
+          if (signal?.aborted) throw signal.reason;
+          const retry =
+            error instanceof ConnectionNotAvailable ||
+            (isReusedConnectionFailure(error) &&
+              !pr.retried &&
+              IDEMPOTENT.has(request.method) &&
+              request.replayable);
+          if (!retry) throw error;
+          if (!(error instanceof ConnectionNotAvailable)) {
+            pr.retried = true;
+            pr.freshOnly = true;
+          }
+          this.#active.delete(pr);
+          pr.connection = null;
+          this.#queue.pushFront(pr);
+        }
+      }
+    } catch (error) {
+      if (onAbort !== null) signal!.removeEventListener("abort", onAbort);
+      if (pr.connection !== null) this.#reserved.delete(pr.connection);
+      pr.cancelled = true;
+      this.#active.delete(pr);
+      this.#assign();
+      throw signal?.aborted ? signal.reason : error;
+    }
+    const release = (): void => {
+      if (onAbort !== null) signal!.removeEventListener("abort", onAbort);
+      this.#active.delete(pr);
+      this.#assign();
+    };
+    return new Response(response.status, {
+      headers: response.headers,
+      content: new PoolBody(response, release, signal),
+      extensions: response.extensions,
+    });
+  }
+
+  /** Closes every connection. The pool can still be used afterwards. */
+  async close(): Promise<void> {
+    const closing = this.#connections;
+    this.#connections = [];
+    await Promise.all(closing.map((c) => c.close()));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // Drops closed connections, and closes and drops expired ones and idle ones past the
+  // keep-alive limit (least recently used first).
+  #prune(): void {
+    let idle = 0;
+    let keep = 0;
+    const connections = this.#connections;
+    for (let i = 0; i < connections.length; i++) {
+      const c = connections[i]!;
+      if (c.isClosed()) {
+        this.#reserved.delete(c);
+        continue;
+      }
+      if (c.hasExpired()) {
+        this.#reserved.delete(c);
+        void c.close();
+        continue;
+      }
+      if (c.isIdle()) idle++;
+      connections[keep++] = c;
+    }
+    connections.length = keep;
+    for (let i = connections.length - 1; i >= 0 && idle > this.#maxKeepalive; i--) {
+      const c = connections[i]!;
+      if (!c.isIdle() || this.#reserved.has(c)) continue;
+      connections.splice(i, 1);
+      idle--;
+      void c.close();
+    }
+  }
+
+  #assign(): void {
+    this.#prune();
+    const connections = this.#connections;
+    const queue = this.#queue;
+    while (queue.length > 0) {
+      const pr = queue.peek()!;
+      if (pr.cancelled) {
+        queue.shift();
+        continue;
+      }
+      const origin = pr.request.url.origin;
+      let chosen: ConnectionInterface | null = null;
+      if (!pr.freshOnly) {
+        for (let i = 0; i < connections.length; i++) {
+          const c = connections[i]!;
+          if (c.canHandleRequest(origin) && c.isAvailable() && !this.#reserved.has(c)) {
+            chosen = c;
+            if (i > 0) {
+              connections.splice(i, 1);
+              connections.unshift(c);
+            }
+            break;
+          }
+        }
+      }
+      if (chosen === null) {
+        if (connections.length >= this.#maxConnections) {
+          // Make room by closing the least recently used idle connection, if there is one.
+          let idleAt = -1;
+          for (let i = connections.length - 1; i >= 0; i--) {
+            if (connections[i]!.isIdle() && !this.#reserved.has(connections[i]!)) {
+              idleAt = i;
+              break;
+            }
+          }
+          if (idleAt === -1) break;
+          void connections[idleAt]!.close();
+          connections.splice(idleAt, 1);
+        }
+        chosen = this.createConnection(origin);
+        connections.unshift(chosen);
+      }
+      queue.shift();
+      this.#active.add(pr);
+      this.#reserved.add(chosen);
+      pr.assign(chosen);
+    }
+  }
+
+  toString(): string {
+    let idle = 0;
+    for (const c of this.#connections) if (c.isIdle()) idle++;
+    let queued = 0;
+    for (const pr of this.#queue) if (!pr.cancelled) queued++;
+    const requests = `Requests: ${this.#active.size} active, ${queued} queued`;
+    const conns = `Connections: ${this.#connections.length - idle} active, ${idle} idle`;
+    return `<${this.constructor.name} [${requests} | ${conns}]>`;
+  }
+}
+
+printable(ConnectionPool);
+
+/** Adds Host (first) and the body's framing header when missing, as httpcore does. */
+function addDefaultHeaders(request: Request): void {
+  const headers: HeaderList = request.headers;
+  let host = false;
+  let framing = false;
+  for (const [name] of headers) {
+    const lower = name.toLowerCase();
+    if (lower === "host") host = true;
+    else if (lower === "content-length" || lower === "transfer-encoding") framing = true;
+  }
+  if (!host) headers.unshift(["Host", request.url.origin.authority]);
+  if (framing) return;
+  const content = request.content;
+  if (content === undefined) {
+    if (CONTENT_METHODS.has(request.method)) headers.push(["Content-Length", "0"]);
+  } else if (content instanceof Uint8Array) {
+    headers.push(["Content-Length", String(content.length)]);
+  } else {
+    headers.push(["Transfer-Encoding", "chunked"]);
+  }
+}
+
+/** A response body that gives the connection back to the pool when done or closed. */
+class PoolBody implements ResponseStream {
+  readonly #response: Response;
+  readonly #release: () => void;
+  readonly #signal: AbortSignal | undefined;
+  #closed = false;
+
+  constructor(response: Response, release: () => void, signal: AbortSignal | undefined) {
+    this.#response = response;
+    this.#release = release;
+    this.#signal = signal;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    try {
+      yield* this.#response;
+    } catch (error) {
+      await this.close();
+      throw this.#signal?.aborted ? this.#signal.reason : error;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#response.close();
+    } finally {
+      this.#release();
+    }
+  }
+}

@@ -1,0 +1,105 @@
+// Every error the transport raises, each with a stable `code`. The hierarchy follows
+// httpcore's: TransportError at the root, then network, timeout and protocol families.
+
+/** Options for a TransportError: the underlying error, kept as `cause`. */
+export interface TransportErrorOptions {
+  readonly cause?: unknown;
+}
+
+/**
+ * The root of every error @x/pool raises.
+ *
+ * @example
+ * try { await pool.request("GET", url) } catch (e) { if (e instanceof TransportError) console.log(e.code) }
+ */
+export class TransportError extends Error {
+  /** A stable identifier, e.g. "ERR_CONNECT". */
+  readonly code: string = "ERR_TRANSPORT";
+
+  constructor(message: string, options?: TransportErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The connection could not be established, or broke while reading or writing. */
+export class NetworkError extends TransportError {
+  override readonly code: string = "ERR_NETWORK";
+}
+
+/** Connecting (TCP, Unix socket or TLS handshake) failed. Check the host, port and certificates. */
+export class ConnectError extends NetworkError {
+  override readonly code: string = "ERR_CONNECT";
+}
+
+/** Reading from the connection failed (reset, closed, or the stream was closed). */
+export class ReadError extends NetworkError {
+  override readonly code: string = "ERR_READ";
+}
+
+/** Writing to the connection failed. */
+export class WriteError extends NetworkError {
+  override readonly code: string = "ERR_WRITE";
+}
+
+/** An operation took longer than its timeout. */
+export class TimeoutError extends TransportError {
+  override readonly code: string = "ERR_TIMEOUT";
+}
+
+/** Connecting took longer than `extensions.timeout.connect`. */
+export class ConnectTimeout extends TimeoutError {
+  override readonly code: string = "ERR_CONNECT_TIMEOUT";
+}
+
+/** No bytes arrived within `extensions.timeout.read`. */
+export class ReadTimeout extends TimeoutError {
+  override readonly code: string = "ERR_READ_TIMEOUT";
+}
+
+/** The peer did not take our bytes within `extensions.timeout.write`. */
+export class WriteTimeout extends TimeoutError {
+  override readonly code: string = "ERR_WRITE_TIMEOUT";
+}
+
+/** No connection became free within `extensions.timeout.pool`. Raise maxConnections or the timeout. */
+export class PoolTimeout extends TimeoutError {
+  override readonly code: string = "ERR_POOL_TIMEOUT";
+}
+
+/** HTTP/1.1 was broken, by the peer or by us. The @x/h11 error is the `cause`. */
+export class ProtocolError extends TransportError {
+  override readonly code: string = "ERR_PROTOCOL";
+}
+
+/** The peer broke HTTP/1.1: garbage, bad framing, or closing in the middle of a message. */
+export class RemoteProtocolError extends ProtocolError {
+  override readonly code: string = "ERR_REMOTE_PROTOCOL";
+}
+
+/** The request could not be sent as given: a bad method, target or header, or a bad URL. */
+export class LocalProtocolError extends ProtocolError {
+  override readonly code: string = "ERR_LOCAL_PROTOCOL";
+}
+
+/** The URL's scheme is missing or not one of http, https, ws, wss. */
+export class UnsupportedProtocol extends TransportError {
+  override readonly code: string = "ERR_UNSUPPORTED_PROTOCOL";
+}
+
+/** The connection is busy or closed; the pool retries on another one. */
+export class ConnectionNotAvailable extends TransportError {
+  override readonly code: string = "ERR_CONNECTION_NOT_AVAILABLE";
+}
+
+/** A response's `content` was read before `read()`, or its body was iterated twice. */
+export class ResponseNotRead extends Error {
+  readonly code: string = "ERR_RESPONSE_NOT_READ";
+  override readonly name: string = "ResponseNotRead";
+}
+
+/** A response's body was consumed already (bodies stream once). */
+export class StreamConsumed extends Error {
+  readonly code: string = "ERR_STREAM_CONSUMED";
+  override readonly name: string = "StreamConsumed";
+}

@@ -1,0 +1,437 @@
+// HTTP11Connection: one request at a time over one NetworkStream, framed by @x/h11.
+//
+// Lifecycle: NEW → ACTIVE (a request is in flight) → IDLE (kept alive) → ACTIVE ... and
+// CLOSED when either side will not go on. A response's body must be read to the end (or
+// the response closed) before the connection is IDLE again; closing a response whose body
+// was not read to the end closes the connection, since the bytes left on the wire would
+// otherwise be taken for the next response.
+//
+// Requests with a body are written while the response is already being read, so a server
+// that answers early (a 413 before the upload is over) is heard, as httpcore hears it when
+// the write fails.
+
+import {
+  Connection as H11Connection,
+  type Event as H11Event,
+  ProtocolError as H11ProtocolError,
+  NEED_DATA,
+} from "@x/h11";
+import type { ConnectionInterface } from "./connection-interface.js";
+import { markReusedConnectionFailure } from "./connection-interface.js";
+import {
+  ConnectionNotAvailable,
+  LocalProtocolError,
+  NetworkError,
+  RemoteProtocolError,
+  WriteError,
+} from "./errors.js";
+import {
+  getHeader,
+  type HeaderList,
+  type Request,
+  Response,
+  type ResponseStream,
+} from "./models.js";
+import type { NetworkStream } from "./network.js";
+import { printable } from "./printable.js";
+import { traced } from "./trace.js";
+import type { Origin } from "./url.js";
+
+/** The states of an HTTP/1.1 connection. */
+export type HTTP11State = "NEW" | "ACTIVE" | "IDLE" | "CLOSED";
+
+/** Options of an HTTP11Connection. */
+export interface HTTP11ConnectionOptions {
+  /** Milliseconds an idle connection may be kept; undefined keeps it until the server closes it. */
+  readonly keepaliveExpiry?: number | undefined;
+}
+
+const READ_NUM_BYTES = 64 * 1024;
+const MAX_INCOMPLETE_EVENT_SIZE = 100 * 1024;
+// Bodies up to this size are written together with the head, in one write.
+const COALESCE_LIMIT = 16 * 1024;
+// A server's "Keep-Alive: timeout=N" is trusted minus this margin, so that we stop using the
+// connection before the server closes it.
+const KEEPALIVE_HINT_MARGIN_MS = 1000;
+
+function keepAliveHint(headers: HeaderList): number | null {
+  const value = getHeader(headers, "keep-alive");
+  if (value === undefined) return null;
+  const match = /(?:^|[,;\s])timeout\s*=\s*"?(\d+)/i.exec(value);
+  return match === null ? null : Number(match[1]) * 1000;
+}
+
+const EMPTY = new Uint8Array(0);
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  if (parts.length === 0) return EMPTY;
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/**
+ * A stream after a protocol switch (2xx to CONNECT, 101): the bytes h11 had already read
+ * past the response head come first.
+ */
+class UpgradedStream implements NetworkStream {
+  readonly #stream: NetworkStream;
+  #trailing: Uint8Array;
+
+  constructor(stream: NetworkStream, trailing: Uint8Array) {
+    this.#stream = stream;
+    this.#trailing = trailing;
+  }
+
+  read(maxBytes: number, timeout?: number): Promise<Uint8Array> {
+    if (this.#trailing.length > 0) {
+      const out = this.#trailing.subarray(0, maxBytes);
+      this.#trailing = this.#trailing.subarray(out.length);
+      return Promise.resolve(out);
+    }
+    return this.#stream.read(maxBytes, timeout);
+  }
+
+  write(data: Uint8Array, timeout?: number): Promise<void> {
+    return this.#stream.write(data, timeout);
+  }
+
+  close(): Promise<void> {
+    return this.#stream.close();
+  }
+
+  startTls(...args: Parameters<NetworkStream["startTls"]>): Promise<NetworkStream> {
+    return this.#stream.startTls(...args);
+  }
+
+  getExtraInfo(key: string): unknown {
+    if (key === "is_readable" && this.#trailing.length > 0) return true;
+    return this.#stream.getExtraInfo(key);
+  }
+}
+
+/**
+ * An HTTP/1.1 connection over an open NetworkStream, one request at a time.
+ *
+ * @example
+ * const stream = await new NodeBackend().connectTcp("example.com", 80);
+ * const conn = new HTTP11Connection(new Origin("http", "example.com", 80), stream);
+ * const res = await conn.handleRequest(new Request("GET", "http://example.com/", { headers: { Host: "example.com" } }));
+ */
+export class HTTP11Connection implements ConnectionInterface {
+  readonly #origin: Origin;
+  readonly #stream: NetworkStream;
+  readonly #keepaliveExpiry: number | undefined;
+  #h11: H11Connection;
+  #state: HTTP11State = "NEW";
+  #requestCount = 0;
+  #expireAt: number | null = null;
+  #keepaliveHint: number | null = null;
+  // Response bytes received in the current cycle.
+  #received = 0;
+
+  constructor(origin: Origin, stream: NetworkStream, options: HTTP11ConnectionOptions = {}) {
+    this.#origin = origin;
+    this.#stream = stream;
+    this.#keepaliveExpiry = options.keepaliveExpiry;
+    this.#h11 = new H11Connection("client", { maxIncompleteEventSize: MAX_INCOMPLETE_EVENT_SIZE });
+  }
+
+  /** NEW, ACTIVE, IDLE or CLOSED. */
+  get state(): HTTP11State {
+    return this.#state;
+  }
+
+  /** How many requests this connection has taken. */
+  get requestCount(): number {
+    return this.#requestCount;
+  }
+
+  async handleRequest(request: Request): Promise<Response> {
+    if (!this.canHandleRequest(request.url.origin)) {
+      throw new ConnectionNotAvailable(
+        `Attempted to send request to ${request.url.origin} on connection to ${this.#origin}`,
+      );
+    }
+    if (this.#state !== "NEW" && this.#state !== "IDLE") {
+      throw new ConnectionNotAvailable(`the connection is ${this.#state}`);
+    }
+    this.#requestCount++;
+    this.#state = "ACTIVE";
+    this.#expireAt = null;
+    this.#received = 0;
+    const reused = this.#requestCount > 1;
+    const timeouts = request.extensions.timeout ?? {};
+    try {
+      const head = await this.#exchange(request, timeouts.write, timeouts.read);
+      return this.#makeResponse(request, head);
+    } catch (error) {
+      await traced("http11.response_closed", request, {}, () => this.#responseClosed());
+      if (
+        reused &&
+        this.#received === 0 &&
+        (error instanceof NetworkError || error instanceof RemoteProtocolError)
+      ) {
+        markReusedConnectionFailure(error);
+      }
+      throw error;
+    }
+  }
+
+  // Sends the request and reads the response head.
+  async #exchange(
+    request: Request,
+    writeTimeout: number | undefined,
+    readTimeout: number | undefined,
+  ): Promise<H11Event & { type: "Response" | "InformationalResponse" }> {
+    const head = this.#send({
+      type: "Request",
+      method: request.method,
+      target: request.url.target,
+      headers: request.headers,
+    });
+    const content = request.content;
+    if (
+      content === undefined ||
+      (content instanceof Uint8Array && content.length <= COALESCE_LIMIT)
+    ) {
+      // The whole request in one write.
+      const parts = [head];
+      if (content !== undefined && content.length > 0) {
+        parts.push(...this.#sendParts({ type: "Data", data: content }));
+      }
+      parts.push(this.#send({ type: "EndOfMessage" }));
+      await traced("http11.send_request_headers", request, { request }, async () => {});
+      try {
+        await traced("http11.send_request_body", request, { request }, () =>
+          this.#stream.write(concat(parts), writeTimeout),
+        );
+      } catch (error) {
+        if (!(error instanceof WriteError)) throw error;
+      }
+      return traced("http11.receive_response_headers", request, { request }, () =>
+        this.#receiveResponseHead(readTimeout),
+      );
+    }
+
+    await traced("http11.send_request_headers", request, { request }, () =>
+      this.#stream.write(head, writeTimeout),
+    );
+    // The body is written while we listen for the response (see the top of this file).
+    let sendError: unknown = null;
+    const sending = traced("http11.send_request_body", request, { request }, () =>
+      this.#sendBody(request, writeTimeout),
+    ).catch((error: unknown) => {
+      if (error instanceof WriteError) return;
+      sendError = error;
+      void this.#stream.close();
+    });
+    const receiving = this.#receiveResponseHead(readTimeout);
+    receiving.catch(() => {});
+    await Promise.race([sending, receiving.then(undefined, () => {})]);
+    try {
+      return await traced("http11.receive_response_headers", request, { request }, () => receiving);
+    } catch (error) {
+      await sending;
+      throw sendError ?? error;
+    }
+  }
+
+  async #sendBody(request: Request, timeout: number | undefined): Promise<void> {
+    for await (const chunk of request.stream()) {
+      if (this.#state === "CLOSED")
+        throw new WriteError("the connection closed while sending the body");
+      for (const part of this.#sendParts({ type: "Data", data: chunk })) {
+        await this.#stream.write(part, timeout);
+      }
+    }
+    await this.#stream.write(this.#send({ type: "EndOfMessage" }), timeout);
+  }
+
+  #send(event: Exclude<H11Event, { type: "ConnectionClosed" }>): Uint8Array {
+    return concat(this.#sendParts(event));
+  }
+
+  // h11's bytes for an event; the body is passed through without a copy.
+  #sendParts(event: Exclude<H11Event, { type: "ConnectionClosed" }>): Uint8Array[] {
+    try {
+      return this.#h11.sendWithDataPassthrough(event);
+    } catch (error) {
+      if (error instanceof H11ProtocolError) {
+        throw new LocalProtocolError(error.message, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async #receiveEvent(timeout: number | undefined): Promise<H11Event> {
+    for (;;) {
+      let event: ReturnType<H11Connection["nextEvent"]>;
+      try {
+        event = this.#h11.nextEvent();
+      } catch (error) {
+        if (error instanceof H11ProtocolError) {
+          throw new RemoteProtocolError(error.message, { cause: error });
+        }
+        throw error;
+      }
+      if (event !== NEED_DATA) {
+        if (event.type === "PAUSED") return { type: "EndOfMessage" };
+        return event as H11Event;
+      }
+      const data = await this.#stream.read(READ_NUM_BYTES, timeout);
+      if (data.length === 0 && this.#h11.theirState === "SEND_RESPONSE") {
+        throw new RemoteProtocolError("Server disconnected without sending a response.");
+      }
+      this.#received += data.length;
+      this.#h11.receiveData(data);
+    }
+  }
+
+  async #receiveResponseHead(
+    timeout: number | undefined,
+  ): Promise<H11Event & { type: "Response" | "InformationalResponse" }> {
+    for (;;) {
+      const event = await this.#receiveEvent(timeout);
+      if (event.type === "Response") return event;
+      if (event.type === "InformationalResponse" && event.status === 101) return event;
+    }
+  }
+
+  #makeResponse(
+    request: Request,
+    head: H11Event & { type: "Response" | "InformationalResponse" },
+  ): Response {
+    const headers = head.headers as HeaderList;
+    this.#keepaliveHint = keepAliveHint(headers);
+    const switched =
+      head.status === 101 ||
+      (request.method === "CONNECT" && head.status >= 200 && head.status < 300);
+    const extensions: Record<string, unknown> = {
+      httpVersion: `HTTP/${head.httpVersion ?? "1.1"}`,
+      reasonPhrase: head.reason ?? "",
+    };
+    if (switched) {
+      extensions.networkStream = new UpgradedStream(this.#stream, this.#h11.trailingData.data);
+    }
+    return new Response(head.status, {
+      headers,
+      content: new HTTP11Body(this, request, switched),
+      extensions,
+    });
+  }
+
+  /** @internal The body's chunks, read from the wire. */
+  async *readBody(request: Request): AsyncGenerator<Uint8Array> {
+    const timeout = request.extensions.timeout?.read;
+    for (;;) {
+      const event = await this.#receiveEvent(timeout);
+      if (event.type === "Data") yield event.data;
+      else if (event.type === "EndOfMessage") return;
+    }
+  }
+
+  /** @internal Called when a response is closed: back to IDLE, or closed. */
+  async responseClosed(): Promise<void> {
+    return this.#responseClosed();
+  }
+
+  async #responseClosed(): Promise<void> {
+    if (this.#state === "CLOSED") return;
+    const h11 = this.#h11;
+    if (h11.ourState === "DONE" && h11.theirState === "DONE") {
+      this.#state = "IDLE";
+      h11.startNextCycle();
+      let expiry = this.#keepaliveExpiry ?? null;
+      if (this.#keepaliveHint !== null) {
+        const hint = Math.max(0, this.#keepaliveHint - KEEPALIVE_HINT_MARGIN_MS);
+        expiry = expiry === null ? hint : Math.min(expiry, hint);
+      }
+      if (expiry !== null) this.#expireAt = performance.now() + expiry;
+    } else {
+      await this.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === "CLOSED") return;
+    this.#state = "CLOSED";
+    await this.#stream.close();
+  }
+
+  canHandleRequest(origin: Origin): boolean {
+    return origin.equals(this.#origin);
+  }
+
+  isAvailable(): boolean {
+    return this.#state === "IDLE";
+  }
+
+  hasExpired(): boolean {
+    if (this.#expireAt !== null && performance.now() > this.#expireAt) return true;
+    // Idle, yet readable: the peer closed it or sent bytes nobody asked for.
+    return this.#state === "IDLE" && this.#stream.getExtraInfo("is_readable") === true;
+  }
+
+  isIdle(): boolean {
+    return this.#state === "IDLE";
+  }
+
+  isClosed(): boolean {
+    return this.#state === "CLOSED";
+  }
+
+  info(): string {
+    return `'${this.#origin}', HTTP/1.1, ${this.#state}, Request Count: ${this.#requestCount}`;
+  }
+
+  toString(): string {
+    return `<HTTP11Connection ['${this.#origin}', ${this.#state}, Request Count: ${this.#requestCount}]>`;
+  }
+}
+
+printable(HTTP11Connection);
+
+/** A response body read from an HTTP11Connection; closing it releases the connection. */
+class HTTP11Body implements ResponseStream {
+  readonly #connection: HTTP11Connection;
+  readonly #request: Request;
+  readonly #switched: boolean;
+  #closed = false;
+
+  constructor(connection: HTTP11Connection, request: Request, switched: boolean) {
+    this.#connection = connection;
+    this.#request = request;
+    this.#switched = switched;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    if (this.#switched) return;
+    const request = this.#request;
+    const trace = request.extensions.trace;
+    await trace?.("http11.receive_response_body.started", { request });
+    try {
+      yield* this.#connection.readBody(request);
+    } catch (error) {
+      await trace?.("http11.receive_response_body.failed", { request, exception: error });
+      await this.close();
+      throw error;
+    }
+    await trace?.("http11.receive_response_body.complete", { request });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await traced("http11.response_closed", this.#request, {}, () =>
+      this.#connection.responseClosed(),
+    );
+  }
+}

@@ -1,0 +1,48 @@
+export { HTTPConnection, type HTTPConnectionOptions } from "./connection.js";
+export type { ConnectionInterface } from "./connection-interface.js";
+export {
+  ConnectionPool,
+  type ConnectionPoolOptions,
+  type RequestCallOptions,
+} from "./connection-pool.js";
+export {
+  ConnectError,
+  ConnectionNotAvailable,
+  ConnectTimeout,
+  LocalProtocolError,
+  NetworkError,
+  PoolTimeout,
+  ProtocolError,
+  ReadError,
+  ReadTimeout,
+  RemoteProtocolError,
+  ResponseNotRead,
+  StreamConsumed,
+  TimeoutError,
+  TransportError,
+  type TransportErrorOptions,
+  UnsupportedProtocol,
+  WriteError,
+  WriteTimeout,
+} from "./errors.js";
+export { HTTP11Connection, type HTTP11ConnectionOptions, type HTTP11State } from "./http11.js";
+export { MockBackend, MockStream } from "./mock-backend.js";
+export {
+  getHeader,
+  type HeaderList,
+  type HeadersInit,
+  Request,
+  type RequestContent,
+  type RequestExtensions,
+  type RequestOptions,
+  Response,
+  type ResponseExtensions,
+  type ResponseOptions,
+  type ResponseStream,
+  type Timeouts,
+  type TraceCallback,
+} from "./models.js";
+export type { ConnectOptions, NetworkBackend, NetworkStream, SocketOptions } from "./network.js";
+export { NodeBackend, NodeStream } from "./node-backend.js";
+export { traced } from "./trace.js";
+export { Origin, URL, type URLParts } from "./url.js";

@@ -1,0 +1,98 @@
+import type { ConnectionOptions as TlsOptions } from "node:tls";
+import type { ConnectOptions, NetworkBackend, NetworkStream } from "./network.js";
+
+const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
+
+function toBytes(chunk: Uint8Array | string): Uint8Array {
+  return typeof chunk === "string" ? encoder.encode(chunk) : chunk;
+}
+
+/** A scripted NetworkStream: reads replay the chunks, writes are recorded. */
+export class MockStream implements NetworkStream {
+  readonly #chunks: Uint8Array[];
+  readonly #backend: MockBackend;
+  /** What was written to this stream. */
+  readonly written: Uint8Array[] = [];
+  closed = false;
+  tls = false;
+
+  constructor(chunks: Uint8Array[], backend: MockBackend) {
+    this.#chunks = chunks;
+    this.#backend = backend;
+  }
+
+  async read(maxBytes: number): Promise<Uint8Array> {
+    const chunk = this.#chunks.shift();
+    if (chunk === undefined) return EMPTY;
+    if (chunk.length > maxBytes) {
+      this.#chunks.unshift(chunk.subarray(maxBytes));
+      return chunk.subarray(0, maxBytes);
+    }
+    return chunk;
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    this.written.push(data.slice());
+    this.#backend.written.push(data.slice());
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  async startTls(_tls: TlsOptions, _serverHostname: string): Promise<NetworkStream> {
+    this.tls = true;
+    return this;
+  }
+
+  getExtraInfo(key: string): unknown {
+    if (key === "is_readable") return false;
+    return undefined;
+  }
+}
+
+/**
+ * A NetworkBackend for tests: every connection replays the same scripted chunks, and
+ * everything written is recorded (per stream, and in `written`).
+ *
+ * @example
+ * const backend = new MockBackend(["HTTP/1.1 200 OK\r\n", "Content-Length: 2\r\n\r\nok"]);
+ * const pool = new ConnectionPool({ networkBackend: backend });
+ * (await pool.request("GET", "https://example.com/")).status; // 200
+ */
+export class MockBackend implements NetworkBackend {
+  readonly #chunks: Uint8Array[];
+  /** Every byte array written, on any connection, in order. */
+  readonly written: Uint8Array[] = [];
+  /** The streams opened, in order. */
+  readonly streams: MockStream[] = [];
+  /** The delays `sleep()` was asked for. */
+  readonly sleeps: number[] = [];
+
+  constructor(chunks: ReadonlyArray<Uint8Array | string>) {
+    this.#chunks = chunks.map(toBytes);
+  }
+
+  async connectTcp(
+    _host: string,
+    _port: number,
+    _options?: ConnectOptions,
+  ): Promise<NetworkStream> {
+    return this.#open();
+  }
+
+  async connectUnixSocket(_path: string, _options?: ConnectOptions): Promise<NetworkStream> {
+    return this.#open();
+  }
+
+  async sleep(ms: number): Promise<void> {
+    this.sleeps.push(ms);
+  }
+
+  #open(): MockStream {
+    const stream = new MockStream([...this.#chunks], this);
+    this.streams.push(stream);
+    return stream;
+  }
+}

@@ -1,0 +1,300 @@
+import { LocalProtocolError, ResponseNotRead, StreamConsumed } from "./errors.js";
+import type { NetworkStream } from "./network.js";
+import { printable } from "./printable.js";
+import { URL } from "./url.js";
+
+/** Header fields: a record, or `[name, value]` pairs (for repeated names and order). */
+export type HeadersInit =
+  | Readonly<Record<string, string | number>>
+  | ReadonlyArray<readonly [string, string | number]>;
+
+/** Header fields as `[name, value]` pairs; strings hold bytes as latin1. */
+export type HeaderList = Array<[string, string]>;
+
+/** A request body: bytes, a string (sent as UTF-8), or a (async) iterable of byte chunks. */
+export type RequestContent = Uint8Array | string | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
+/** Timeouts, in milliseconds. A missing one means no limit. */
+export interface Timeouts {
+  readonly connect?: number;
+  readonly read?: number;
+  readonly write?: number;
+  readonly pool?: number;
+}
+
+/** Called with httpcore's trace event names, e.g. "http11.send_request_headers.started". */
+export type TraceCallback = (name: string, info: Record<string, unknown>) => void | Promise<void>;
+
+/** Per-request extensions, as httpcore's `extensions` dict. */
+export interface RequestExtensions {
+  readonly timeout?: Timeouts;
+  readonly trace?: TraceCallback;
+  /** The TLS server name to use instead of the URL's host. */
+  readonly sniHostname?: string;
+  readonly [key: string]: unknown;
+}
+
+/** Per-response extensions. */
+export interface ResponseExtensions {
+  /** "HTTP/1.1" or "HTTP/1.0". */
+  readonly httpVersion?: string;
+  /** The status line's reason phrase, e.g. "OK". */
+  readonly reasonPhrase?: string;
+  /** After a 2xx to CONNECT or a 101: the raw stream, now speaking the new protocol. */
+  readonly networkStream?: NetworkStream;
+  readonly [key: string]: unknown;
+}
+
+/** A response body as the connection hands it out: chunks, then `close()` to release. */
+export interface ResponseStream extends AsyncIterable<Uint8Array> {
+  close?(): Promise<void>;
+}
+
+const TOKEN_RE = /^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$/;
+// Any byte but NUL, CR and LF, and nothing above 0xFF.
+const VALUE_RE = /^[^\0\r\n\u0100-\uffff]*$/;
+
+/** Headers as validated pairs. Throws LocalProtocolError for a bad name or value. */
+export function toHeaderList(init: HeadersInit | undefined): HeaderList {
+  if (init === undefined) return [];
+  const pairs: ReadonlyArray<readonly [string, string | number]> = Array.isArray(init)
+    ? (init as ReadonlyArray<readonly [string, string | number]>)
+    : Object.entries(init as Record<string, string | number>);
+  const out: HeaderList = [];
+  for (const pair of pairs) {
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      throw new LocalProtocolError("headers must be a record or a list of [name, value] pairs");
+    }
+    const name = pair[0];
+    const value = typeof pair[1] === "number" ? String(pair[1]) : pair[1];
+    if (typeof name !== "string" || !TOKEN_RE.test(name)) {
+      throw new LocalProtocolError(`Illegal header name ${JSON.stringify(name)}`);
+    }
+    if (typeof value !== "string" || !VALUE_RE.test(value)) {
+      throw new LocalProtocolError(
+        `Illegal header value for ${name}: CR, LF, NUL and characters above U+00FF are not allowed`,
+      );
+    }
+    out.push([name, value.trim()]);
+  }
+  return out;
+}
+
+/** The value of the first header named `name` (case-insensitively), or undefined. */
+export function getHeader(
+  headers: ReadonlyArray<readonly [string, string]>,
+  name: string,
+): string | undefined {
+  const lower = name.toLowerCase();
+  for (const [k, v] of headers) if (k.toLowerCase() === lower) return v;
+  return undefined;
+}
+
+/** Options of a Request. */
+export interface RequestOptions {
+  readonly headers?: HeadersInit;
+  readonly content?: RequestContent;
+  readonly extensions?: RequestExtensions;
+  readonly signal?: AbortSignal;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * An HTTP request as the transport sees it: method, URL, headers as given (nothing added),
+ * an optional body, extensions and an AbortSignal.
+ *
+ * @example
+ * const req = new Request("GET", "https://example.com/", { headers: { Host: "example.com" } });
+ * const res = await pool.handleRequest(req);
+ */
+export class Request {
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: HeaderList;
+  readonly content: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array> | undefined;
+  readonly extensions: RequestExtensions;
+  readonly signal: AbortSignal | undefined;
+
+  constructor(method: string, url: string | URL | globalThis.URL, options: RequestOptions = {}) {
+    if (typeof method !== "string" || !TOKEN_RE.test(method)) {
+      throw new LocalProtocolError(`Illegal method ${JSON.stringify(method)}`);
+    }
+    this.method = method;
+    this.url = url instanceof URL ? url : new URL(url);
+    if (/[^\x21-\x7e]/.test(this.url.target)) {
+      throw new LocalProtocolError(
+        `Illegal characters in request target ${JSON.stringify(this.url.target)}`,
+      );
+    }
+    this.headers = toHeaderList(options.headers);
+    const content = options.content;
+    this.content = typeof content === "string" ? new TextEncoder().encode(content) : content;
+    if (
+      this.content !== undefined &&
+      !(this.content instanceof Uint8Array) &&
+      !(Symbol.asyncIterator in Object(this.content)) &&
+      !(Symbol.iterator in Object(this.content))
+    ) {
+      throw new TypeError(
+        "content must be a Uint8Array, a string, or an (async) iterable of Uint8Array",
+      );
+    }
+    this.extensions = options.extensions ?? {};
+    this.signal = options.signal;
+  }
+
+  /** True when the body can be sent again (no body, bytes, or an array of chunks). */
+  get replayable(): boolean {
+    return (
+      this.content === undefined ||
+      this.content instanceof Uint8Array ||
+      Array.isArray(this.content)
+    );
+  }
+
+  /** The body's chunks (none for no body). */
+  async *stream(): AsyncIterable<Uint8Array> {
+    const content = this.content;
+    if (content === undefined) return;
+    if (content instanceof Uint8Array) {
+      if (content.length > 0) yield content;
+      return;
+    }
+    for await (const chunk of content as AsyncIterable<Uint8Array>) {
+      if (!(chunk instanceof Uint8Array))
+        throw new TypeError("request body chunks must be Uint8Array");
+      yield chunk;
+    }
+  }
+
+  toString(): string {
+    return `<Request [${this.method}]>`;
+  }
+}
+
+printable(Request);
+
+/** Options of a Response. */
+export interface ResponseOptions {
+  readonly headers?: HeadersInit;
+  readonly content?: Uint8Array | ResponseStream;
+  readonly extensions?: ResponseExtensions;
+}
+
+/**
+ * An HTTP response. From `request()` its body is read already (`content`); from `stream()`
+ * iterate it once, or `read()` it, and `close()` it (or `await using`) to free the
+ * connection.
+ *
+ * @example
+ * await using res = await pool.stream("GET", "https://example.com/");
+ * for await (const chunk of res) process(chunk);
+ */
+export class Response {
+  readonly status: number;
+  readonly headers: HeaderList;
+  readonly extensions: ResponseExtensions;
+  #stream: ResponseStream | null;
+  #content: Uint8Array | null = null;
+  #iterated = false;
+  #closed = false;
+
+  constructor(status: number, options: ResponseOptions = {}) {
+    this.status = status;
+    // A response's fields come from the parser (validated there) or from a test: keep them.
+    const headers = options.headers;
+    this.headers =
+      headers === undefined
+        ? []
+        : Array.isArray(headers)
+          ? (headers as HeaderList)
+          : Object.entries(headers).map(([k, v]): [string, string] => [k, String(v)]);
+    this.extensions = options.extensions ?? {};
+    const content = options.content;
+    if (content === undefined || content instanceof Uint8Array) {
+      this.#content = content ?? EMPTY;
+      this.#stream = null;
+    } else {
+      this.#stream = content;
+    }
+  }
+
+  /** The body; throws ResponseNotRead until `read()` has finished. */
+  get content(): Uint8Array {
+    if (this.#content === null) {
+      throw new ResponseNotRead(
+        "Attempted to access 'response.content' on a streaming response. Call 'response.read()' first.",
+      );
+    }
+    return this.#content;
+  }
+
+  /** Reads the whole body (once; later calls return it again) and releases the connection. */
+  async read(): Promise<Uint8Array> {
+    if (this.#content !== null) return this.#content;
+    const chunks: Uint8Array[] = [];
+    let length = 0;
+    for await (const chunk of this) {
+      chunks.push(chunk);
+      length += chunk.length;
+    }
+    this.#content = concat(chunks, length);
+    return this.#content;
+  }
+
+  /** The body decoded as UTF-8. */
+  async text(): Promise<string> {
+    return new TextDecoder().decode(await this.read());
+  }
+
+  /** The body parsed as JSON. */
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
+
+  /** Iterates the body's chunks; a body can be iterated once. */
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    if (this.#content !== null) {
+      if (this.#content.length > 0) yield this.#content;
+      return;
+    }
+    if (this.#iterated || this.#stream === null) {
+      throw new StreamConsumed("the response body was already consumed: bodies stream once");
+    }
+    this.#iterated = true;
+    try {
+      yield* this.#stream;
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Releases the connection; an unread body closes it. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#stream?.close?.();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  toString(): string {
+    return `<Response [${this.status}]>`;
+  }
+}
+
+printable(Response);
+
+function concat(chunks: Uint8Array[], length: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}

@@ -1,0 +1,55 @@
+import type { ConnectionOptions as TlsOptions } from "node:tls";
+
+/** Socket settings applied to each new TCP socket. */
+export interface SocketOptions {
+  readonly noDelay?: boolean;
+  readonly keepAlive?: boolean;
+  readonly keepAliveInitialDelay?: number;
+}
+
+/** Options of `connectTcp` / `connectUnixSocket`. */
+export interface ConnectOptions {
+  /** Milliseconds; undefined means none. */
+  readonly timeout?: number | undefined;
+  readonly localAddress?: string | undefined;
+  readonly socketOptions?: SocketOptions | undefined;
+  /** Aborting it abandons the attempt (the stream, if any, is closed). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * A byte stream, as a connection sees it. Implement it (with NetworkBackend) to run the
+ * pool over anything: a test double, a socket from elsewhere, a tunnel.
+ */
+export interface NetworkStream {
+  /** Up to `maxBytes` bytes; an empty array means EOF. Rejects with ReadError or ReadTimeout. */
+  read(maxBytes: number, timeout?: number): Promise<Uint8Array>;
+  /** Writes all of `data`. Rejects with WriteError or WriteTimeout. */
+  write(data: Uint8Array, timeout?: number): Promise<void>;
+  /** Closes the stream; pending reads fail. */
+  close(): Promise<void>;
+  /**
+   * Starts TLS over this stream and returns the encrypted stream (this one must not be used
+   * afterwards). Works over a TLS stream too (TLS in TLS). Rejects with ConnectError or
+   * ConnectTimeout.
+   */
+  startTls(
+    tls: TlsOptions,
+    serverHostname: string,
+    timeout?: number,
+    signal?: AbortSignal,
+  ): Promise<NetworkStream>;
+  /**
+   * Extra facts: "is_readable" (bytes or EOF are waiting: on an idle connection that means
+   * the peer closed or misbehaved), "tls_socket", "socket", "server_addr", "client_addr".
+   */
+  getExtraInfo(key: string): unknown;
+}
+
+/** Opens NetworkStreams. `NodeBackend` is the default; `MockBackend` is for tests. */
+export interface NetworkBackend {
+  connectTcp(host: string, port: number, options?: ConnectOptions): Promise<NetworkStream>;
+  connectUnixSocket(path: string, options?: ConnectOptions): Promise<NetworkStream>;
+  /** Waits `ms` milliseconds (used between connect retries). */
+  sleep(ms: number): Promise<void>;
+}

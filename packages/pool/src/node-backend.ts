@@ -1,0 +1,361 @@
+// NodeBackend: NetworkStreams over Node's net and tls sockets.
+//
+// Theory of operation. A NodeStream keeps its socket *flowing* and queues what arrives,
+// pausing the socket only when more than HIGH_WATER bytes wait unread. Two things follow:
+// reads are cheap (a queued chunk is handed over at once), and an idle connection notices
+// at once when its peer closes it or sends something unasked ("is_readable"), so the pool
+// can drop it before using it. Backpressure still holds: a slow reader stops the socket.
+// Writes resolve as soon as the socket accepts the bytes, and wait for 'drain' only when
+// its buffer is full; errors arrive through the 'error' event and fail the next operation.
+
+import { isIP, connect as netConnect, type Socket } from "node:net";
+import {
+  type TLSSocket,
+  type ConnectionOptions as TlsOptions,
+  connect as tlsConnect,
+} from "node:tls";
+import {
+  ConnectError,
+  ConnectTimeout,
+  ReadError,
+  ReadTimeout,
+  WriteError,
+  WriteTimeout,
+} from "./errors.js";
+import type { ConnectOptions, NetworkBackend, NetworkStream, SocketOptions } from "./network.js";
+
+const EMPTY = new Uint8Array(0);
+const HIGH_WATER = 256 * 1024;
+
+interface Waiter {
+  readonly resolve: (chunk: Uint8Array) => void;
+  readonly reject: (error: Error) => void;
+  readonly maxBytes: number;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}
+
+/** A NetworkStream over a Node socket (net.Socket or tls.TLSSocket). */
+export class NodeStream implements NetworkStream {
+  #socket: Socket;
+  readonly #queue: Uint8Array[] = [];
+  #queued = 0;
+  #paused = false;
+  #eof = false;
+  #error: Error | null = null;
+  #closed = false;
+  #waiter: Waiter | null = null;
+
+  constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.on("data", this.#onData);
+    socket.on("end", this.#onEnd);
+    socket.on("error", this.#onError);
+    socket.on("close", this.#onClose);
+  }
+
+  /** The underlying socket. */
+  get socket(): Socket {
+    return this.#socket;
+  }
+
+  #onData = (chunk: Buffer): void => {
+    const waiter = this.#waiter;
+    if (waiter !== null && this.#queue.length === 0) {
+      this.#waiter = null;
+      if (waiter.timer !== null) clearTimeout(waiter.timer);
+      if (chunk.length > waiter.maxBytes) {
+        this.#queue.push(chunk.subarray(waiter.maxBytes));
+        this.#queued += chunk.length - waiter.maxBytes;
+        waiter.resolve(chunk.subarray(0, waiter.maxBytes));
+      } else {
+        waiter.resolve(chunk);
+      }
+      return;
+    }
+    this.#queue.push(chunk);
+    this.#queued += chunk.length;
+    if (this.#queued >= HIGH_WATER && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+  };
+
+  #onEnd = (): void => {
+    this.#eof = true;
+    this.#wake();
+  };
+
+  #onError = (error: Error): void => {
+    if (this.#error === null) this.#error = error;
+    this.#wake();
+  };
+
+  #onClose = (): void => {
+    this.#eof = true;
+    this.#wake();
+  };
+
+  // Settles a pending read after EOF, an error or a close.
+  #wake(): void {
+    const waiter = this.#waiter;
+    if (waiter === null) return;
+    this.#waiter = null;
+    if (waiter.timer !== null) clearTimeout(waiter.timer);
+    if (this.#error !== null) waiter.reject(this.#readError());
+    else if (this.#closed) waiter.reject(new ReadError("the connection was closed while reading"));
+    else waiter.resolve(EMPTY);
+  }
+
+  #readError(): ReadError {
+    return new ReadError(`reading failed: ${describe(this.#error)}`, { cause: this.#error });
+  }
+
+  read(maxBytes: number, timeout?: number): Promise<Uint8Array> {
+    if (this.#queue.length > 0) {
+      let chunk = this.#queue.shift()!;
+      if (chunk.length > maxBytes) {
+        this.#queue.unshift(chunk.subarray(maxBytes));
+        chunk = chunk.subarray(0, maxBytes);
+      }
+      this.#queued -= chunk.length;
+      if (this.#paused && this.#queued < HIGH_WATER) {
+        this.#paused = false;
+        this.#socket.resume();
+      }
+      return Promise.resolve(chunk);
+    }
+    if (this.#closed) return Promise.reject(new ReadError("the connection was closed"));
+    if (this.#error !== null) return Promise.reject(this.#readError());
+    if (this.#eof) return Promise.resolve(EMPTY);
+    if (this.#waiter !== null) return Promise.reject(new ReadError("a read is already pending"));
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, maxBytes, timer: null };
+      if (timeout !== undefined) {
+        waiter.timer = setTimeout(() => {
+          if (this.#waiter === waiter) this.#waiter = null;
+          reject(new ReadTimeout(`no data arrived within ${timeout} ms`));
+        }, timeout);
+      }
+      this.#waiter = waiter;
+      if (this.#paused) {
+        this.#paused = false;
+        this.#socket.resume();
+      }
+    });
+  }
+
+  write(data: Uint8Array, timeout?: number): Promise<void> {
+    const socket = this.#socket;
+    if (this.#closed || socket.destroyed || this.#error !== null) {
+      return Promise.reject(
+        new WriteError(
+          this.#error ? `writing failed: ${describe(this.#error)}` : "the connection is closed",
+          { cause: this.#error },
+        ),
+      );
+    }
+    if (data.length === 0) return Promise.resolve();
+    if (socket.write(data)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | null = null;
+      const done = (error: Error | null): void => {
+        socket.off("drain", onDrain);
+        socket.off("error", onFail);
+        socket.off("close", onClose);
+        if (timer !== null) clearTimeout(timer);
+        if (error === null) resolve();
+        else reject(error);
+      };
+      const onDrain = (): void => done(null);
+      const onFail = (error: Error): void =>
+        done(new WriteError(`writing failed: ${describe(error)}`, { cause: error }));
+      const onClose = (): void => done(new WriteError("the connection closed while writing"));
+      socket.on("drain", onDrain);
+      socket.on("error", onFail);
+      socket.on("close", onClose);
+      if (timeout !== undefined) {
+        timer = setTimeout(
+          () => done(new WriteTimeout(`the peer did not take our bytes within ${timeout} ms`)),
+          timeout,
+        );
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.destroy();
+    this.#wake();
+  }
+
+  async startTls(
+    tls: TlsOptions,
+    serverHostname: string,
+    timeout?: number,
+    signal?: AbortSignal,
+  ): Promise<NetworkStream> {
+    const raw = this.#socket;
+    raw.off("data", this.#onData);
+    raw.off("end", this.#onEnd);
+    raw.off("error", this.#onError);
+    raw.off("close", this.#onClose);
+    // Bytes that arrived before the handshake go back to the socket for TLS to read.
+    for (let i = this.#queue.length - 1; i >= 0; i--) raw.unshift(this.#queue[i]!);
+    this.#queue.length = 0;
+    this.#queued = 0;
+    if (this.#paused) raw.resume();
+    const options: TlsOptions = {
+      ALPNProtocols: ["http/1.1"],
+      ...tls,
+      socket: raw,
+      host: serverHostname,
+    };
+    if (isIP(serverHostname) === 0) options.servername = serverHostname;
+    const secure = tlsConnect(options);
+    return handshake(secure, timeout, signal, raw);
+  }
+
+  getExtraInfo(key: string): unknown {
+    const socket = this.#socket;
+    switch (key) {
+      case "is_readable":
+        return this.#queue.length > 0 || this.#eof || this.#error !== null || socket.destroyed;
+      case "socket":
+        return socket;
+      case "tls_socket":
+      case "ssl_object":
+        return "encrypted" in socket ? socket : undefined;
+      case "server_addr":
+        return socket.remoteAddress === undefined
+          ? undefined
+          : { address: socket.remoteAddress, port: socket.remotePort };
+      case "client_addr":
+        return { address: socket.localAddress, port: socket.localPort };
+      default:
+        return undefined;
+    }
+  }
+}
+
+function handshake(
+  secure: TLSSocket,
+  timeout: number | undefined,
+  signal: AbortSignal | undefined,
+  underlying: Socket,
+): Promise<NetworkStream> {
+  return new Promise<NetworkStream>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const finish = (error: Error | null): void => {
+      secure.off("secureConnect", onSecure);
+      secure.off("error", onError);
+      secure.off("close", onClose);
+      signal?.removeEventListener("abort", onAbort);
+      if (timer !== null) clearTimeout(timer);
+      if (error === null) {
+        resolve(new NodeStream(secure));
+        return;
+      }
+      secure.destroy();
+      underlying.destroy();
+      reject(error);
+    };
+    const onSecure = (): void => finish(null);
+    const onError = (error: Error): void =>
+      finish(new ConnectError(`TLS handshake failed: ${describe(error)}`, { cause: error }));
+    const onClose = (): void =>
+      finish(new ConnectError("the connection closed during the TLS handshake"));
+    const onAbort = (): void =>
+      finish(new ConnectError("the TLS handshake was aborted", { cause: signal?.reason }));
+    secure.once("secureConnect", onSecure);
+    secure.once("error", onError);
+    secure.once("close", onClose);
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (timeout !== undefined) {
+      timer = setTimeout(
+        () => finish(new ConnectTimeout(`the TLS handshake did not finish within ${timeout} ms`)),
+        timeout,
+      );
+    }
+  });
+}
+
+function applySocketOptions(socket: Socket, options: SocketOptions | undefined): void {
+  socket.setNoDelay(options?.noDelay ?? true);
+  if (options?.keepAlive) socket.setKeepAlive(true, options.keepAliveInitialDelay ?? 0);
+}
+
+function open(socket: Socket, what: string, options: ConnectOptions): Promise<NetworkStream> {
+  return new Promise<NetworkStream>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const signal = options.signal;
+    const finish = (error: Error | null): void => {
+      socket.off("connect", onConnect);
+      socket.off("error", onError);
+      signal?.removeEventListener("abort", onAbort);
+      if (timer !== null) clearTimeout(timer);
+      if (error === null) {
+        applySocketOptions(socket, options.socketOptions);
+        resolve(new NodeStream(socket));
+        return;
+      }
+      socket.destroy();
+      reject(error);
+    };
+    const onConnect = (): void => finish(null);
+    const onError = (error: Error): void =>
+      finish(
+        new ConnectError(`could not connect to ${what}: ${describe(error)}`, { cause: error }),
+      );
+    const onAbort = (): void =>
+      finish(new ConnectError(`connecting to ${what} was aborted`, { cause: signal?.reason }));
+    socket.once("connect", onConnect);
+    socket.once("error", onError);
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.timeout !== undefined) {
+      timer = setTimeout(
+        () =>
+          finish(
+            new ConnectTimeout(`connecting to ${what} took longer than ${options.timeout} ms`),
+          ),
+        options.timeout,
+      );
+    }
+  });
+}
+
+/**
+ * The default NetworkBackend: TCP and Unix sockets from `node:net`, TLS from `node:tls`.
+ *
+ * @example
+ * const stream = await new NodeBackend().connectTcp("example.com", 443, { timeout: 5000 });
+ * const tls = await stream.startTls({}, "example.com", 5000);
+ */
+export class NodeBackend implements NetworkBackend {
+  connectTcp(host: string, port: number, options: ConnectOptions = {}): Promise<NetworkStream> {
+    const socket = netConnect({
+      host,
+      port,
+      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+    });
+    return open(socket, `${host}:${port}`, options);
+  }
+
+  connectUnixSocket(path: string, options: ConnectOptions = {}): Promise<NetworkStream> {
+    return open(netConnect({ path }), path, options);
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}

@@ -1,0 +1,133 @@
+import { LocalProtocolError, UnsupportedProtocol } from "./errors.js";
+
+const DEFAULT_PORTS: Readonly<Record<string, number>> = { http: 80, https: 443, ws: 80, wss: 443 };
+
+/** The default port of a scheme, or null. */
+export function defaultPort(scheme: string): number | null {
+  return DEFAULT_PORTS[scheme] ?? null;
+}
+
+/** Throws UnsupportedProtocol unless the scheme is one we speak. */
+export function checkScheme(scheme: string): void {
+  if (scheme === "") {
+    throw new UnsupportedProtocol("Request URL is missing an 'http://' or 'https://' protocol.");
+  }
+  if (!(scheme in DEFAULT_PORTS)) {
+    throw new UnsupportedProtocol(`Request URL has an unsupported protocol '${scheme}://'.`);
+  }
+}
+
+/**
+ * Where a connection goes: scheme, host and port. Two requests with equal origins can
+ * share a connection. Prints with the port always shown.
+ *
+ * @example
+ * new Origin("https", "example.com", 443).toString() // "https://example.com:443"
+ */
+export class Origin {
+  readonly scheme: string;
+  readonly host: string;
+  readonly port: number;
+
+  constructor(scheme: string, host: string, port: number) {
+    this.scheme = scheme;
+    this.host = host;
+    this.port = port;
+  }
+
+  /** True when scheme, host and port are all equal. */
+  equals(other: Origin): boolean {
+    return this.scheme === other.scheme && this.host === other.host && this.port === other.port;
+  }
+
+  /** The host with IPv6 brackets, and the port when it is not the scheme's default. */
+  get authority(): string {
+    const host = this.host.includes(":") ? `[${this.host}]` : this.host;
+    return this.port === defaultPort(this.scheme) ? host : `${host}:${this.port}`;
+  }
+
+  toString(): string {
+    const host = this.host.includes(":") ? `[${this.host}]` : this.host;
+    return `${this.scheme}://${host}:${this.port}`;
+  }
+}
+
+/** The parts of a URL a request needs. */
+export interface URLParts {
+  readonly scheme: string;
+  readonly host: string;
+  readonly port?: number | null;
+  readonly target?: string;
+}
+
+function badUrl(text: string, why: string): LocalProtocolError {
+  return new LocalProtocolError(`Invalid URL ${JSON.stringify(text)}: ${why}`);
+}
+
+/**
+ * A request URL split as httpcore splits it: `scheme`, `host` (no brackets), `port` (null
+ * when not given) and `target` (path and query, as sent on the request line).
+ *
+ * @example
+ * const url = new URL("https://example.com:8443/a?b=1");
+ * url.origin.toString(); // "https://example.com:8443"
+ * url.target;            // "/a?b=1"
+ */
+export class URL {
+  readonly scheme: string;
+  readonly host: string;
+  readonly port: number | null;
+  readonly target: string;
+  #origin: Origin | null = null;
+
+  constructor(url: string | URLParts | globalThis.URL) {
+    if (typeof url === "string" || url instanceof globalThis.URL) {
+      const text = String(url);
+      if (typeof url === "string" && /[\0-\x20\x7f]/.test(text.trim())) {
+        throw badUrl(text, "it contains whitespace or control characters");
+      }
+      const schemeMatch = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(text);
+      if (schemeMatch === null) checkScheme("");
+      const scheme = schemeMatch![1]!.toLowerCase();
+      checkScheme(scheme);
+      let parsed: globalThis.URL;
+      try {
+        parsed = url instanceof globalThis.URL ? url : new globalThis.URL(text);
+      } catch (cause) {
+        throw new LocalProtocolError(`Invalid URL ${JSON.stringify(text)}`, { cause });
+      }
+      if (parsed.hostname === "") throw badUrl(text, "it has no host");
+      this.scheme = scheme;
+      this.host = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
+      this.port = parsed.port === "" ? null : Number(parsed.port);
+      this.target = `${parsed.pathname || "/"}${parsed.search}`;
+    } else {
+      checkScheme(url.scheme);
+      if (!url.host) throw badUrl(String(url.host), "it has no host");
+      this.scheme = url.scheme;
+      this.host = url.host;
+      this.port = url.port ?? null;
+      this.target = url.target ?? "/";
+    }
+    if (
+      this.port !== null &&
+      (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535)
+    ) {
+      throw badUrl(String(url), `port ${this.port} is out of range`);
+    }
+  }
+
+  /** The origin, with the scheme's default port filled in. */
+  get origin(): Origin {
+    if (this.#origin === null) {
+      this.#origin = new Origin(this.scheme, this.host, this.port ?? defaultPort(this.scheme)!);
+    }
+    return this.#origin;
+  }
+
+  toString(): string {
+    const host = this.host.includes(":") ? `[${this.host}]` : this.host;
+    const port = this.port === null ? "" : `:${this.port}`;
+    return `${this.scheme}://${host}${port}${this.target}`;
+  }
+}

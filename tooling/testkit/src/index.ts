@@ -1,0 +1,10 @@
+export { createCA, type KeyPair, type TestCA, testCA } from "./ca.js";
+export { expectSocketsClosed, openSocketHandles } from "./leaks.js";
+export {
+  defaultHandler,
+  type Handler,
+  type Origin,
+  type OriginOptions,
+  startOrigin,
+} from "./origin.js";
+export { onRequestHead, type RawServer, startRawServer } from "./raw.js";
