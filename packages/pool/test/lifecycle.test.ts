@@ -1,0 +1,305 @@
+import type { Socket } from "node:net";
+import {
+  expectSocketsClosed,
+  onRequestHead,
+  openSocketHandles,
+  startOrigin,
+  startRawServer,
+  type Origin as TestOrigin,
+} from "@x/testkit";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ConnectError, ConnectionPool, ReadTimeout, RemoteProtocolError } from "../src/index.js";
+
+let http: TestOrigin;
+let baseline: number;
+beforeAll(async () => {
+  http = await startOrigin({ name: "origin" });
+});
+afterAll(async () => {
+  await http.close();
+});
+beforeEach(() => {
+  baseline = openSocketHandles();
+});
+afterEach(async () => {
+  await expectSocketsClosed(baseline);
+});
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const OK = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+describe("stale and misbehaving connections", () => {
+  it("an idle connection closed by the server leaves the pool at once", async () => {
+    const raw = await startRawServer((socket) => {
+      onRequestHead(socket, () => {
+        socket.write(OK);
+        setTimeout(() => socket.end(), 20);
+      });
+    });
+    try {
+      await using pool = new ConnectionPool();
+      await pool.request("GET", `${raw.url}/`);
+      expect(pool.connections).toHaveLength(1);
+      await sleep(80);
+      expect(pool.connections).toHaveLength(0);
+      const again = await pool.request("GET", `${raw.url}/`);
+      expect(text(again.content)).toBe("ok");
+      expect(raw.connections).toBe(2);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("an unsolicited response on an idle connection is never taken as the next answer", async () => {
+    const raw = await startRawServer((socket, index) => {
+      onRequestHead(socket, () => {
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n${index}`);
+        if (index === 0)
+          setTimeout(() => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nEVIL!"), 20);
+      });
+    });
+    try {
+      await using pool = new ConnectionPool();
+      expect(text((await pool.request("GET", `${raw.url}/`)).content)).toBe("0");
+      await sleep(60);
+      expect(text((await pool.request("GET", `${raw.url}/`)).content)).toBe("1");
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("the server's Keep-Alive timeout hint bounds the idle life", async () => {
+    await using pool = new ConnectionPool();
+    await pool.request("GET", `${http.url}/keepalive/1`);
+    // timeout=1 (s) less the 1 s safety margin: expired at once.
+    await sleep(2);
+    expect(pool.connections).toHaveLength(0);
+    await pool.request("GET", `${http.url}/keepalive/30`);
+    expect(pool.connections).toHaveLength(1);
+  });
+
+  it("connection refused is a ConnectError", async () => {
+    const raw = await startRawServer(() => {});
+    const port = raw.port;
+    await raw.close();
+    await using pool = new ConnectionPool();
+    const error = await pool.request("GET", `http://127.0.0.1:${port}/`).catch((e) => e);
+    expect(error).toBeInstanceOf(ConnectError);
+    expect(error.message).toMatch(/ECONNREFUSED/);
+  });
+
+  it("silence after the request is a ReadTimeout; the connection leaves the pool", async () => {
+    const raw = await startRawServer(() => {});
+    try {
+      await using pool = new ConnectionPool();
+      const error = await pool
+        .request("GET", `${raw.url}/`, { extensions: { timeout: { read: 50 } } })
+        .catch((e) => e);
+      expect(error).toBeInstanceOf(ReadTimeout);
+      expect(pool.connections).toHaveLength(0);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("a close in the middle of the body is a RemoteProtocolError", async () => {
+    const raw = await startRawServer((socket) => {
+      onRequestHead(socket, () =>
+        socket.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial"),
+      );
+    });
+    try {
+      await using pool = new ConnectionPool();
+      const error = await pool.request("GET", `${raw.url}/`).catch((e) => e);
+      expect(error).toBeInstanceOf(RemoteProtocolError);
+      expect(error.message).toMatch(/received 7 bytes, expected 100/);
+      expect(pool.connections).toHaveLength(0);
+    } finally {
+      await raw.close();
+    }
+  });
+});
+
+describe("the retry rule", () => {
+  // A server that answers the first request on each connection, then closes the
+  // connection as soon as the next request arrives, without answering it.
+  async function flakyServer() {
+    return startRawServer((socket: Socket) => {
+      let served = 0;
+      let buffered = "";
+      socket.on("data", (chunk) => {
+        buffered += chunk.toString("latin1");
+        const end = buffered.indexOf("\r\n\r\n");
+        if (end === -1) return;
+        const head = buffered.slice(0, end);
+        const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+        if (buffered.length < end + 4 + length) return;
+        buffered = buffered.slice(end + 4 + length);
+        if (served++ === 0) socket.write(OK);
+        else socket.destroy();
+      });
+    });
+  }
+
+  it("a GET that fails on a reused connection before any response byte is retried once on a new one", async () => {
+    const raw = await flakyServer();
+    try {
+      await using pool = new ConnectionPool();
+      await pool.request("GET", `${raw.url}/`);
+      const second = await pool.request("GET", `${raw.url}/`);
+      expect(text(second.content)).toBe("ok");
+      expect(raw.connections).toBe(2);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("a POST is never retried", async () => {
+    const raw = await flakyServer();
+    try {
+      await using pool = new ConnectionPool();
+      await pool.request("POST", `${raw.url}/`, { content: "a" });
+      await expect(pool.request("POST", `${raw.url}/`, { content: "b" })).rejects.toMatchObject({
+        code: expect.stringMatching(/^ERR_(READ|REMOTE_PROTOCOL|WRITE)$/),
+      });
+      expect(raw.connections).toBe(1);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("a PUT with a one-shot body (async iterable) is not retried", async () => {
+    const raw = await flakyServer();
+    try {
+      await using pool = new ConnectionPool();
+      await pool.request("GET", `${raw.url}/`);
+      async function* once() {
+        yield new TextEncoder().encode("x");
+      }
+      await expect(pool.request("PUT", `${raw.url}/`, { content: once() })).rejects.toBeDefined();
+      expect(raw.connections).toBe(1);
+    } finally {
+      await raw.close();
+    }
+  });
+});
+
+describe("abort", () => {
+  it("rejects with the signal's reason while waiting for the pool, and queued requests go on", async () => {
+    await using pool = new ConnectionPool({ maxConnections: 1 });
+    const held = await pool.stream("GET", `${http.url}/bytes/10`);
+    const controller = new AbortController();
+    const waiting = pool.request("GET", `${http.url}/`, { signal: controller.signal });
+    const after = pool.request("GET", `${http.url}/whoami`);
+    controller.abort(new Error("changed my mind"));
+    await expect(waiting).rejects.toThrow("changed my mind");
+    await held.read();
+    await held.close();
+    expect(text((await after).content)).toBe("origin");
+  });
+
+  it("while connecting", async () => {
+    const raw = await startRawServer(() => {});
+    try {
+      await using pool = new ConnectionPool();
+      const p = pool.request("GET", `${raw.url}/`, { signal: AbortSignal.timeout(1) });
+      await expect(p).rejects.toMatchObject({ name: "TimeoutError" });
+      expect(pool.connections).toHaveLength(0);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("while reading the head and while reading the body; the connection is closed", async () => {
+    for (const path of ["/slow/200", "/stream/100000"]) {
+      await using pool = new ConnectionPool();
+      const controller = new AbortController();
+      const p = (async () => {
+        const s = await pool.stream("GET", `${http.url}${path}`, { signal: controller.signal });
+        for await (const _ of s) controller.abort(new Error(`stop ${path}`));
+      })();
+      setTimeout(() => controller.abort(new Error(`stop ${path}`)), 30);
+      await expect(p).rejects.toThrow(`stop ${path}`);
+      expect(pool.connections).toHaveLength(0);
+      expect(String(pool)).toBe(
+        "<ConnectionPool [Requests: 0 active, 0 queued | Connections: 0 active, 0 idle]>",
+      );
+      const next = await pool.request("GET", `${http.url}/whoami`);
+      expect(next.status).toBe(200);
+    }
+  });
+
+  it("while writing the body", async () => {
+    const raw = await startRawServer(() => {});
+    try {
+      await using pool = new ConnectionPool();
+      const controller = new AbortController();
+      async function* slowBody() {
+        for (let i = 0; i < 100; i++) {
+          yield new Uint8Array(64 * 1024);
+          if (i === 2) controller.abort(new Error("stop upload"));
+        }
+      }
+      await expect(
+        pool.request("POST", `${raw.url}/`, { content: slowBody(), signal: controller.signal }),
+      ).rejects.toThrow("stop upload");
+      expect(pool.connections).toHaveLength(0);
+    } finally {
+      await raw.close();
+    }
+  });
+});
+
+describe("early responses and backpressure", () => {
+  it("a 413 sent before the upload is read is delivered as the response", async () => {
+    const raw = await startRawServer((socket) => {
+      onRequestHead(socket, () => {
+        socket.end(
+          "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\nConnection: close\r\n\r\ntoo big!",
+        );
+      });
+    });
+    try {
+      await using pool = new ConnectionPool();
+      const big = new Uint8Array(8 * 1024 * 1024);
+      const r = await pool.request("POST", `${raw.url}/upload`, { content: big });
+      expect(r.status).toBe(413);
+      expect(text(r.content)).toBe("too big!");
+      expect(pool.connections).toHaveLength(0);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("stream() reads from the socket only as fast as the caller consumes", async () => {
+    const total = 64 * 1024 * 1024;
+    let written = 0;
+    const raw = await startRawServer((socket) => {
+      onRequestHead(socket, () => {
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${total}\r\n\r\n`);
+        const block = Buffer.alloc(256 * 1024);
+        const pump = () => {
+          while (written < total) {
+            written += block.length;
+            if (!socket.write(block)) return socket.once("drain", pump);
+          }
+        };
+        pump();
+      });
+    });
+    try {
+      await using pool = new ConnectionPool();
+      const s = await pool.stream("GET", `${raw.url}/`);
+      const iterator = s[Symbol.asyncIterator]();
+      await iterator.next();
+      await sleep(200);
+      // Kernel buffers and our high-water mark hold a few MiB at most; not 64.
+      expect(written).toBeLessThan(16 * 1024 * 1024);
+      await iterator.return?.();
+      await s.close();
+    } finally {
+      await raw.close();
+    }
+  });
+});

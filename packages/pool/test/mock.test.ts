@@ -1,0 +1,176 @@
+import { inspect } from "node:util";
+import { describe, expect, it } from "vitest";
+import {
+  ConnectError,
+  ConnectionPool,
+  HTTP11Connection,
+  MockBackend,
+  type NetworkStream,
+  Origin,
+  Request,
+  URL,
+} from "../src/index.js";
+
+const OK = [
+  "HTTP/1.1 200 OK\r\n",
+  "Content-Type: plain/text\r\n",
+  "Content-Length: 13\r\n",
+  "\r\n",
+  "Hello, world!",
+];
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+describe("with MockBackend (httpcore's pool tests)", () => {
+  it("keeps one connection alive across requests and prints as httpcore does", async () => {
+    const backend = new MockBackend(OK);
+    await using pool = new ConnectionPool({ networkBackend: backend });
+    const s = await pool.stream("GET", "https://example.com/");
+    expect(inspect(pool.connections[0])).toBe(
+      "<HTTPConnection ['https://example.com:443', HTTP/1.1, ACTIVE, Request Count: 1]>",
+    );
+    expect(String(pool)).toBe(
+      "<ConnectionPool [Requests: 1 active, 0 queued | Connections: 1 active, 0 idle]>",
+    );
+    await s.read();
+    await s.close();
+    expect(inspect(pool.connections[0])).toBe(
+      "<HTTPConnection ['https://example.com:443', HTTP/1.1, IDLE, Request Count: 1]>",
+    );
+    expect(String(pool)).toBe(
+      "<ConnectionPool [Requests: 0 active, 0 queued | Connections: 0 active, 1 idle]>",
+    );
+    expect(backend.streams[0]?.tls).toBe(true);
+    const written = backend.written.map(text).join("");
+    expect(written).toBe("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
+  });
+
+  it("reports httpcore's trace events in order", async () => {
+    const events: string[] = [];
+    await using pool = new ConnectionPool({ networkBackend: new MockBackend(OK) });
+    await pool.request("GET", "https://example.com/", {
+      extensions: { trace: (name) => void events.push(name) },
+    });
+    expect(events).toEqual([
+      "connection.connect_tcp.started",
+      "connection.connect_tcp.complete",
+      "connection.start_tls.started",
+      "connection.start_tls.complete",
+      "http11.send_request_headers.started",
+      "http11.send_request_headers.complete",
+      "http11.send_request_body.started",
+      "http11.send_request_body.complete",
+      "http11.receive_response_headers.started",
+      "http11.receive_response_headers.complete",
+      "http11.receive_response_body.started",
+      "http11.receive_response_body.complete",
+      "http11.response_closed.started",
+      "http11.response_closed.complete",
+    ]);
+  });
+
+  it("Connection: close, and an HTTP/1.0 response, close the connection", async () => {
+    for (const head of ["HTTP/1.1 200 OK\r\nConnection: close\r\n", "HTTP/1.0 200 OK\r\n"]) {
+      await using pool = new ConnectionPool({
+        networkBackend: new MockBackend([head, "Content-Length: 2\r\n\r\nok"]),
+      });
+      const r = await pool.request("GET", "http://example.com/");
+      expect(text(r.content)).toBe("ok");
+      expect(pool.connections).toHaveLength(0);
+    }
+  });
+
+  it("retries connecting with httpcore's backoff", async () => {
+    let attempts = 0;
+    const backend = new MockBackend(OK);
+    const connectTcp = backend.connectTcp.bind(backend);
+    backend.connectTcp = async (host, port, options) => {
+      if (++attempts <= 3) throw new ConnectError("refused");
+      return connectTcp(host, port, options);
+    };
+    const events: string[] = [];
+    await using pool = new ConnectionPool({ networkBackend: backend, retries: 3 });
+    const r = await pool.request("GET", "http://example.com/", {
+      extensions: { trace: (name) => void events.push(name) },
+    });
+    expect(r.status).toBe(200);
+    expect(backend.sleeps).toEqual([0, 500, 1000]);
+    expect(events.filter((e) => e === "connection.retry.started")).toHaveLength(3);
+
+    attempts = 0;
+    await using strict = new ConnectionPool({ networkBackend: backend, retries: 2 });
+    await expect(strict.request("GET", "http://example.com/")).rejects.toBeInstanceOf(ConnectError);
+    expect(strict.connections).toHaveLength(0);
+  });
+
+  it("a failed connect prints as CONNECTION FAILED and leaves the pool", async () => {
+    const backend = new MockBackend(OK);
+    backend.connectTcp = async () => {
+      throw new ConnectError("refused");
+    };
+    await using pool = new ConnectionPool({ networkBackend: backend });
+    await expect(pool.request("GET", "http://example.com/")).rejects.toMatchObject({
+      code: "ERR_CONNECT",
+    });
+    expect(pool.connections).toHaveLength(0);
+  });
+
+  it("HTTP11Connection on its own: states and printing", async () => {
+    const backend = new MockBackend(OK);
+    const stream: NetworkStream = await backend.connectTcp("example.com", 80);
+    const conn = new HTTP11Connection(new Origin("http", "example.com", 80), stream);
+    expect(String(conn)).toBe(
+      "<HTTP11Connection ['http://example.com:80', NEW, Request Count: 0]>",
+    );
+    const res = await conn.handleRequest(
+      new Request("GET", "http://example.com/", { headers: { Host: "example.com" } }),
+    );
+    expect(conn.state).toBe("ACTIVE");
+    expect(conn.isAvailable()).toBe(false);
+    await res.read();
+    expect(String(conn)).toBe(
+      "<HTTP11Connection ['http://example.com:80', IDLE, Request Count: 1]>",
+    );
+    expect(conn.info()).toBe("'http://example.com:80', HTTP/1.1, IDLE, Request Count: 1");
+    expect(conn.isIdle() && conn.isAvailable() && !conn.hasExpired()).toBe(true);
+    await expect(
+      conn.handleRequest(
+        new Request("GET", "http://other.com/", { headers: { Host: "other.com" } }),
+      ),
+    ).rejects.toMatchObject({ code: "ERR_CONNECTION_NOT_AVAILABLE" });
+    await conn.close();
+    expect(conn.isClosed()).toBe(true);
+  });
+
+  it("a garbage response is a RemoteProtocolError and the connection leaves the pool", async () => {
+    await using pool = new ConnectionPool({
+      networkBackend: new MockBackend(["HTTP/1.1 2OO OK\r\n\r\n"]),
+    });
+    const error = await pool.request("GET", "http://example.com/").catch((e) => e);
+    expect(error.code).toBe("ERR_REMOTE_PROTOCOL");
+    expect(error.cause?.code).toBe("H11_REMOTE_PROTOCOL_ERROR");
+    expect(pool.connections).toHaveLength(0);
+  });
+
+  it("a server that closes without answering: RemoteProtocolError", async () => {
+    await using pool = new ConnectionPool({ networkBackend: new MockBackend([]) });
+    await expect(pool.request("GET", "http://example.com/")).rejects.toThrow(
+      "Server disconnected without sending a response.",
+    );
+  });
+
+  it("URL and Origin", () => {
+    const url = new URL("https://EXAMPLE.com:8443/a%20b?x=1#frag");
+    expect([url.scheme, url.host, url.port, url.target]).toEqual([
+      "https",
+      "example.com",
+      8443,
+      "/a%20b?x=1",
+    ]);
+    expect(String(url.origin)).toBe("https://example.com:8443");
+    expect(String(new URL("http://[::1]/").origin)).toBe("http://[::1]:80");
+    expect(new URL("http://a.com").target).toBe("/");
+    expect(
+      new URL({ scheme: "http", host: "a.com", port: 8080, target: "/x" }).origin.authority,
+    ).toBe("a.com:8080");
+  });
+});
