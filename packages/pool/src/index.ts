@@ -41,6 +41,7 @@ export {
   type ResponseStream,
   type Timeouts,
   type TraceCallback,
+  toHeaderList,
 } from "./models.js";
 export type { ConnectOptions, NetworkBackend, NetworkStream, SocketOptions } from "./network.js";
 export { NodeBackend, NodeStream } from "./node-backend.js";

@@ -7,4 +7,12 @@ export {
   type OriginOptions,
   startOrigin,
 } from "./origin.js";
+export {
+  type ConnectBehaviour,
+  type EmbeddedProxy,
+  type ProxyLogEntry,
+  type ProxyOptions,
+  startProxy,
+} from "./proxy.js";
 export { onRequestHead, type RawServer, startRawServer } from "./raw.js";
+export { SocketReader } from "./socket-reader.js";

@@ -33,6 +33,8 @@ export interface OriginOptions {
   readonly handler?: Handler;
   /** node:http's keepAliveTimeout (ms, default 5000). */
   readonly keepAliveTimeout?: number;
+  /** Listen on this port (default: a free one). */
+  readonly port?: number;
 }
 
 export interface Origin {
@@ -165,7 +167,13 @@ export async function startOrigin(options: OriginOptions = {}): Promise<Origin> 
     path = join(dir, "origin.sock");
     await new Promise<void>((resolve) => server.listen(path, resolve));
   } else {
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 0, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
   }
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : 0;

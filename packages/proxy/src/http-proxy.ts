@@ -1,0 +1,126 @@
+import type { ConnectionOptions as TlsOptions } from "node:tls";
+import {
+  type ConnectionInterface,
+  ConnectionPool,
+  type ConnectionPoolOptions,
+  type HeaderList,
+  type HeadersInit,
+  Origin,
+  toHeaderList,
+  URL,
+} from "@x/pool";
+import { ForwardHTTPConnection } from "./forward.js";
+import { basicAuth } from "./headers.js";
+import { TunnelHTTPConnection } from "./tunnel.js";
+
+/** Options of an HTTPProxy: every pool option, plus the proxy's. */
+export interface HTTPProxyOptions extends ConnectionPoolOptions {
+  /** The proxy: "http://host:port/" or "https://host:port/"; userinfo becomes Basic auth. */
+  readonly proxyUrl: string | URL | globalThis.URL;
+  /** [username, password] sent as `Proxy-Authorization: Basic …`. */
+  readonly proxyAuth?: readonly [username: string, password: string] | undefined;
+  /** Headers sent to the proxy (with forwarded requests, and with CONNECT). */
+  readonly proxyHeaders?: HeadersInit | undefined;
+  /** TLS options for the connection to an https: proxy. */
+  readonly proxyTls?: TlsOptions | undefined;
+  /**
+   * Forwarded (`http:`) requests to every origin share kept-alive connections to the proxy
+   * (default true). Set false for proxies that bind a connection to its first host.
+   */
+  readonly shareForwardConnections?: boolean | undefined;
+}
+
+const UNSAFE = /[\0\r\n]/;
+
+function decodeUserinfo(text: string, what: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new TypeError(`the proxy URL's ${what} is not valid percent-encoding`);
+  }
+}
+
+/**
+ * A connection pool that sends every request through an HTTP proxy: `http:` URLs are
+ * forwarded (absolute-form requests, one shared kept-alive connection to the proxy) and
+ * `https:` URLs are tunnelled (CONNECT, then TLS to the origin; one tunnel per origin).
+ *
+ * @example
+ * const proxy = new HTTPProxy({ proxyUrl: "http://127.0.0.1:8080/" });
+ * const r = await proxy.request("GET", "https://www.example.com/");
+ * console.log(r); // <Response [200]>
+ */
+export class HTTPProxy extends ConnectionPool {
+  readonly #proxyOrigin: Origin;
+  readonly #proxyHeaders: HeaderList;
+  readonly #proxyTls: TlsOptions | undefined;
+  readonly #share: boolean;
+
+  constructor(options: HTTPProxyOptions) {
+    super(options);
+    if (options === undefined || options.proxyUrl === undefined)
+      throw new TypeError("proxyUrl is required");
+    const raw = typeof options.proxyUrl === "string" ? new globalThis.URL(options.proxyUrl) : null;
+    const url = options.proxyUrl instanceof URL ? options.proxyUrl : new URL(options.proxyUrl);
+    if (url.scheme !== "http" && url.scheme !== "https") {
+      throw new TypeError(`the proxy URL must be http: or https:, not ${url.scheme}:`);
+    }
+    if (options.proxyTls !== undefined && url.scheme !== "https") {
+      throw new TypeError(
+        "proxyTls was given, but the proxy URL is http: (use an https: proxy URL for TLS to the proxy)",
+      );
+    }
+    this.#proxyOrigin = new Origin(
+      url.scheme,
+      url.host,
+      url.port ?? (url.scheme === "https" ? 443 : 80),
+    );
+    this.#proxyTls = options.proxyTls;
+    this.#share = options.shareForwardConnections ?? true;
+
+    let credentials: readonly [string, string] | undefined = options.proxyAuth;
+    const source = raw ?? (options.proxyUrl instanceof globalThis.URL ? options.proxyUrl : null);
+    if (credentials === undefined && source !== null && (source.username || source.password)) {
+      credentials = [
+        decodeUserinfo(source.username, "username"),
+        decodeUserinfo(source.password, "password"),
+      ];
+    }
+    const headers = toHeaderList(options.proxyHeaders);
+    if (credentials !== undefined) {
+      const [username, password] = credentials;
+      if (typeof username !== "string" || typeof password !== "string") {
+        throw new TypeError("proxyAuth must be [username, password] strings");
+      }
+      if (UNSAFE.test(username) || UNSAFE.test(password) || username.includes(":")) {
+        throw new TypeError(
+          "proxy credentials must not contain CR, LF or NUL, nor a colon in the username",
+        );
+      }
+      if (!headers.some(([name]) => name.toLowerCase() === "proxy-authorization")) {
+        headers.push(["Proxy-Authorization", basicAuth(username, password)]);
+      }
+    }
+    this.#proxyHeaders = headers;
+  }
+
+  protected override createConnection(origin: Origin): ConnectionInterface {
+    const o = this.options;
+    const common = {
+      keepaliveExpiry: o.keepaliveExpiry,
+      retries: o.retries,
+      localAddress: o.localAddress,
+      uds: o.uds,
+      networkBackend: o.networkBackend,
+      socketOptions: o.socketOptions,
+      proxyOrigin: this.#proxyOrigin,
+      remoteOrigin: origin,
+      proxyHeaders: this.#proxyHeaders,
+      proxyTls: this.#proxyTls,
+    };
+    if (origin.scheme === "http") {
+      return new ForwardHTTPConnection({ ...common, shareForwardConnections: this.#share });
+    }
+    return new TunnelHTTPConnection({ ...common, tls: o.tls });
+  }
+}

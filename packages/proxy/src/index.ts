@@ -1,0 +1,5 @@
+export { PROXY_ERROR_BODY_LIMIT, ProxyError, type ProxyErrorInit } from "./errors.js";
+export { ForwardHTTPConnection, type ForwardHTTPConnectionOptions } from "./forward.js";
+export { basicAuth, mergeHeaders } from "./headers.js";
+export { HTTPProxy, type HTTPProxyOptions } from "./http-proxy.js";
+export { TunnelHTTPConnection, type TunnelHTTPConnectionOptions } from "./tunnel.js";

@@ -1,0 +1,193 @@
+// TunnelHTTPConnection: CONNECT through the proxy, then TLS to the origin inside the tunnel,
+// then HTTP/1.1 over it. One tunnel per origin.
+//
+// Unlike httpcore, a tunnel that fails to open (a refused CONNECT, a proxy that closes or
+// answers garbage, a TLS failure after a 2xx) is closed at once and reports itself closed,
+// so the pool drops it: nothing half-open is left behind.
+
+import {
+  type ConnectionInterface,
+  ConnectionNotAvailable,
+  type HeaderList,
+  HTTP11Connection,
+  HTTPConnection,
+  type HTTPConnectionOptions,
+  type NetworkStream,
+  type Origin,
+  Request,
+  type Response,
+  traced,
+  URL,
+} from "@x/pool";
+import { PROXY_ERROR_BODY_LIMIT, ProxyError } from "./errors.js";
+import { mergeHeaders } from "./headers.js";
+import { printable } from "./printable.js";
+
+/** Options of a TunnelHTTPConnection. */
+export interface TunnelHTTPConnectionOptions extends HTTPConnectionOptions {
+  readonly proxyOrigin: Origin;
+  readonly remoteOrigin: Origin;
+  /** Sent with the CONNECT request only, never inside the tunnel. */
+  readonly proxyHeaders?: HeaderList;
+  /** TLS to an https: proxy (the origin's TLS then runs inside it). */
+  readonly proxyTls?: HTTPConnectionOptions["tls"];
+}
+
+async function readLimited(response: Response, limit: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  try {
+    for await (const chunk of response) {
+      chunks.push(chunk.subarray(0, limit - length));
+      length += Math.min(chunk.length, limit - length);
+      if (length >= limit) break;
+    }
+  } catch {
+    // The refusal is what matters; a broken body after it is not.
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Tunnelling: an `https:` origin reached through `CONNECT host:port` on the proxy, with
+ * TLS to the origin inside the tunnel. Prints with the remote origin once connected.
+ *
+ * @example
+ * const conn = new TunnelHTTPConnection({ proxyOrigin: new URL("http://127.0.0.1:8080").origin, remoteOrigin: new URL("https://example.com").origin });
+ */
+export class TunnelHTTPConnection implements ConnectionInterface {
+  readonly #options: TunnelHTTPConnectionOptions;
+  readonly #proxyOrigin: Origin;
+  readonly #remoteOrigin: Origin;
+  readonly #proxyConnection: HTTPConnection;
+  #connection: HTTP11Connection | null = null;
+  #connecting = false;
+  #failed = false;
+  #closed = false;
+  #tunnelStream: NetworkStream | null = null;
+
+  constructor(options: TunnelHTTPConnectionOptions) {
+    this.#options = options;
+    this.#proxyOrigin = options.proxyOrigin;
+    this.#remoteOrigin = options.remoteOrigin;
+    this.#proxyConnection = new HTTPConnection(options.proxyOrigin, {
+      ...options,
+      tls: options.proxyTls,
+    });
+  }
+
+  async handleRequest(request: Request): Promise<Response> {
+    if (!this.canHandleRequest(request.url.origin)) {
+      throw new ConnectionNotAvailable(
+        `Attempted to send request to ${request.url.origin} on a tunnel to ${this.#remoteOrigin}`,
+      );
+    }
+    if (this.#connection === null) {
+      if (this.#connecting || this.#failed || this.#closed) {
+        throw new ConnectionNotAvailable("the tunnel is not available");
+      }
+      this.#connecting = true;
+      try {
+        this.#connection = await this.#openTunnel(request);
+      } catch (error) {
+        this.#failed = true;
+        await this.#proxyConnection.close();
+        await this.#tunnelStream?.close();
+        throw error;
+      } finally {
+        this.#connecting = false;
+      }
+    }
+    return this.#connection.handleRequest(request);
+  }
+
+  async #openTunnel(request: Request): Promise<HTTP11Connection> {
+    const remote = this.#remoteOrigin;
+    const host = remote.host.includes(":") ? `[${remote.host}]` : remote.host;
+    const target = `${host}:${remote.port}`;
+    const connectRequest = new Request(
+      "CONNECT",
+      new URL({
+        scheme: this.#proxyOrigin.scheme,
+        host: this.#proxyOrigin.host,
+        port: this.#proxyOrigin.port,
+        target,
+      }),
+      {
+        headers: mergeHeaders(
+          [
+            ["Host", target],
+            ["Accept", "*/*"],
+          ],
+          this.#options.proxyHeaders ?? [],
+        ),
+        extensions: request.extensions,
+        ...(request.signal === undefined ? {} : { signal: request.signal }),
+      },
+    );
+    const response = await this.#proxyConnection.handleRequest(connectRequest);
+    if (response.status < 200 || response.status > 299) {
+      const body = await readLimited(response, PROXY_ERROR_BODY_LIMIT);
+      throw new ProxyError({
+        status: response.status,
+        reasonPhrase: response.extensions.reasonPhrase ?? "",
+        headers: response.headers,
+        body,
+      });
+    }
+    const plain = response.extensions.networkStream;
+    if (plain === undefined)
+      throw new ConnectionNotAvailable("the proxy did not hand over the tunnel");
+    this.#tunnelStream = plain;
+    if (this.#closed) throw new ConnectionNotAvailable("the tunnel was closed while opening");
+    const serverHostname = request.extensions.sniHostname ?? remote.host;
+    const timeout = request.extensions.timeout?.connect;
+    const stream = await traced("connection.start_tls", request, { serverHostname, timeout }, () =>
+      plain.startTls(this.#options.tls ?? {}, serverHostname, timeout),
+    );
+    this.#tunnelStream = stream;
+    if (this.#closed) throw new ConnectionNotAvailable("the tunnel was closed while opening");
+    return new HTTP11Connection(remote, stream, { keepaliveExpiry: this.#options.keepaliveExpiry });
+  }
+
+  canHandleRequest(origin: Origin): boolean {
+    return origin.equals(this.#remoteOrigin);
+  }
+
+  isAvailable(): boolean {
+    return this.#connection?.isAvailable() ?? false;
+  }
+
+  hasExpired(): boolean {
+    if (this.#connection === null) return this.#failed;
+    return this.#connection.hasExpired();
+  }
+
+  isIdle(): boolean {
+    if (this.#connection === null) return this.#failed;
+    return this.#connection.isIdle();
+  }
+
+  isClosed(): boolean {
+    if (this.#connection === null) return this.#failed || (this.#closed && !this.#connecting);
+    return this.#connection.isClosed();
+  }
+
+  info(): string {
+    if (this.#connection === null) return this.#failed ? "CONNECTION FAILED" : "CONNECTING";
+    return this.#connection.info();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#connection?.close();
+    await this.#tunnelStream?.close();
+    await this.#proxyConnection.close();
+  }
+
+  toString(): string {
+    return `<TunnelHTTPConnection [${this.info()}]>`;
+  }
+}
+
+printable(TunnelHTTPConnection);

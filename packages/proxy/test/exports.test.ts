@@ -1,0 +1,16 @@
+import { expect, it } from "vitest";
+import * as proxy from "../src/index.js";
+
+it("exports exactly the public API", () => {
+  expect(Object.keys(proxy).sort()).toEqual(
+    [
+      "ForwardHTTPConnection",
+      "HTTPProxy",
+      "PROXY_ERROR_BODY_LIMIT",
+      "ProxyError",
+      "TunnelHTTPConnection",
+      "basicAuth",
+      "mergeHeaders",
+    ].sort(),
+  );
+});

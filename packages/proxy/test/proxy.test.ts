@@ -1,0 +1,284 @@
+import { inspect } from "node:util";
+import { ConnectError, ConnectionPool, ReadTimeout, RemoteProtocolError } from "@x/pool";
+import { type EmbeddedProxy, expectSocketsClosed, openSocketHandles, testCA } from "@x/testkit";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { HTTPProxy, ProxyError } from "../src/index.js";
+import { proxyFor, startWorld, type World } from "./setup.js";
+
+let world: World;
+let proxy: EmbeddedProxy;
+let baseline: number;
+const tls = () => ({ ca: testCA().cert });
+
+beforeAll(async () => {
+  world = await startWorld();
+  proxy = await proxyFor(world);
+});
+afterAll(async () => {
+  await proxy.close();
+  await world.close();
+});
+beforeEach(() => {
+  baseline = openSocketHandles();
+});
+afterEach(async () => {
+  await expectSocketsClosed(baseline);
+});
+
+type Echo = { host: string; url: string; headers: string[]; tls?: boolean };
+const json = async (r: { json(): Promise<unknown> }) => (await r.json()) as Echo;
+
+describe("the guide's examples", () => {
+  it("a request through the proxy", async () => {
+    await using p = new HTTPProxy({ proxyUrl: `${proxy.url}/`, tls: tls() });
+    const r = await p.request("GET", "https://www.example.com/");
+    expect(inspect(r)).toBe("<Response [200]>");
+    expect(await json(r)).toMatchObject({ host: "www.example.com", tls: true });
+  });
+
+  it("forwarded requests share one connection to the proxy, even across origins", async () => {
+    await using p = new HTTPProxy({ proxyUrl: `${proxy.url}/` });
+    const before = proxy.connections;
+    await p.request("GET", "http://example.com/");
+    await p.request("GET", "http://httpbin.org/json");
+    expect(p.connections.map((c) => inspect(c))).toEqual([
+      `<ForwardHTTPConnection ['${proxy.url}', HTTP/1.1, IDLE, Request Count: 2]>`,
+    ]);
+    expect(proxy.connections - before).toBe(1);
+    expect(proxy.log.slice(-2).map((e) => e.target)).toEqual([
+      "http://example.com/",
+      "http://httpbin.org/json",
+    ]);
+  });
+
+  it("tunnelled requests take one connection per origin", async () => {
+    await using p = new HTTPProxy({ proxyUrl: `${proxy.url}/`, tls: tls() });
+    await p.request("GET", "https://example.com/");
+    await p.request("GET", "https://httpbin.org/json");
+    expect(p.connections.map((c) => inspect(c))).toEqual([
+      "<TunnelHTTPConnection ['https://httpbin.org:443', HTTP/1.1, IDLE, Request Count: 1]>",
+      "<TunnelHTTPConnection ['https://example.com:443', HTTP/1.1, IDLE, Request Count: 1]>",
+    ]);
+    await p.request("GET", "https://example.com/again");
+    expect(inspect(p.connections[0])).toBe(
+      "<TunnelHTTPConnection ['https://example.com:443', HTTP/1.1, IDLE, Request Count: 2]>",
+    );
+  });
+});
+
+describe("forwarding", () => {
+  it("sends absolute-form requests with the proxy headers under the request's", async () => {
+    await using p = new HTTPProxy({
+      proxyUrl: proxy.url,
+      proxyHeaders: { "X-Proxy-Only": "p", "X-Both": "from-proxy" },
+    });
+    const r = await json(
+      await p.request("GET", "http://example.com/path?q=1", {
+        headers: { "x-both": "from-request" },
+      }),
+    );
+    expect(r.url).toBe("/path?q=1");
+    expect(r.host).toBe("example.com");
+    const entry = proxy.log.at(-1)!;
+    expect(entry.method).toBe("GET");
+    expect(entry.target).toBe("http://example.com/path?q=1");
+    const names = entry.headers.map(([k]) => k.toLowerCase());
+    expect(names.filter((n) => n === "x-both")).toHaveLength(1);
+    expect(entry.headers).toContainEqual(["x-both", "from-request"]);
+    expect(entry.headers).toContainEqual(["X-Proxy-Only", "p"]);
+  });
+
+  it("shareForwardConnections: false gives one connection per origin", async () => {
+    await using p = new HTTPProxy({ proxyUrl: proxy.url, shareForwardConnections: false });
+    await p.request("GET", "http://example.com/");
+    await p.request("GET", "http://httpbin.org/");
+    await p.request("GET", "http://example.com/");
+    expect(p.connections).toHaveLength(2);
+  });
+
+  it("uploads a body through the proxy", async () => {
+    await using p = new HTTPProxy({ proxyUrl: proxy.url });
+    const r = (await (
+      await p.request("POST", "http://example.com/up", { content: "payload" })
+    ).json()) as {
+      body: string;
+    };
+    expect(r.body).toBe("payload");
+  });
+});
+
+describe("tunnelling", () => {
+  it("sends CONNECT host:port with Host and the proxy headers, which never go inside", async () => {
+    await using p = new HTTPProxy({
+      proxyUrl: proxy.url,
+      tls: tls(),
+      proxyAuth: ["user", "secret"],
+    });
+    const r = await json(await p.request("GET", "https://example.com/inside"));
+    const connect = proxy.log.at(-1)!;
+    expect(connect.method).toBe("CONNECT");
+    expect(connect.target).toBe("example.com:443");
+    expect(connect.headers).toContainEqual(["Host", "example.com:443"]);
+    expect(connect.headers.map(([k]) => k)).toContain("Proxy-Authorization");
+    expect(r.headers.map((h) => h.toLowerCase())).not.toContain("proxy-authorization");
+  });
+
+  it("prints <TunnelHTTPConnection [CONNECTING]> before it is connected", async () => {
+    await using p = new HTTPProxy({ proxyUrl: proxy.url, tls: tls() });
+    const pending = p.request("GET", "https://example.com/");
+    expect(p.connections.map((c) => inspect(c))).toEqual(["<TunnelHTTPConnection [CONNECTING]>"]);
+    await pending;
+  });
+
+  it("a TLS failure after a 2xx CONNECT closes the tunnel; nothing half-open stays", async () => {
+    await using p = new HTTPProxy({ proxyUrl: proxy.url });
+    const error = await p.request("GET", "https://example.com/").catch((e) => e);
+    expect(error).toBeInstanceOf(ConnectError);
+    expect(p.connections).toHaveLength(0);
+  });
+});
+
+describe("authentication", () => {
+  let guarded: EmbeddedProxy;
+  beforeAll(async () => {
+    guarded = await proxyFor(world, { auth: { username: "us@er", password: "p:ss w0rd" } });
+  });
+  afterAll(async () => {
+    await guarded.close();
+  });
+
+  it("proxyAuth and percent-decoded URL credentials both work, for both modes", async () => {
+    const port = guarded.port;
+    for (const options of [
+      { proxyUrl: guarded.url, proxyAuth: ["us@er", "p:ss w0rd"] as const },
+      { proxyUrl: `http://us%40er:p%3Ass%20w0rd@127.0.0.1:${port}/` },
+    ]) {
+      await using p = new HTTPProxy({ ...options, tls: tls() });
+      expect((await p.request("GET", "http://example.com/")).status).toBe(200);
+      expect((await p.request("GET", "https://example.com/")).status).toBe(200);
+      expect(guarded.log.at(-1)?.headers).toContainEqual([
+        "Proxy-Authorization",
+        `Basic ${Buffer.from("us@er:p:ss w0rd").toString("base64")}`,
+      ]);
+    }
+  });
+
+  it("a refused CONNECT is a ProxyError; the connection leaves the pool", async () => {
+    await using p = new HTTPProxy({
+      proxyUrl: guarded.url,
+      proxyAuth: ["us@er", "wrong"],
+      tls: tls(),
+    });
+    const error = (await p.request("GET", "https://example.com/").catch((e) => e)) as ProxyError;
+    expect(error).toBeInstanceOf(ProxyError);
+    expect(error.message).toBe("407 Proxy Authentication Required");
+    expect(error.code).toBe("ERR_PROXY");
+    expect(error.status).toBe(407);
+    expect(error.reasonPhrase).toBe("Proxy Authentication Required");
+    expect(error.headers).toContainEqual(["Proxy-Authenticate", 'Basic realm="testkit"']);
+    expect(new TextDecoder().decode(error.body)).toBe("proxy authentication required\n");
+    expect(p.connections).toHaveLength(0);
+    // A forwarded request refused with 407 returns that response, as httpcore does.
+    const forwarded = await p.request("GET", "http://example.com/");
+    expect(forwarded.status).toBe(407);
+  });
+
+  it("credentials never appear in printing, errors or stacks", async () => {
+    await using p = new HTTPProxy({
+      proxyUrl: `http://user:hunter2@127.0.0.1:${guarded.port}`,
+      tls: tls(),
+    });
+    const error = (await p.request("GET", "https://example.com/").catch((e) => e)) as Error;
+    const pending = p.request("GET", "http://example.com/");
+    const printed = [
+      inspect(p),
+      String(p),
+      inspect(p.connections),
+      error.message,
+      String(error.stack),
+      inspect(error),
+    ];
+    await pending;
+    for (const text of printed) {
+      expect(text).not.toContain("hunter2");
+      expect(text).not.toContain(Buffer.from("user:hunter2").toString("base64"));
+    }
+  });
+
+  it("refuses credentials that would inject header lines", () => {
+    expect(
+      () => new HTTPProxy({ proxyUrl: guarded.url, proxyAuth: ["a", "b\r\nX-Evil: 1"] }),
+    ).toThrow(TypeError);
+    expect(() => new HTTPProxy({ proxyUrl: guarded.url, proxyHeaders: { X: "a\nb" } })).toThrow(
+      /Illegal header value/,
+    );
+  });
+});
+
+describe("HTTPS proxies", () => {
+  let secure: EmbeddedProxy;
+  beforeAll(async () => {
+    secure = await proxyFor(world, { tls: true });
+  });
+  afterAll(async () => {
+    await secure.close();
+  });
+
+  it("forwards over TLS to the proxy, and tunnels TLS inside TLS", async () => {
+    await using p = new HTTPProxy({ proxyUrl: secure.url, proxyTls: tls(), tls: tls() });
+    expect((await json(await p.request("GET", "http://example.com/"))).host).toBe("example.com");
+    expect(await json(await p.request("GET", "https://httpbin.org/"))).toMatchObject({
+      host: "httpbin.org",
+      tls: true,
+    });
+    expect(p.connections.map((c) => inspect(c))).toEqual([
+      "<TunnelHTTPConnection ['https://httpbin.org:443', HTTP/1.1, IDLE, Request Count: 1]>",
+      `<ForwardHTTPConnection ['https://localhost:${secure.port}', HTTP/1.1, IDLE, Request Count: 1]>`,
+    ]);
+  });
+
+  it("proxyTls with an http: proxy URL is refused", () => {
+    expect(() => new HTTPProxy({ proxyUrl: proxy.url, proxyTls: tls() })).toThrow(/proxyTls/);
+    expect(() => new HTTPProxy({ proxyUrl: "socks5://127.0.0.1:1080" })).toThrow();
+  });
+});
+
+describe("misbehaving proxies during CONNECT", () => {
+  const cases = [
+    ["close", RemoteProtocolError],
+    ["garbage", RemoteProtocolError],
+    ["drop-after-200", ConnectError],
+    ["silent", ReadTimeout],
+  ] as const;
+  for (const [behaviour, errorClass] of cases) {
+    it(`${behaviour}: a typed error, nothing left in the pool, and the pool goes on`, async () => {
+      const bad = await proxyFor(world, { connectBehaviour: behaviour });
+      try {
+        await using p = new HTTPProxy({ proxyUrl: bad.url, tls: tls() });
+        const before = bad.connections;
+        const error = await p
+          .request("GET", "https://example.com/", {
+            extensions: { timeout: { read: 200, connect: 1000 } },
+          })
+          .catch((e) => e);
+        expect(error).toBeInstanceOf(errorClass);
+        expect(error.code).toMatch(/^ERR_/);
+        expect(bad.connections - before).toBe(1);
+        expect(p.connections).toHaveLength(0);
+        expect((await p.request("GET", "http://example.com/")).status).toBe(200);
+      } finally {
+        await bad.close();
+      }
+    });
+  }
+});
+
+describe("composition", () => {
+  it("HTTPProxy is a ConnectionPool", () => {
+    const p = new HTTPProxy({ proxyUrl: proxy.url });
+    expect(p).toBeInstanceOf(ConnectionPool);
+    expect(String(p)).toBe(
+      "<HTTPProxy [Requests: 0 active, 0 queued | Connections: 0 active, 0 idle]>",
+    );
+  });
+});
