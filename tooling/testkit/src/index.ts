@@ -15,4 +15,11 @@ export {
   startProxy,
 } from "./proxy.js";
 export { onRequestHead, type RawServer, startRawServer } from "./raw.js";
+export {
+  type RealProxy,
+  type SquidOptions,
+  startSquid,
+  startTinyproxy,
+  unavailable,
+} from "./real-proxies.js";
 export { SocketReader } from "./socket-reader.js";

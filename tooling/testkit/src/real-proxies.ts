@@ -1,0 +1,218 @@
+// Launchers for real proxies from Debian's packages: squid and tinyproxy, each in the
+// foreground on 127.0.0.1 and a free port, with its files in a temporary folder. When a
+// binary is missing, `available()` says so and the suites that need it skip.
+
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface RealProxy {
+  readonly url: string;
+  readonly port: number;
+  /** The proxy's own log, for failure messages. */
+  log(): string;
+  close(): Promise<void>;
+}
+
+function which(binary: string): string | null {
+  for (const dir of ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"]) {
+    const path = join(dir, binary);
+    if (existsSync(path)) return path;
+  }
+  return null;
+}
+
+/** Why a real proxy cannot run here, or null when it can. */
+export function unavailable(binary: "squid" | "tinyproxy"): string | null {
+  if (which(binary) === null) return `${binary} is not installed (apt-get install -y ${binary})`;
+  if (binary === "squid" && typeof process.getuid === "function" && process.getuid() !== 0) {
+    return "squid tests need root (squid drops to the proxy user)";
+  }
+  return null;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  await new Promise<void>((ok) => server.close(() => ok()));
+  return port;
+}
+
+async function waitForPort(
+  port: number,
+  child: ChildProcess,
+  log: () => string,
+  ms = 20000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`the proxy exited (${child.exitCode}) before listening:\n${log()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline)
+      throw new Error(`the proxy did not listen on ${port} within ${ms} ms:\n${log()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+export interface SquidOptions {
+  /** Require Basic auth with this user (checked by basic_ncsa_auth against a file made now). */
+  readonly auth?: { readonly username: string; readonly password: string };
+  /** Names squid resolves to 127.0.0.1 (its hosts_file). */
+  readonly names?: readonly string[];
+}
+
+/** Starts squid in the foreground (`squid -N -f conf`). Needs root. */
+export async function startSquid(options: SquidOptions = {}): Promise<RealProxy> {
+  const binary = which("squid");
+  if (binary === null) throw new Error(unavailable("squid")!);
+  const dir = mkdtempSync(join(tmpdir(), "x-http-squid-"));
+  const port = await freePort();
+  const names = options.names ?? [];
+  writeFileSync(join(dir, "hosts"), `127.0.0.1 localhost ${names.join(" ")}\n`);
+  const lines = [
+    `http_port 127.0.0.1:${port}`,
+    `pid_filename ${dir}/squid.pid`,
+    `access_log stdio:${dir}/access.log`,
+    `cache_log ${dir}/cache.log`,
+    `cache_store_log none`,
+    `coredump_dir ${dir}`,
+    `hosts_file ${dir}/hosts`,
+    "cache_effective_user proxy",
+    "shutdown_lifetime 0 seconds",
+    "cache deny all",
+    "cache_mem 0 MB",
+    "memory_cache_shared off",
+    "workers 1",
+    "via on",
+    // Squid would keep its own connections to our origins open; they would look like leaks.
+    "server_persistent_connections off",
+    "dns_timeout 2 seconds",
+    "acl loopback src 127.0.0.1/32",
+    "acl CONNECT method CONNECT",
+  ];
+  if (options.auth) {
+    const hash = execFileSync("openssl", ["passwd", "-apr1", options.auth.password], {
+      encoding: "utf8",
+    }).trim();
+    writeFileSync(join(dir, "passwd"), `${options.auth.username}:${hash}\n`);
+    lines.push(
+      `auth_param basic program /usr/lib/squid/basic_ncsa_auth ${dir}/passwd`,
+      "auth_param basic realm x-http-test",
+      "auth_param basic children 2",
+      "acl authed proxy_auth REQUIRED",
+      "http_access deny !authed",
+    );
+  }
+  lines.push("http_access allow loopback", "http_access deny all");
+  writeFileSync(join(dir, "squid.conf"), `${lines.join("\n")}\n`);
+  // Squid drops to the proxy user: it must own its folder. Stale shared memory from an
+  // earlier run makes it refuse to start.
+  chmodSync(dir, 0o755);
+  for (const f of readdirSync(dir)) chownSync(join(dir, f), 13, 13);
+  chownSync(dir, 13, 13);
+  if (existsSync("/dev/shm")) {
+    for (const f of readdirSync("/dev/shm"))
+      if (f.startsWith("squid-")) rmSync(join("/dev/shm", f), { force: true });
+  }
+  let output = "";
+  const child = spawn(binary, ["-N", "-f", join(dir, "squid.conf")], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (d) => (output += d));
+  child.stderr?.on("data", (d) => (output += d));
+  const log = () => output;
+  try {
+    await waitForPort(port, child, log);
+  } catch (error) {
+    await stop(child);
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    log,
+    async close() {
+      await stop(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts tinyproxy in the foreground (`tinyproxy -d -c conf`). */
+export async function startTinyproxy(): Promise<RealProxy> {
+  const binary = which("tinyproxy");
+  if (binary === null) throw new Error(unavailable("tinyproxy")!);
+  const dir = mkdtempSync(join(tmpdir(), "x-http-tinyproxy-"));
+  chmodSync(dir, 0o777);
+  const port = await freePort();
+  const conf = [
+    `Port ${port}`,
+    "Listen 127.0.0.1",
+    "Timeout 60",
+    "MaxClients 100",
+    "Allow 127.0.0.1",
+    "LogLevel Info",
+    "DisableViaHeader No",
+    ...(typeof process.getuid === "function" && process.getuid() === 0
+      ? ["User nobody", "Group nogroup"]
+      : []),
+  ];
+  writeFileSync(join(dir, "tinyproxy.conf"), `${conf.join("\n")}\n`);
+  let output = "";
+  const child = spawn(binary, ["-d", "-c", join(dir, "tinyproxy.conf")], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.on("data", (d) => (output += d));
+  child.stderr?.on("data", (d) => (output += d));
+  const log = () => output;
+  try {
+    await waitForPort(port, child, log);
+  } catch (error) {
+    await stop(child);
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    log,
+    async close() {
+      await stop(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
