@@ -12,21 +12,20 @@ const TOKEN = "[-!#$%&'*+.^_`|~0-9a-zA-Z]+";
 // VCHAR = %x21-7E
 const VCHAR = "[\\x21-\\x7e]";
 
-// field-vchar = VCHAR / obs-text. Like h11 (and most servers) we accept any byte that
-// is neither NUL nor whitespace: control bytes do appear in the wild.
-const FIELD_VCHAR = "[\\x01-\\x08\\x0e-\\x1f\\x21-\\xff]";
+// field-line   = field-name ":" OWS field-value OWS
+// field-value  = *field-content; field-content = field-vchar [ 1*( SP / HTAB / field-vchar ) field-vchar ]
+// field-vchar  = VCHAR / obs-text; like h11 we accept any byte but NUL and whitespace, since
+//                control bytes do appear in the wild. So a line of a field holds anything but
+//                NUL, VT, FF, CR and LF once the field-name and colon are past.
+// obs-fold     = OWS CRLF RWS (a line that starts with SP or HTAB continues the one before)
+const FIELD_LINE = `${TOKEN}:[^\\0\\x0b\\x0c\\r\\n]*\\r?\\n`;
+const FOLD_LINE = "[ \\t][^\\0\\x0b\\x0c\\r\\n]*\\r?\\n";
 
-// field-content = field-vchar [ 1*( SP / HTAB / field-vchar ) field-vchar ]
-const FIELD_CONTENT = `${FIELD_VCHAR}+(?:[ \\t]+${FIELD_VCHAR}+)*`;
-
-/** field-name = token */
-export const FIELD_NAME_RE: RegExp = new RegExp(`^${TOKEN}$`);
-
-/** field-value = *field-content */
-export const FIELD_VALUE_RE: RegExp = new RegExp(`^(?:${FIELD_CONTENT})?$`);
-
-/** header-field = field-name ":" OWS field-value OWS */
-export const HEADER_FIELD_RE: RegExp = new RegExp(`^(${TOKEN}):${OWS}(${FIELD_CONTENT})?${OWS}$`);
+/**
+ * All the field lines of a head and the blank line that ends it, checked in one native
+ * pass (sticky: set lastIndex to where the fields start). Lines end in LF or CR LF.
+ */
+export const FIELD_LINES_RE: RegExp = new RegExp(`(?:${FIELD_LINE}|${FOLD_LINE})*\\r?\\n`, "y");
 
 /** method = token */
 export const METHOD_RE: RegExp = new RegExp(`^${TOKEN}$`);
@@ -40,14 +39,6 @@ const HTTP_VERSION = "HTTP/([0-9]\\.[0-9])";
 /** request-line = method SP request-target SP HTTP-version */
 export const REQUEST_LINE_RE: RegExp = new RegExp(`^(${TOKEN}) (${VCHAR}+) ${HTTP_VERSION}$`);
 
-// reason-phrase = *( HTAB / SP / VCHAR / obs-text )
-const REASON_PHRASE = "[\\t\\x01-\\x08\\x0e-\\x1f\\x20-\\xff]*";
-
-/** status-line = HTTP-version SP status-code SP [ reason-phrase ] (the last SP optional, as h11) */
-export const STATUS_LINE_RE: RegExp = new RegExp(
-  `^${HTTP_VERSION} ([0-9]{3})(?: (${REASON_PHRASE}))?$`,
-);
-
 /** A Content-Length value: 1*DIGIT. */
 export const CONTENT_LENGTH_RE: RegExp = /^[0-9]+$/;
 
@@ -56,6 +47,3 @@ export const CONTENT_LENGTH_RE: RegExp = /^[0-9]+$/;
  * without interpretation, as h11 does.
  */
 export const CHUNK_HEADER_RE: RegExp = new RegExp(`^([0-9A-Fa-f]{1,20})(?:;[^\\n]*)?${OWS}\\r\\n$`);
-
-/** obs-fold: a header line that starts with whitespace continues the previous one. */
-export const OBS_FOLD_RE: RegExp = /^[ \t]+/;

@@ -65,14 +65,10 @@ export interface ConnectionOptions {
 /** The default `maxIncompleteEventSize`: 16 KiB. */
 export const DEFAULT_MAX_INCOMPLETE_EVENT_SIZE: number = 16 * 1024;
 
-type Framing =
-  | { readonly kind: "length"; readonly length: number }
-  | { readonly kind: "chunked" }
-  | { readonly kind: "http/1.0" };
-
-const NO_BODY: Framing = { kind: "length", length: 0 };
-const CHUNKED: Framing = { kind: "chunked" };
-const UNTIL_CLOSE: Framing = { kind: "http/1.0" };
+// How a body is delimited: a length (>= 0), or one of these.
+type Framing = number;
+const CHUNKED = -1;
+const UNTIL_CLOSE = -2;
 
 /** RFC 9112 §6.3: how the body of a message that enters SEND_BODY is delimited. */
 function bodyFraming(requestMethod: string | null, event: Event, scan: HeaderScan): Framing {
@@ -84,12 +80,12 @@ function bodyFraming(requestMethod: string | null, event: Event, scan: HeaderSca
       requestMethod === "HEAD" ||
       (requestMethod === "CONNECT" && status >= 200 && status < 300)
     ) {
-      return NO_BODY;
+      return 0;
     }
   }
   if (scan.chunked) return CHUNKED;
-  if (scan.contentLength !== -1) return { kind: "length", length: scan.contentLength };
-  return event.type === "Request" ? NO_BODY : UNTIL_CLOSE;
+  if (scan.contentLength !== -1) return scan.contentLength;
+  return event.type === "Request" ? 0 : UNTIL_CLOSE;
 }
 
 // HTTP/1.1 is persistent unless someone says close; we do not keep HTTP/1.0 alive at all.
@@ -210,7 +206,10 @@ export class Connection {
         if (this.#closed) throw new RemoteProtocolError("peer unexpectedly closed connection");
         return event;
       }
-      if (event.type !== "PAUSED") {
+      if (event.type === "Data") {
+        // Data never changes a state (SEND_BODY to SEND_BODY): only the 100-continue flag.
+        if (this.theirRole === CLIENT) this.clientIsWaitingFor100Continue = false;
+      } else if (event.type !== "PAUSED") {
         let scan: HeaderScan | null = null;
         if (
           event.type === "Request" ||
@@ -278,6 +277,13 @@ export class Connection {
       const writer = this.#writer;
       const role = this.ourRole;
       const state = this.ourState;
+      if (outgoing.type === "Data" && state === SEND_BODY && writer !== null) {
+        // Data never changes a state: only the 100-continue flag.
+        if (role === CLIENT) this.clientIsWaitingFor100Continue = false;
+        const out: Uint8Array[] = [];
+        writer.data(outgoing.data, out);
+        return out;
+      }
       this.#processEvent(role, outgoing, outgoingScan);
       const out: Uint8Array[] = [];
       switch (outgoing.type) {
@@ -347,7 +353,7 @@ export class Connection {
             `Illegal target characters in ${JSON.stringify(event.target)}`,
           );
         }
-        const scan = scanHeaders(event.headers, false);
+        const scan = scanHeaders(event.headers);
         checkHost(event.httpVersion, scan);
         return scan;
       }
@@ -356,9 +362,9 @@ export class Connection {
         if (event.reason !== undefined && /[\0\r\n]|[^\0-\xff]/.test(event.reason)) {
           throw new LocalProtocolError(`Illegal reason phrase ${JSON.stringify(event.reason)}`);
         }
-        return scanHeaders(event.headers, false);
+        return scanHeaders(event.headers);
       case "EndOfMessage":
-        return event.headers === undefined ? null : scanHeaders(event.headers, false);
+        return event.headers === undefined ? null : scanHeaders(event.headers);
       default:
         return null;
     }
@@ -466,9 +472,9 @@ export class Connection {
         return role === SERVER ? this.#headReader : null;
       case SEND_BODY: {
         const framing = bodyFraming(this.#requestMethod, event!, scan!);
-        if (framing.kind === "chunked") return new ChunkedReader(this.#maxIncompleteEventSize);
-        if (framing.kind === "http/1.0") return new Http10Reader();
-        return new ContentLengthReader(framing.length);
+        if (framing === CHUNKED) return new ChunkedReader(this.#maxIncompleteEventSize);
+        if (framing === UNTIL_CLOSE) return new Http10Reader();
+        return new ContentLengthReader(framing);
       }
       case DONE:
       case MUST_CLOSE:
@@ -480,9 +486,9 @@ export class Connection {
   }
 
   #bodyWriter(framing: Framing): BodyWriter {
-    if (framing.kind === "chunked") return new ChunkedWriter();
-    if (framing.kind === "http/1.0") return new Http10Writer();
-    return new ContentLengthWriter(framing.length);
+    if (framing === CHUNKED) return new ChunkedWriter();
+    if (framing === UNTIL_CLOSE) return new Http10Writer();
+    return new ContentLengthWriter(framing);
   }
 
   // h11's rewriting of a response's framing headers on send: a body of unknown length is
@@ -493,7 +499,7 @@ export class Connection {
     let needClose = false;
     const method = this.#requestMethod === "HEAD" ? "GET" : this.#requestMethod;
     const framing = bodyFraming(method, event, scan);
-    if (framing.kind !== "length") {
+    if (framing < 0) {
       next = setCommaHeader(next, "content-length", "Content-Length", []);
       const version = this.theirHttpVersion;
       if (version === null || version < "1.1") {

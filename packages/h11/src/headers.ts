@@ -1,30 +1,6 @@
-import { CONTENT_LENGTH_RE, FIELD_NAME_RE, FIELD_VALUE_RE } from "./abnf.js";
+import { isFieldValue, isToken } from "./chars.js";
 import { LocalProtocolError } from "./errors.js";
 import type { Headers } from "./events.js";
-
-/**
- * What the connection needs to know about a head's fields, gathered in one pass while
- * the fields are validated. Header names are compared lower-cased; values that carry
- * tokens (Connection, Expect, Transfer-Encoding) are compared lower-cased too.
- */
-export interface HeaderScan {
-  /** The fields, with a Transfer-Encoding value lower-cased as h11 does. */
-  readonly headers: Array<[string, string]>;
-  /** Lower-cased names, index for index with `headers`. */
-  readonly lowerNames: string[];
-  /** The Content-Length, or -1 when absent. */
-  readonly contentLength: number;
-  /** `Transfer-Encoding: chunked` was given. */
-  readonly chunked: boolean;
-  /** `Connection: close` was given. */
-  readonly close: boolean;
-  /** An `Upgrade` field with a value was given. */
-  readonly upgrade: boolean;
-  /** `Expect: 100-continue` was given. */
-  readonly expect100: boolean;
-  /** How many `Host` fields there are. */
-  readonly hostCount: number;
-}
 
 // Content-Length values above this are refused: lengths are JavaScript numbers.
 const MAX_CONTENT_LENGTH = Number.MAX_SAFE_INTEGER;
@@ -47,90 +23,132 @@ function hasAnyToken(value: string): boolean {
 }
 
 /**
- * Validates header fields and gathers what framing and keep-alive need. `trusted` means the
- * names and values came out of the parser, which already matched them against the grammar.
+ * A head's fields, validated, with what framing and keep-alive need gathered in the same
+ * pass. Built field by field with `add()`; `finish()` applies the rules that span fields.
  *
  * Stricter than h11 on framing, as RFC 9112 §6.3 and §11.2 allow: Content-Length together
  * with Transfer-Encoding, Content-Length given twice or as a list, and Content-Length too
  * large are refused, since each is a request-smuggling vector.
  */
-export function scanHeaders(input: Headers, trusted: boolean): HeaderScan {
-  const headers: Array<[string, string]> = [];
-  const lowerNames: string[] = [];
-  let contentLength = -1;
-  let chunked = false;
-  let transferEncoding = false;
-  let close = false;
-  let upgrade = false;
-  let expect100 = false;
-  let hostCount = 0;
+export class HeaderScan {
+  /** The fields, with a Transfer-Encoding value lower-cased as h11 does. */
+  readonly headers: Array<[string, string]> = [];
+  /** The Content-Length, or -1 when absent. */
+  contentLength = -1;
+  /** `Transfer-Encoding: chunked` was given. */
+  chunked = false;
+  /** `Connection: close` was given. */
+  close = false;
+  /** An `Upgrade` field with a value was given. */
+  upgrade = false;
+  /** `Expect: 100-continue` was given. */
+  expect100 = false;
+  /** How many `Host` fields there are. */
+  hostCount = 0;
+  #transferEncoding = false;
+  #lowerNames: string[] | null = null;
 
+  /** Lower-cased names, index for index with `headers` (computed on first use). */
+  get lowerNames(): string[] {
+    this.#lowerNames ??= this.headers.map(([name]) => name.toLowerCase());
+    return this.#lowerNames;
+  }
+
+  /** Adds one field; `name` must already be a valid token and `value` a valid field value. */
+  add(name: string, value: string): void {
+    // Only a few names matter to framing; look at the length before lower-casing.
+    switch (name.length) {
+      case 4:
+        if (name.toLowerCase() === "host") this.hostCount++;
+        break;
+      case 6:
+        if (!this.expect100 && name.toLowerCase() === "expect" && hasToken(value, "100-continue")) {
+          this.expect100 = true;
+        }
+        break;
+      case 7:
+        if (!this.upgrade && name.toLowerCase() === "upgrade" && hasAnyToken(value))
+          this.upgrade = true;
+        break;
+      case 10:
+        if (!this.close && name.toLowerCase() === "connection" && hasToken(value, "close"))
+          this.close = true;
+        break;
+      case 14:
+        if (name.toLowerCase() === "content-length") this.#contentLength(value);
+        break;
+      case 17:
+        if (name.toLowerCase() === "transfer-encoding") value = this.#transferEncodingValue(value);
+        break;
+    }
+    this.headers.push([name, value]);
+  }
+
+  #contentLength(value: string): void {
+    if (this.contentLength !== -1)
+      throw new LocalProtocolError("Content-Length given more than once");
+    // 1*DIGIT, at most 20 of them (as h11), and within what a number holds exactly.
+    let length = 0;
+    const n = value.length;
+    for (let i = 0; i < n; i++) {
+      const d = value.charCodeAt(i) - 0x30;
+      if (d < 0 || d > 9) length = -1;
+      if (length === -1) break;
+      length = length * 10 + d;
+    }
+    if (n === 0 || n > 20 || length === -1) {
+      throw new LocalProtocolError(`bad Content-Length ${JSON.stringify(value)}`);
+    }
+    if (length > MAX_CONTENT_LENGTH)
+      throw new LocalProtocolError(`Content-Length ${value} is too large`);
+    this.contentLength = length;
+  }
+
+  #transferEncodingValue(value: string): string {
+    if (this.#transferEncoding)
+      throw new LocalProtocolError("multiple Transfer-Encoding headers", 501);
+    this.#transferEncoding = true;
+    const lower = value.toLowerCase();
+    if (lower !== "chunked")
+      throw new LocalProtocolError("Only Transfer-Encoding: chunked is supported", 501);
+    this.chunked = true;
+    return lower;
+  }
+
+  /** Applies the rules that span fields; returns this. */
+  finish(): this {
+    if (this.chunked && this.contentLength !== -1) {
+      throw new LocalProtocolError(
+        "both Content-Length and Transfer-Encoding were given: refused, as request smuggling uses this",
+      );
+    }
+    return this;
+  }
+}
+
+/**
+ * Validates header fields given by the caller (names must be tokens, values field values
+ * without surrounding whitespace) and scans them.
+ */
+export function scanHeaders(input: Headers): HeaderScan {
+  const scan = new HeaderScan();
   for (let i = 0; i < input.length; i++) {
-    const pair = input[i]!;
-    const name = pair[0];
-    let value = pair[1];
-    if (!trusted) {
-      if (!FIELD_NAME_RE.test(name)) {
-        throw new LocalProtocolError(`Illegal header name ${JSON.stringify(name)}`);
-      }
-      if (!FIELD_VALUE_RE.test(value)) {
-        throw new LocalProtocolError(`Illegal header value ${JSON.stringify(value)}`);
-      }
+    const [name, value] = input[i]!;
+    if (!isToken(name)) throw new LocalProtocolError(`Illegal header name ${JSON.stringify(name)}`);
+    if (!isFieldValue(value, 0, value.length)) {
+      throw new LocalProtocolError(`Illegal header value ${JSON.stringify(value)}`);
     }
-    const lower = name.toLowerCase();
-    switch (lower) {
-      case "content-length":
-        if (contentLength !== -1) {
-          throw new LocalProtocolError("Content-Length given more than once");
-        }
-        if (!CONTENT_LENGTH_RE.test(value) || value.length > 20) {
-          throw new LocalProtocolError(`bad Content-Length ${JSON.stringify(value)}`);
-        }
-        contentLength = Number(value);
-        if (contentLength > MAX_CONTENT_LENGTH) {
-          throw new LocalProtocolError(`Content-Length ${value} is too large`);
-        }
-        break;
-      case "transfer-encoding":
-        if (transferEncoding) {
-          throw new LocalProtocolError("multiple Transfer-Encoding headers", 501);
-        }
-        transferEncoding = true;
-        value = value.toLowerCase();
-        if (value !== "chunked") {
-          throw new LocalProtocolError("Only Transfer-Encoding: chunked is supported", 501);
-        }
-        chunked = true;
-        break;
-      case "connection":
-        if (!close && hasToken(value, "close")) close = true;
-        break;
-      case "upgrade":
-        if (!upgrade && hasAnyToken(value)) upgrade = true;
-        break;
-      case "expect":
-        if (!expect100 && hasToken(value, "100-continue")) expect100 = true;
-        break;
-      case "host":
-        hostCount++;
-        break;
-    }
-    headers.push([name, value]);
-    lowerNames.push(lower);
+    scan.add(name, value);
   }
-  if (chunked && contentLength !== -1) {
-    throw new LocalProtocolError(
-      "both Content-Length and Transfer-Encoding were given: refused, as request smuggling uses this",
-    );
-  }
-  return { headers, lowerNames, contentLength, chunked, close, upgrade, expect100, hostCount };
+  return scan.finish();
 }
 
 /** The comma-separated tokens of every field named `lowerName`, lower-cased and trimmed. */
 export function getCommaHeader(scan: HeaderScan, lowerName: string): string[] {
   const out: string[] = [];
-  for (let i = 0; i < scan.lowerNames.length; i++) {
-    if (scan.lowerNames[i] !== lowerName) continue;
+  const lowerNames = scan.lowerNames;
+  for (let i = 0; i < lowerNames.length; i++) {
+    if (lowerNames[i] !== lowerName) continue;
     for (const part of scan.headers[i]![1].toLowerCase().split(",")) {
       const token = part.trim();
       if (token) out.push(token);
@@ -149,10 +167,11 @@ export function setCommaHeader(
   titleName: string,
   values: readonly string[],
 ): HeaderScan {
-  const next: Array<[string, string]> = [];
+  const next = new HeaderScan();
+  const lowerNames = scan.lowerNames;
   for (let i = 0; i < scan.headers.length; i++) {
-    if (scan.lowerNames[i] !== lowerName) next.push(scan.headers[i]!);
+    if (lowerNames[i] !== lowerName) next.add(scan.headers[i]![0], scan.headers[i]![1]);
   }
-  for (const value of values) next.push([titleName, value]);
-  return scanHeaders(next, true);
+  for (const value of values) next.add(titleName, value);
+  return next.finish();
 }

@@ -3,13 +3,7 @@
 // what EOF means for its framing (`readEof`). Syntax errors are thrown as
 // LocalProtocolError; the Connection re-raises them as RemoteProtocolError.
 
-import {
-  CHUNK_HEADER_RE,
-  HEADER_FIELD_RE,
-  OBS_FOLD_RE,
-  REQUEST_LINE_RE,
-  STATUS_LINE_RE,
-} from "./abnf.js";
+import { CHUNK_HEADER_RE } from "./abnf.js";
 import { LocalProtocolError, RemoteProtocolError } from "./errors.js";
 import type {
   Data,
@@ -19,8 +13,12 @@ import type {
   Request,
   Response,
 } from "./events.js";
-import { type HeaderScan, scanHeaders } from "./headers.js";
+import { LineCursor, parseFields, parseRequestLine, parseStatusLine } from "./head.js";
+import type { HeaderScan } from "./headers.js";
 import type { ReceiveBuffer } from "./receive-buffer.js";
+
+// The trailers of a body that has none (shared: events are read-only).
+const NO_TRAILERS: readonly [] = Object.freeze([]) as readonly [];
 
 export interface Reader {
   read(buf: ReceiveBuffer): Event | null;
@@ -38,30 +36,6 @@ function tooLarge(limit: number): () => never {
   };
 }
 
-/** Joins obs-fold continuation lines onto the line before them, then parses each field. */
-function parseFields(lines: string[], from: number): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  let i = from;
-  while (i < lines.length) {
-    let line = lines[i++]!;
-    if (OBS_FOLD_RE.test(line)) {
-      throw new LocalProtocolError("continuation line at start of headers");
-    }
-    while (i < lines.length) {
-      const next = lines[i]!;
-      const c = next.charCodeAt(0);
-      if (c !== 0x20 && c !== 0x09) break;
-      line += " " + next.replace(OBS_FOLD_RE, "");
-      i++;
-    }
-    const match = HEADER_FIELD_RE.exec(line);
-    if (match === null)
-      throw new LocalProtocolError(`illegal header line: ${JSON.stringify(line)}`);
-    out.push([match[1]!, match[2] ?? ""]);
-  }
-  return out;
-}
-
 /** A bare first byte below "!" can never start a request or status line. */
 function checkObviouslyInvalid(buf: ReceiveBuffer): void {
   const first = buf.peek();
@@ -77,25 +51,18 @@ export class RequestHeadReader implements HeadReader {
   }
 
   read(buf: ReceiveBuffer): Request | null {
-    const lines = buf.extractLines(this.#limit, tooLarge(this.#limit));
-    if (lines === null) {
+    const head = buf.extractHead(this.#limit, tooLarge(this.#limit));
+    if (head === null) {
       checkObviouslyInvalid(buf);
       return null;
     }
-    if (lines.length === 0) throw new LocalProtocolError("no request line received");
-    const match = REQUEST_LINE_RE.exec(lines[0]!);
-    if (match === null) {
-      throw new LocalProtocolError(`illegal request line: ${JSON.stringify(lines[0])}`);
-    }
-    const scan = scanHeaders(parseFields(lines, 1), true);
+    const cursor = new LineCursor(head);
+    const line = cursor.next();
+    if (line === null) throw new LocalProtocolError("no request line received");
+    const { method, target, version } = parseRequestLine(line);
+    const scan = parseFields(cursor);
     this.scan = scan;
-    return {
-      type: "Request",
-      method: match[1]!,
-      target: match[2]!,
-      headers: scan.headers,
-      httpVersion: match[3]!,
-    };
+    return { type: "Request", method, target, headers: scan.headers, httpVersion: version };
   }
 }
 
@@ -108,18 +75,16 @@ export class ResponseHeadReader implements HeadReader {
   }
 
   read(buf: ReceiveBuffer): InformationalResponse | Response | null {
-    const lines = buf.extractLines(this.#limit, tooLarge(this.#limit));
-    if (lines === null) {
+    const head = buf.extractHead(this.#limit, tooLarge(this.#limit));
+    if (head === null) {
       checkObviouslyInvalid(buf);
       return null;
     }
-    if (lines.length === 0) throw new LocalProtocolError("no response line received");
-    const match = STATUS_LINE_RE.exec(lines[0]!);
-    if (match === null) {
-      throw new LocalProtocolError(`illegal status line: ${JSON.stringify(lines[0])}`);
-    }
-    const status = Number(match[2]);
-    const scan = scanHeaders(parseFields(lines, 1), true);
+    const cursor = new LineCursor(head);
+    const line = cursor.next();
+    if (line === null) throw new LocalProtocolError("no response line received");
+    const { version, status, reason } = parseStatusLine(line);
+    const scan = parseFields(cursor);
     this.scan = scan;
     if (status < 100) {
       throw new LocalProtocolError(
@@ -129,9 +94,9 @@ export class ResponseHeadReader implements HeadReader {
     return {
       type: status < 200 ? "InformationalResponse" : "Response",
       status,
-      reason: match[3] ?? "",
+      reason,
       headers: scan.headers,
-      httpVersion: match[1]!,
+      httpVersion: version,
     };
   }
 }
@@ -154,7 +119,7 @@ export class ContentLengthReader implements Reader {
   }
 
   read(buf: ReceiveBuffer): Data | EndOfMessage | null {
-    if (this.#remaining === 0) return { type: "EndOfMessage", headers: [] };
+    if (this.#remaining === 0) return { type: "EndOfMessage", headers: NO_TRAILERS };
     const data = buf.extractAtMost(this.#remaining);
     if (data === null) return null;
     this.#remaining -= data.length;
@@ -187,9 +152,9 @@ export class ChunkedReader implements Reader {
 
   read(buf: ReceiveBuffer): Data | EndOfMessage | null {
     if (this.#readingTrailer) {
-      const lines = buf.extractLines(this.#limit, tooLarge(this.#limit));
-      if (lines === null) return null;
-      return { type: "EndOfMessage", headers: scanHeaders(parseFields(lines, 0), true).headers };
+      const head = buf.extractHead(this.#limit, tooLarge(this.#limit));
+      if (head === null) return null;
+      return { type: "EndOfMessage", headers: parseFields(new LineCursor(head)).headers };
     }
     while (this.#discard !== "") {
       const data = buf.extractAtMost(this.#discard.length);
@@ -253,6 +218,6 @@ export class Http10Reader implements Reader {
   }
 
   readEof(): EndOfMessage {
-    return { type: "EndOfMessage", headers: [] };
+    return { type: "EndOfMessage", headers: NO_TRAILERS };
   }
 }

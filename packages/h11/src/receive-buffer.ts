@@ -17,6 +17,16 @@ import { decodeLatin1 } from "./latin1.js";
 //    copies, because that storage is compacted and reused.
 
 const EMPTY = new Uint8Array(0);
+const indexOf = Uint8Array.prototype.indexOf;
+const subarray = Uint8Array.prototype.subarray;
+
+// The index of `byte` in bytes[from, end), or -1. Scans no further than `end` (owned
+// storage holds stale bytes past it) and makes no view when the range runs to the end.
+function find(bytes: Uint8Array, byte: number, from: number, end: number): number {
+  if (end === bytes.length) return indexOf.call(bytes, byte, from);
+  const at = indexOf.call(subarray.call(bytes, from, end), byte);
+  return at === -1 ? -1 : from + at;
+}
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -78,9 +88,10 @@ export class ReceiveBuffer {
     if (length === 0) return null;
     const take = Math.min(count, length);
     const from = this.#start;
+    const buf = this.#buf;
     const out = this.#adopted
-      ? this.#buf.subarray(from, from + take)
-      : this.#buf.slice(from, from + take);
+      ? new Uint8Array(buf.buffer, buf.byteOffset + from, take)
+      : buf.slice(from, from + take);
     this.#consume(take);
     return out;
   }
@@ -95,9 +106,8 @@ export class ReceiveBuffer {
     const end = this.#end;
     let at = start + this.#headSearch;
     while (at < end) {
-      const lf = buf.subarray(at, end).indexOf(LF);
-      if (lf === -1) break;
-      const p = at + lf;
+      const p = find(buf, LF, at, end);
+      if (p === -1) break;
       if (p + 1 >= end) {
         this.#headSearch = p - start;
         return -1;
@@ -118,32 +128,26 @@ export class ReceiveBuffer {
   }
 
   /**
-   * Takes a head out of the buffer as lines (CR before each LF dropped, the blank line
-   * gone), or returns null when it has not all arrived. An empty head (the buffer starting
-   * with a blank line) is `[]`. `limit` bounds the head: past it `onTooLarge` is called.
+   * Takes a head out of the buffer as latin1 text, blank line included, or returns null
+   * when it has not all arrived. An empty head (the buffer starting with a blank line) is
+   * "". `limit` bounds the head: past it `onTooLarge` is called.
    */
-  extractLines(limit: number, onTooLarge: () => never): string[] | null {
+  extractHead(limit: number, onTooLarge: () => never): string | null {
     const length = this.#end - this.#start;
     if (length >= 1 && this.#buf[this.#start] === LF) {
       this.#consume(1);
-      return [];
+      return "";
     }
     if (length >= 2 && this.#buf[this.#start] === CR && this.#buf[this.#start + 1] === LF) {
       this.#consume(2);
-      return [];
+      return "";
     }
     const headEnd = this.findHeadEnd();
     if (headEnd === -1) return null;
     if (headEnd > limit) onTooLarge();
     const text = decodeLatin1(this.#buf, this.#start, this.#start + headEnd);
     this.#consume(headEnd);
-    const lines = text.split("\n");
-    lines.length -= 2;
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      if (line.charCodeAt(line.length - 1) === CR) lines[i] = line.slice(0, -1);
-    }
-    return lines;
+    return text;
   }
 
   /** Takes one line ending in CRLF (kept) out of the buffer, or returns null. */
@@ -153,9 +157,8 @@ export class ReceiveBuffer {
     const end = this.#end;
     let at = start + this.#lineSearch;
     while (at < end) {
-      const cr = buf.subarray(at, end).indexOf(CR);
-      if (cr === -1) break;
-      const p = at + cr;
+      const p = find(buf, CR, at, end);
+      if (p === -1) break;
       if (p + 1 >= end) {
         this.#lineSearch = p - start;
         return null;

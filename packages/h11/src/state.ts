@@ -105,14 +105,14 @@ const EVENT_TRIGGERED: Readonly<Record<Role, Transitions>> = {
 };
 
 // (client state, server state) -> the changes that follow from them.
-const STATE_TRIGGERED: Readonly<Record<string, Partial<Record<Role, State>>>> = {
-  "MIGHT_SWITCH_PROTOCOL/SWITCHED_PROTOCOL": { client: SWITCHED_PROTOCOL },
-  "CLOSED/DONE": { server: MUST_CLOSE },
-  "CLOSED/IDLE": { server: MUST_CLOSE },
-  "ERROR/DONE": { server: MUST_CLOSE },
-  "DONE/CLOSED": { client: MUST_CLOSE },
-  "IDLE/CLOSED": { client: MUST_CLOSE },
-  "DONE/ERROR": { client: MUST_CLOSE },
+const STATE_TRIGGERED: Readonly<
+  Record<string, Readonly<Record<string, Partial<Record<Role, State>>>>>
+> = {
+  MIGHT_SWITCH_PROTOCOL: { SWITCHED_PROTOCOL: { client: SWITCHED_PROTOCOL } },
+  CLOSED: { DONE: { server: MUST_CLOSE }, IDLE: { server: MUST_CLOSE } },
+  ERROR: { DONE: { server: MUST_CLOSE } },
+  DONE: { CLOSED: { client: MUST_CLOSE }, ERROR: { client: MUST_CLOSE } },
+  IDLE: { CLOSED: { client: MUST_CLOSE } },
 };
 
 /** Both sides' states, keep-alive and pending switch proposals. */
@@ -200,7 +200,7 @@ export class ConnectionState {
         if (this.client === DONE) this.client = MUST_CLOSE;
         if (this.server === DONE) this.server = MUST_CLOSE;
       }
-      const changes = STATE_TRIGGERED[`${this.client}/${this.server}`];
+      const changes = STATE_TRIGGERED[this.client]?.[this.server];
       if (changes !== undefined) {
         if (changes.client !== undefined) this.client = changes.client;
         if (changes.server !== undefined) this.server = changes.server;

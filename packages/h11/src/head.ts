@@ -1,0 +1,159 @@
+// Parsing a head's text (from ReceiveBuffer.extractHead) in one pass: a cursor walks the
+// lines, and fields are checked against the byte-class tables as they are scanned.
+
+import { FIELD_LINES_RE, REQUEST_LINE_RE } from "./abnf.js";
+import { NEVER_IN_LINE, TCHAR } from "./chars.js";
+import { LocalProtocolError } from "./errors.js";
+import { HeaderScan } from "./headers.js";
+
+const CR = 0x0d;
+const SP = 0x20;
+const HTAB = 0x09;
+
+/**
+ * Walks the lines of a head by index; `next()` gives a line without its CR LF, or null at
+ * the blank line that ends the head.
+ */
+export class LineCursor {
+  readonly text: string;
+  /** Where the next line starts. */
+  pos = 0;
+
+  constructor(text: string) {
+    this.text = text;
+  }
+
+  next(): string | null {
+    const start = this.pos;
+    const stop = this.#advance();
+    return stop === start ? null : this.text.slice(start, stop);
+  }
+
+  /** Moves past the next line; returns where its content ends (before CR LF). */
+  #advance(): number {
+    const text = this.text;
+    const start = this.pos;
+    if (start >= text.length) return start;
+    let end = text.indexOf("\n", start);
+    if (end === -1) end = text.length;
+    this.pos = end + 1;
+    return end > start && text.charCodeAt(end - 1) === CR ? end - 1 : end;
+  }
+
+  /** The end of the next line's content (before CR LF), moving past it. */
+  nextEnd(): number {
+    return this.#advance();
+  }
+
+  /** True when the next line continues this one (obs-fold: it starts with SP or HTAB). */
+  continues(): boolean {
+    const c = this.text.charCodeAt(this.pos);
+    return c === SP || c === HTAB;
+  }
+}
+
+function illegalLine(line: string): LocalProtocolError {
+  return new LocalProtocolError(`illegal header line: ${JSON.stringify(line)}`);
+}
+
+/** Adds the field on line `text[start, end)` (already known to be well formed) to the scan. */
+function addKnownGoodLine(scan: HeaderScan, text: string, start: number, end: number): void {
+  const colon = text.indexOf(":", start);
+  let from = colon + 1;
+  let to = end;
+  while (from < to && (text.charCodeAt(from) === SP || text.charCodeAt(from) === HTAB)) from++;
+  while (to > from && (text.charCodeAt(to - 1) === SP || text.charCodeAt(to - 1) === HTAB)) to--;
+  scan.add(text.slice(start, colon), text.slice(from, to));
+}
+
+/** Checks one field line `text[start, end)` the slow way, to say what is wrong with it. */
+function checkLine(text: string, start: number, end: number): void {
+  const line = text.slice(start, end);
+  let i = 0;
+  while (i < line.length && line.charCodeAt(i) <= 0xff && TCHAR[line.charCodeAt(i)] === 1) i++;
+  if (i === 0 || line.charCodeAt(i) !== 0x3a) throw illegalLine(line);
+  for (let j = i + 1; j < line.length; j++)
+    if (NEVER_IN_LINE[line.charCodeAt(j)] === 1) throw illegalLine(line);
+}
+
+/**
+ * Reads the fields that follow, joining obs-fold continuations with a space as h11 does.
+ * The common case (every line well formed) is checked by one regular expression over the
+ * whole head; only a head that fails it is walked line by line to word the error.
+ */
+export function parseFields(cursor: LineCursor): HeaderScan {
+  const scan = new HeaderScan();
+  const text = cursor.text;
+  if (cursor.pos >= text.length) return scan;
+  if (cursor.continues()) throw new LocalProtocolError("continuation line at start of headers");
+  FIELD_LINES_RE.lastIndex = cursor.pos;
+  const wellFormed = FIELD_LINES_RE.test(text) && FIELD_LINES_RE.lastIndex === text.length;
+  for (;;) {
+    const start = cursor.pos;
+    const end = cursor.nextEnd();
+    if (end === start) break;
+    if (!cursor.continues()) {
+      if (!wellFormed) checkLine(text, start, end);
+      addKnownGoodLine(scan, text, start, end);
+      continue;
+    }
+    let line = text.slice(start, end);
+    while (cursor.continues()) {
+      const more = cursor.next() ?? "";
+      let i = 0;
+      while (i < more.length && (more.charCodeAt(i) === SP || more.charCodeAt(i) === HTAB)) i++;
+      line += ` ${more.slice(i)}`;
+    }
+    if (!wellFormed) checkLine(line, 0, line.length);
+    addKnownGoodLine(scan, line, 0, line.length);
+  }
+  if (!wellFormed) {
+    // Every line passed on its own: the fault is a stray byte (say a bare CR) in the ending.
+    throw new LocalProtocolError("illegal header block");
+  }
+  return scan.finish();
+}
+
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+
+/** status-line = HTTP-version SP status-code [ SP reason-phrase ], as h11 reads it. */
+export function parseStatusLine(line: string): { version: string; status: number; reason: string } {
+  const n = line.length;
+  const ok =
+    n >= 12 &&
+    line.startsWith("HTTP/") &&
+    isDigit(line.charCodeAt(5)) &&
+    line.charCodeAt(6) === 0x2e &&
+    isDigit(line.charCodeAt(7)) &&
+    line.charCodeAt(8) === SP &&
+    isDigit(line.charCodeAt(9)) &&
+    isDigit(line.charCodeAt(10)) &&
+    isDigit(line.charCodeAt(11)) &&
+    (n === 12 || line.charCodeAt(12) === SP);
+  if (!ok) throw new LocalProtocolError(`illegal status line: ${JSON.stringify(line)}`);
+  for (let i = 13; i < n; i++) {
+    // reason-phrase = *( HTAB / SP / VCHAR / obs-text ); like h11, other control bytes pass.
+    if (NEVER_IN_LINE[line.charCodeAt(i)] === 1) {
+      throw new LocalProtocolError(`illegal status line: ${JSON.stringify(line)}`);
+    }
+  }
+  return {
+    version: line.slice(5, 8),
+    status:
+      (line.charCodeAt(9) - 0x30) * 100 +
+      (line.charCodeAt(10) - 0x30) * 10 +
+      (line.charCodeAt(11) - 0x30),
+    reason: n > 13 ? line.slice(13) : "",
+  };
+}
+
+/** request-line = method SP request-target SP HTTP-version */
+export function parseRequestLine(line: string): {
+  method: string;
+  target: string;
+  version: string;
+} {
+  const match = REQUEST_LINE_RE.exec(line);
+  if (match === null) throw new LocalProtocolError(`illegal request line: ${JSON.stringify(line)}`);
+  return { method: match[1]!, target: match[2]!, version: match[3]! };
+}
