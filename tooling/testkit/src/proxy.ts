@@ -129,6 +129,9 @@ export async function startProxy(options: ProxyOptions = {}): Promise<EmbeddedPr
   const log: ProxyLogEntry[] = [];
   let connections = 0;
   const track = (socket: Socket): Socket => {
+    // Heads and bodies go out in separate writes: without this, Nagle's algorithm and
+    // delayed ACKs add ~40 ms to each forwarded exchange.
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => {});

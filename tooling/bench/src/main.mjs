@@ -1,0 +1,310 @@
+// `pnpm bench`: @x/pool against undici 7 and node:http, with a raw-socket floor, in one run.
+// The server is a separate process. Clients run in turn, interleaved over rounds, after a
+// warm-up; each scenario reports the median per client and the ratios, per round too.
+// BENCH_QUICK=1 runs fewer requests and rounds (a smoke test of the benchmark itself).
+import { fork } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { fileURLToPath } from "node:url";
+import { ConnectionPool } from "@x/pool";
+import { Pool } from "undici";
+import { clients } from "./clients.mjs";
+import { benchH11 } from "./h11.mjs";
+import { fmt, median, table } from "./stats.mjs";
+
+const QUICK = process.env.BENCH_QUICK === "1";
+const scale = (n) => (QUICK ? Math.max(1, Math.round(n / 20)) : n);
+const ROUNDS = QUICK ? 2 : 5;
+const here = fileURLToPath(new URL(".", import.meta.url));
+
+const server = fork(`${here}server.mjs`, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+const ports = await new Promise((resolve) => server.once("message", resolve));
+const HTTP = `http://127.0.0.1:${ports.httpPort}`;
+const HTTPS = `https://localhost:${ports.httpsPort}`;
+const PROXY = `http://127.0.0.1:${ports.proxyPort}`;
+const ca = ports.ca;
+
+const MiB = 1024 * 1024;
+const scenarios = [
+  {
+    id: "small-1",
+    name: "small JSON, 1 connection",
+    url: HTTP,
+    path: "/small",
+    connections: 1,
+    inFlight: 1,
+    requests: 5000,
+  },
+  {
+    id: "small-50",
+    name: "small JSON, 50 conns, 100 in flight",
+    url: HTTP,
+    path: "/small",
+    connections: 50,
+    inFlight: 100,
+    requests: 20000,
+  },
+  {
+    id: "64k-50",
+    name: "64 KiB, 50 conns, 100 in flight",
+    url: HTTP,
+    path: "/64k",
+    connections: 50,
+    inFlight: 100,
+    requests: 5000,
+  },
+  {
+    id: "https-50",
+    name: "HTTPS small, 50 conns, 100 in flight",
+    url: HTTPS,
+    path: "/small",
+    connections: 50,
+    inFlight: 100,
+    requests: 10000,
+    ca,
+  },
+  {
+    id: "proxy-forward",
+    name: "proxy, forwarded, 10 conns",
+    url: "http://bench.test",
+    path: "/small",
+    connections: 10,
+    inFlight: 20,
+    requests: 5000,
+    proxy: { url: PROXY, mode: "forward" },
+  },
+  {
+    id: "proxy-tunnel",
+    name: "proxy, tunnelled, 10 conns",
+    url: "https://bench.test",
+    path: "/small",
+    connections: 10,
+    inFlight: 20,
+    requests: 5000,
+    ca,
+    proxy: { url: PROXY, mode: "tunnel" },
+  },
+  {
+    id: "stream-256",
+    name: "256 MiB streamed body (MB/s)",
+    url: HTTP,
+    stream: `/stream/${256 * MiB}`,
+    connections: 1,
+  },
+  {
+    id: "tunnel-256",
+    name: "256 MiB through a tunnel (MB/s)",
+    url: "https://bench.test",
+    stream: `/stream/${256 * MiB}`,
+    connections: 1,
+    ca,
+    proxy: { url: PROXY, mode: "tunnel" },
+  },
+];
+
+async function load(client, requests, inFlight) {
+  let next = 0;
+  const worker = async () => {
+    while (next < requests) {
+      next++;
+      await client.one();
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  return performance.now() - t0;
+}
+
+async function measure(name, scenario) {
+  const client = clients[name](scenario);
+  if (client === null) return null;
+  try {
+    if (scenario.stream) {
+      const t0 = performance.now();
+      const bytes = await client.stream(scenario.stream);
+      return bytes / MiB / ((performance.now() - t0) / 1000);
+    }
+    const inFlight =
+      name === "raw socket" ? Math.min(scenario.inFlight, scenario.connections) : scenario.inFlight;
+    await load(client, Math.ceil(scale(scenario.requests) / 5), inFlight); // warm the connections
+    const ms = await load(client, scale(scenario.requests), inFlight);
+    return scale(scenario.requests) / (ms / 1000);
+  } finally {
+    await client.close();
+  }
+}
+
+const names = Object.keys(clients);
+const results = [];
+for (const s of scenarios) {
+  const perClient = Object.fromEntries(names.map((n) => [n, []]));
+  const roundRatios = { undici: [], "node:http": [], "raw socket": [] };
+  const rounds = s.stream ? Math.max(2, ROUNDS - 2) : ROUNDS;
+  for (let r = 0; r < rounds; r++) {
+    const order = names.map((_, i) => names[(i + r) % names.length]);
+    const round = {};
+    for (const n of order) {
+      const v = await measure(n, s);
+      if (v !== null) {
+        perClient[n].push(v);
+        round[n] = v;
+      }
+    }
+    for (const other of Object.keys(roundRatios)) {
+      if (round[other] !== undefined) roundRatios[other].push(round["@x/pool"] / round[other]);
+    }
+  }
+  const med = Object.fromEntries(
+    Object.entries(perClient).map(([n, v]) => [n, v.length ? median(v) : null]),
+  );
+  const ratios = Object.fromEntries(
+    Object.entries(roundRatios).map(([n, v]) => [n, v.length ? median(v) : null]),
+  );
+  results.push({
+    id: s.id,
+    scenario: s.name,
+    unit: s.stream ? "MB/s" : "req/s",
+    median: med,
+    ratio: ratios,
+    rounds,
+  });
+  process.stderr.write(`done: ${s.name}\n`);
+}
+
+// Queue cost: 100 vs 10 000 requests queued at once on maxConnections 10.
+async function queued(make, count) {
+  const c = make();
+  await Promise.all(Array.from({ length: 50 }, () => c.get()));
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: count }, () => c.get()));
+  const perRequest = ((performance.now() - t0) * 1000) / count;
+  await c.close();
+  return perRequest;
+}
+const queueClients = {
+  "@x/pool": () => {
+    const pool = new ConnectionPool({ maxConnections: 10 });
+    return { get: () => pool.request("GET", `${HTTP}/small`), close: () => pool.close() };
+  },
+  undici: () => {
+    const pool = new Pool(HTTP, { connections: 10, pipelining: 1 });
+    return {
+      get: async () => (await pool.request({ path: "/small", method: "GET" })).body.arrayBuffer(),
+      close: () => pool.close(),
+    };
+  },
+};
+const queue = {};
+for (const [name, make] of Object.entries(queueClients)) {
+  const small = [];
+  const large = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    small.push(await queued(make, 100));
+    large.push(await queued(make, scale(10000)));
+  }
+  queue[name] = {
+    us100: median(small),
+    us10000: median(large),
+    growth: median(large) / median(small),
+  };
+}
+process.stderr.write("done: queue\n");
+
+// RSS while streaming 1 GiB, in a fresh process.
+const rss = await new Promise((resolve) => {
+  const child = fork(`${here}rss.mjs`, [`${HTTP}/stream/${(QUICK ? 64 : 1024) * MiB}`], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  child.once("message", resolve);
+});
+
+server.disconnect();
+server.kill();
+
+const parser = benchH11({ rounds: QUICK ? 3 : 7, log: () => {} });
+
+const machine = {
+  date: new Date().toISOString(),
+  cpu: `${os.cpus()[0]?.model ?? "unknown"} x ${os.cpus().length}`,
+  memory: `${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+  node: process.version,
+  platform: `${os.platform()} ${os.release()}`,
+  quick: QUICK,
+};
+const x = (v) => (v === null || v === undefined ? "n/a" : `${v.toFixed(2)}x`);
+const lines = [];
+lines.push(
+  `Benchmark run ${machine.date} on ${machine.cpu}, ${machine.memory}, Node ${machine.node}${QUICK ? " (QUICK)" : ""}`,
+);
+lines.push("");
+lines.push(
+  table(
+    [
+      "scenario",
+      "@x/pool",
+      "undici 7",
+      "node:http",
+      "raw socket",
+      "vs undici",
+      "vs node:http",
+      "vs raw",
+    ],
+    results.map((r) => [
+      `${r.scenario}`,
+      fmt(r.median["@x/pool"]),
+      fmt(r.median.undici ?? 0),
+      r.median["node:http"] === null ? "n/a" : fmt(r.median["node:http"]),
+      fmt(r.median["raw socket"]),
+      x(r.ratio.undici),
+      x(r.ratio["node:http"]),
+      x(r.ratio["raw socket"]),
+    ]),
+  ),
+);
+lines.push("");
+lines.push(
+  "Ratios are medians of the per-round ratios (@x/pool ÷ the other, higher is better for @x/pool).",
+);
+lines.push("");
+lines.push(
+  table(
+    [
+      "queue on maxConnections 10",
+      "µs/request, 100 queued",
+      `µs/request, ${scale(10000)} queued`,
+      "growth",
+    ],
+    Object.entries(queue).map(([n, q]) => [
+      n,
+      q.us100.toFixed(1),
+      q.us10000.toFixed(1),
+      `${q.growth.toFixed(2)}x`,
+    ]),
+  ),
+);
+lines.push("");
+lines.push(
+  `RSS while streaming ${rss.bytes / MiB} MiB with @x/pool: baseline ${(rss.baseline / MiB).toFixed(0)} MiB, peak ${(rss.peak / MiB).toFixed(0)} MiB, growth ${(rss.growth / MiB).toFixed(1)} MiB, ${rss.mbps.toFixed(0)} MB/s`,
+);
+lines.push("");
+lines.push(
+  table(
+    ["@x/h11 parsing", "@x/h11 msg/s", "llhttp msg/s", "@x/h11 MB/s", "llhttp MB/s", "ratio"],
+    parser.map((r) => [
+      r.scenario,
+      fmt(r.h11.msgPerSec),
+      fmt(r.llhttp.msgPerSec),
+      fmt(r.h11.mbPerSec, 1),
+      fmt(r.llhttp.mbPerSec, 1),
+      `${r.ratio.toFixed(2)}x`,
+    ]),
+  ),
+);
+const report = lines.join("\n");
+console.log(report);
+const out = `${here}../results`;
+mkdirSync(out, { recursive: true });
+const json = JSON.stringify({ machine, results, queue, rss, parser }, null, 2);
+writeFileSync(`${out}/${QUICK ? "quick" : "latest"}.json`, json);
+writeFileSync(`${out}/${QUICK ? "quick" : "latest"}.md`, `${report}\n`);
+process.exit(0);

@@ -1,0 +1,60 @@
+// The benchmark's server process: node:http with keep-alive over HTTP and HTTPS, and the
+// embedded proxy, all on loopback. Sends its ports (and the CA) to the parent over IPC.
+import { createServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { startProxy, testCA } from "@x/testkit";
+
+const SMALL = Buffer.from(
+  JSON.stringify({ id: 12345, name: "widget", tags: ["a", "b", "c"], price: 9.99, ok: true }),
+);
+const K64 = Buffer.alloc(64 * 1024, 0x61);
+const BLOCK = Buffer.alloc(256 * 1024, 0x62);
+
+function handler(req, res) {
+  const url = req.url ?? "/";
+  if (url === "/small") {
+    res.writeHead(200, { "Content-Type": "application/json", "Content-Length": SMALL.length });
+    res.end(SMALL);
+  } else if (url === "/64k") {
+    res.writeHead(200, {
+      "Content-Type": "application/octet-stream",
+      "Content-Length": K64.length,
+    });
+    res.end(K64);
+  } else if (url.startsWith("/stream/")) {
+    const total = Number(url.slice(8));
+    res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": total });
+    let sent = 0;
+    const pump = () => {
+      while (sent < total) {
+        const n = Math.min(BLOCK.length, total - sent);
+        sent += n;
+        if (!res.write(n === BLOCK.length ? BLOCK : BLOCK.subarray(0, n)))
+          return res.once("drain", pump);
+      }
+      res.end();
+    };
+    pump();
+  } else {
+    res.writeHead(404, { "Content-Length": 0 });
+    res.end();
+  }
+}
+
+const listen = (server) =>
+  new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server.address().port)));
+
+const http = createServer({ keepAliveTimeout: 60_000 }, handler);
+http.maxRequestsPerSocket = 0;
+const pair = testCA().issue(["localhost", "127.0.0.1", "bench.test"]);
+const https = createHttpsServer(
+  { key: pair.key, cert: pair.cert, keepAliveTimeout: 60_000 },
+  handler,
+);
+const httpPort = await listen(http);
+const httpsPort = await listen(https);
+const proxy = await startProxy({
+  hosts: { "bench.test:80": httpPort, "bench.test:443": httpsPort },
+});
+process.send({ httpPort, httpsPort, proxyPort: proxy.port, ca: testCA().cert });
+process.on("disconnect", () => process.exit(0));
