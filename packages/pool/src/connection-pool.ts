@@ -343,9 +343,14 @@ export class ConnectionPool {
       this.#active.delete(pr);
       this.#assign();
     };
+    const stream = response.stream;
+    if (stream === null) {
+      release();
+      return response;
+    }
     return new Response(response.status, {
       headers: response.headers,
-      content: new PoolBody(response, release, signal),
+      content: new PoolBody(stream, release, signal),
       extensions: response.extensions,
     });
   }
@@ -359,6 +364,21 @@ export class ConnectionPool {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  #sweepIfNeeded(): void {
+    if (this.#maxKeepalive !== Infinity) {
+      this.#prune();
+      return;
+    }
+    // Closed connections only cost a pass when one exists.
+    const connections = this.#connections;
+    for (let i = 0; i < connections.length; i++) {
+      if (connections[i]!.isClosed()) {
+        this.#prune();
+        return;
+      }
+    }
   }
 
   // Drops closed connections, and closes and drops expired ones and idle ones past the
@@ -392,7 +412,9 @@ export class ConnectionPool {
   }
 
   #assign(): void {
-    this.#prune();
+    // Closed and expired connections are dropped as they are met; a full sweep runs only
+    // when the keep-alive limit needs counting or the pool is full.
+    if (this.#maxKeepalive !== Infinity || this.#queue.length > 0) this.#sweepIfNeeded();
     const connections = this.#connections;
     const queue = this.#queue;
     while (queue.length > 0) {
@@ -407,6 +429,11 @@ export class ConnectionPool {
         for (let i = 0; i < connections.length; i++) {
           const c = connections[i]!;
           if (c.canHandleRequest(origin) && c.isAvailable() && !this.#reserved.has(c)) {
+            if (c.hasExpired()) {
+              connections.splice(i--, 1);
+              void c.close();
+              continue;
+            }
             chosen = c;
             if (i > 0) {
               connections.splice(i, 1);
@@ -417,6 +444,7 @@ export class ConnectionPool {
         }
       }
       if (chosen === null) {
+        if (connections.length >= this.#maxConnections) this.#prune();
         if (connections.length >= this.#maxConnections) {
           // Make room by closing the least recently used idle connection, if there is one.
           let idleAt = -1;
@@ -475,33 +503,49 @@ function addDefaultHeaders(request: Request): void {
   }
 }
 
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
 /** A response body that gives the connection back to the pool when done or closed. */
-class PoolBody implements ResponseStream {
-  readonly #response: Response;
+class PoolBody implements ResponseStream, AsyncIterator<Uint8Array> {
+  readonly #inner: ResponseStream;
   readonly #release: () => void;
   readonly #signal: AbortSignal | undefined;
+  #iterator: AsyncIterator<Uint8Array> | null = null;
   #closed = false;
 
-  constructor(response: Response, release: () => void, signal: AbortSignal | undefined) {
-    this.#response = response;
+  constructor(inner: ResponseStream, release: () => void, signal: AbortSignal | undefined) {
+    this.#inner = inner;
     this.#release = release;
     this.#signal = signal;
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.#closed) return DONE;
+    this.#iterator ??= this.#inner[Symbol.asyncIterator]();
     try {
-      yield* this.#response;
+      const result = await this.#iterator.next();
+      if (result.done) await this.close();
+      return result;
     } catch (error) {
       await this.close();
       throw this.#signal?.aborted ? this.#signal.reason : error;
     }
   }
 
+  async return(): Promise<IteratorResult<Uint8Array>> {
+    await this.close();
+    return DONE;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     try {
-      await this.#response.close();
+      await this.#inner.close?.();
     } finally {
       this.#release();
     }

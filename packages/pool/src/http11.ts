@@ -66,6 +66,8 @@ const EMPTY = new Uint8Array(0);
 function concat(parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   if (parts.length === 0) return EMPTY;
+  // A head and an empty end of message: write the head as it is.
+  if (parts.length === 2 && parts[1]!.length === 0) return parts[0]!;
   let length = 0;
   for (const part of parts) length += part.length;
   const out = new Uint8Array(length);
@@ -208,7 +210,9 @@ export class HTTP11Connection implements ConnectionInterface {
         parts.push(...this.#sendParts({ type: "Data", data: content }));
       }
       parts.push(this.#send({ type: "EndOfMessage" }));
-      await traced("http11.send_request_headers", request, { request }, async () => {});
+      if (request.extensions.trace !== undefined) {
+        await traced("http11.send_request_headers", request, { request }, async () => {});
+      }
       try {
         await traced("http11.send_request_body", request, { request }, () =>
           this.#stream.write(concat(parts), writeTimeout),
@@ -328,14 +332,32 @@ export class HTTP11Connection implements ConnectionInterface {
     });
   }
 
-  /** @internal The body's chunks, read from the wire. */
-  async *readBody(request: Request): AsyncGenerator<Uint8Array> {
-    const timeout = request.extensions.timeout?.read;
+  /**
+   * @internal The next chunk of the body, or null at its end. Events already buffered are
+   * taken without waiting; only when h11 needs bytes is the stream read.
+   */
+  nextChunk(timeout: number | undefined): Uint8Array | null | Promise<Uint8Array | null> {
     for (;;) {
-      const event = await this.#receiveEvent(timeout);
-      if (event.type === "Data") yield event.data;
-      else if (event.type === "EndOfMessage") return;
+      let event: ReturnType<H11Connection["nextEvent"]>;
+      try {
+        event = this.#h11.nextEvent();
+      } catch (error) {
+        if (error instanceof H11ProtocolError) {
+          return Promise.reject(new RemoteProtocolError(error.message, { cause: error }));
+        }
+        return Promise.reject(error);
+      }
+      if (event === NEED_DATA) return this.#readThen(timeout);
+      if (event.type === "Data") return event.data;
+      if (event.type === "EndOfMessage" || event.type === "PAUSED") return null;
     }
+  }
+
+  async #readThen(timeout: number | undefined): Promise<Uint8Array | null> {
+    const data = await this.#stream.read(READ_NUM_BYTES, timeout);
+    this.#received += data.length;
+    this.#h11.receiveData(data);
+    return this.nextChunk(timeout);
   }
 
   /** @internal Called when a response is closed: back to IDLE, or closed. */
@@ -399,37 +421,64 @@ export class HTTP11Connection implements ConnectionInterface {
 
 printable(HTTP11Connection);
 
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
 /** A response body read from an HTTP11Connection; closing it releases the connection. */
-class HTTP11Body implements ResponseStream {
+class HTTP11Body implements ResponseStream, AsyncIterator<Uint8Array> {
   readonly #connection: HTTP11Connection;
   readonly #request: Request;
-  readonly #switched: boolean;
+  readonly #timeout: number | undefined;
+  #started = false;
+  #finished: boolean;
   #closed = false;
 
   constructor(connection: HTTP11Connection, request: Request, switched: boolean) {
     this.#connection = connection;
     this.#request = request;
-    this.#switched = switched;
+    this.#timeout = request.extensions.timeout?.read;
+    this.#finished = switched;
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
-    if (this.#switched) return;
-    const request = this.#request;
-    const trace = request.extensions.trace;
-    await trace?.("http11.receive_response_body.started", { request });
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.#finished) return DONE;
+    const trace = this.#request.extensions.trace;
+    if (!this.#started) {
+      this.#started = true;
+      await trace?.("http11.receive_response_body.started", { request: this.#request });
+    }
+    let chunk: Uint8Array | null;
     try {
-      yield* this.#connection.readBody(request);
+      const next = this.#connection.nextChunk(this.#timeout);
+      chunk = next instanceof Uint8Array || next === null ? next : await next;
     } catch (error) {
-      await trace?.("http11.receive_response_body.failed", { request, exception: error });
+      this.#finished = true;
+      await trace?.("http11.receive_response_body.failed", {
+        request: this.#request,
+        exception: error,
+      });
       await this.close();
       throw error;
     }
-    await trace?.("http11.receive_response_body.complete", { request });
+    if (chunk !== null) return { done: false, value: chunk };
+    this.#finished = true;
+    await trace?.("http11.receive_response_body.complete", { request: this.#request });
+    return DONE;
+  }
+
+  async return(): Promise<IteratorResult<Uint8Array>> {
+    this.#finished = true;
+    await this.close();
+    return DONE;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#finished = true;
     await traced("http11.response_closed", this.#request, {}, () =>
       this.#connection.responseClosed(),
     );

@@ -1,7 +1,7 @@
 import { LocalProtocolError, ResponseNotRead, StreamConsumed } from "./errors.js";
 import type { NetworkStream } from "./network.js";
 import { printable } from "./printable.js";
-import { URL } from "./url.js";
+import { toURL, type URL } from "./url.js";
 
 /** Header fields: a record, or `[name, value]` pairs (for repeated names and order). */
 export type HeadersInit =
@@ -121,7 +121,7 @@ export class Request {
       throw new LocalProtocolError(`Illegal method ${JSON.stringify(method)}`);
     }
     this.method = method;
-    this.url = url instanceof URL ? url : new URL(url);
+    this.url = toURL(url);
     if (/[^\x21-\x7e]/.test(this.url.target)) {
       throw new LocalProtocolError(
         `Illegal characters in request target ${JSON.stringify(this.url.target)}`,
@@ -230,14 +230,20 @@ export class Response {
     return this.#content;
   }
 
+  /** The body stream, before it is read (httpcore's `response.stream`); null once read. */
+  get stream(): ResponseStream | null {
+    return this.#content === null ? this.#stream : null;
+  }
+
   /** Reads the whole body (once; later calls return it again) and releases the connection. */
   async read(): Promise<Uint8Array> {
     if (this.#content !== null) return this.#content;
+    const iterator = this[Symbol.asyncIterator]();
     const chunks: Uint8Array[] = [];
     let length = 0;
-    for await (const chunk of this) {
-      chunks.push(chunk);
-      length += chunk.length;
+    for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
+      chunks.push(r.value);
+      length += r.value.length;
     }
     this.#content = concat(chunks, length);
     return this.#content;
@@ -253,21 +259,41 @@ export class Response {
     return JSON.parse(await this.text());
   }
 
-  /** Iterates the body's chunks; a body can be iterated once. */
-  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    if (this.#content !== null) {
-      if (this.#content.length > 0) yield this.#content;
-      return;
+  /** Iterates the body's chunks; a body can be iterated once. Ending or leaving the loop closes it. */
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    const content = this.#content;
+    if (content !== null) {
+      let sent = content.length === 0;
+      return {
+        next: async () => {
+          if (sent) return { done: true, value: undefined };
+          sent = true;
+          return { done: false, value: content };
+        },
+      };
     }
     if (this.#iterated || this.#stream === null) {
       throw new StreamConsumed("the response body was already consumed: bodies stream once");
     }
     this.#iterated = true;
-    try {
-      yield* this.#stream;
-    } finally {
-      await this.close();
-    }
+    const inner = this.#stream[Symbol.asyncIterator]();
+    return {
+      next: async () => {
+        let result: IteratorResult<Uint8Array>;
+        try {
+          result = await inner.next();
+        } catch (error) {
+          await this.close();
+          throw error;
+        }
+        if (result.done) await this.close();
+        return result;
+      },
+      return: async () => {
+        await this.close();
+        return { done: true, value: undefined };
+      },
+    };
   }
 
   /** Releases the connection; an unread body closes it. */

@@ -64,6 +64,24 @@ function badUrl(text: string, why: string): LocalProtocolError {
   return new LocalProtocolError(`Invalid URL ${JSON.stringify(text)}: ${why}`);
 }
 
+// Parsed URL strings, reused: clients send to the same URLs over and over, and the WHATWG
+// parser costs microseconds. URL objects are immutable, so sharing them is safe.
+const CACHE_LIMIT = 1024;
+const cache = new Map<string, URL>();
+
+/** `url` as a URL, parsing a string at most once while it stays in a small cache. */
+export function toURL(url: string | URL | globalThis.URL): URL {
+  if (url instanceof URL) return url;
+  if (typeof url !== "string") return new URL(url);
+  let parsed = cache.get(url);
+  if (parsed === undefined) {
+    parsed = new URL(url);
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(url, parsed);
+  }
+  return parsed;
+}
+
 /**
  * A request URL split as httpcore splits it: `scheme`, `host` (no brackets), `port` (null
  * when not given) and `target` (path and query, as sent on the request line).

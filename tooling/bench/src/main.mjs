@@ -136,7 +136,8 @@ async function measure(name, scenario) {
 
 const names = Object.keys(clients);
 const results = [];
-for (const s of scenarios) {
+const only = process.env.BENCH_ONLY?.split(",");
+for (const s of scenarios.filter((x) => !only || only.includes(x.id))) {
   const perClient = Object.fromEntries(names.map((n) => [n, []]));
   const roundRatios = { undici: [], "node:http": [], "raw socket": [] };
   const rounds = s.stream ? Math.max(2, ROUNDS - 2) : ROUNDS;
@@ -195,7 +196,7 @@ const queueClients = {
   },
 };
 const queue = {};
-for (const [name, make] of Object.entries(queueClients)) {
+for (const [name, make] of Object.entries(only && !only.includes("queue") ? {} : queueClients)) {
   const small = [];
   const large = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -211,17 +212,21 @@ for (const [name, make] of Object.entries(queueClients)) {
 process.stderr.write("done: queue\n");
 
 // RSS while streaming 1 GiB, in a fresh process.
-const rss = await new Promise((resolve) => {
-  const child = fork(`${here}rss.mjs`, [`${HTTP}/stream/${(QUICK ? 64 : 1024) * MiB}`], {
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  child.once("message", resolve);
-});
+const rss =
+  only && !only.includes("rss")
+    ? { bytes: 0, baseline: 0, peak: 0, growth: 0, mbps: 0 }
+    : await new Promise((resolve) => {
+        const child = fork(`${here}rss.mjs`, [`${HTTP}/stream/${(QUICK ? 64 : 1024) * MiB}`], {
+          stdio: ["ignore", "inherit", "inherit", "ipc"],
+        });
+        child.once("message", resolve);
+      });
 
 server.disconnect();
 server.kill();
 
-const parser = benchH11({ rounds: QUICK ? 3 : 7, log: () => {} });
+const parser =
+  only && !only.includes("h11") ? [] : benchH11({ rounds: QUICK ? 3 : 7, log: () => {} });
 
 const machine = {
   date: new Date().toISOString(),
@@ -305,6 +310,7 @@ console.log(report);
 const out = `${here}../results`;
 mkdirSync(out, { recursive: true });
 const json = JSON.stringify({ machine, results, queue, rss, parser }, null, 2);
-writeFileSync(`${out}/${QUICK ? "quick" : "latest"}.json`, json);
-writeFileSync(`${out}/${QUICK ? "quick" : "latest"}.md`, `${report}\n`);
+const file = QUICK || only ? "quick" : "latest";
+writeFileSync(`${out}/${file}.json`, json);
+writeFileSync(`${out}/${file}.md`, `${report}\n`);
 process.exit(0);
