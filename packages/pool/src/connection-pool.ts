@@ -25,6 +25,8 @@ import { ConnectionNotAvailable, PoolTimeout } from "./errors.js";
 import {
   type HeaderList,
   type HeadersInit,
+  kReadAll,
+  type ReadAllStream,
   Request,
   type RequestContent,
   type RequestExtensions,
@@ -198,8 +200,13 @@ export class ConnectionPool {
   readonly #options: ConnectionPoolOptions;
   readonly #maxConnections: number;
   readonly #maxKeepalive: number;
-  // Most recently used first.
   #connections: ConnectionInterface[] = [];
+  // When each connection was last handed a request (a tick of #clock): `connections` is
+  // listed most recently used first, and idle connections are closed oldest first.
+  readonly #used = new Map<ConnectionInterface, number>();
+  #clock = 0;
+  // Connections released idle, the most recent last: where requests look first.
+  readonly #idle: ConnectionInterface[] = [];
   readonly #queue = new Queue<PoolRequest>();
   readonly #active = new Set<PoolRequest>();
   // Connections handed to a request that has not yet started on them: an idle connection
@@ -251,7 +258,7 @@ export class ConnectionPool {
   /** The connections, most recently used first (closed and expired ones are dropped first). */
   get connections(): ConnectionInterface[] {
     this.#prune();
-    return [...this.#connections];
+    return [...this.#connections].sort((a, b) => this.#lastUse(b) - this.#lastUse(a));
   }
 
   /** Sends a request and reads the whole response body. */
@@ -326,6 +333,7 @@ export class ConnectionPool {
             pr.freshOnly = true;
           }
           this.#active.delete(pr);
+          if (connection.isAvailable()) this.#idle.push(connection);
           pr.connection = null;
           this.#queue.pushFront(pr);
         }
@@ -341,6 +349,8 @@ export class ConnectionPool {
     const release = (): void => {
       if (onAbort !== null) signal!.removeEventListener("abort", onAbort);
       this.#active.delete(pr);
+      const used = pr.connection;
+      if (used !== null && used.isAvailable()) this.#idle.push(used);
       this.#assign();
     };
     const stream = response.stream;
@@ -359,26 +369,12 @@ export class ConnectionPool {
   async close(): Promise<void> {
     const closing = this.#connections;
     this.#connections = [];
+    for (const c of closing) this.#forget(c);
     await Promise.all(closing.map((c) => c.close()));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
-  }
-
-  #sweepIfNeeded(): void {
-    if (this.#maxKeepalive !== Infinity) {
-      this.#prune();
-      return;
-    }
-    // Closed connections only cost a pass when one exists.
-    const connections = this.#connections;
-    for (let i = 0; i < connections.length; i++) {
-      if (connections[i]!.isClosed()) {
-        this.#prune();
-        return;
-      }
-    }
   }
 
   // Drops closed connections, and closes and drops expired ones and idle ones past the
@@ -390,11 +386,11 @@ export class ConnectionPool {
     for (let i = 0; i < connections.length; i++) {
       const c = connections[i]!;
       if (c.isClosed()) {
-        this.#reserved.delete(c);
+        this.#forget(c);
         continue;
       }
       if (c.hasExpired()) {
-        this.#reserved.delete(c);
+        this.#forget(c);
         void c.close();
         continue;
       }
@@ -402,19 +398,60 @@ export class ConnectionPool {
       connections[keep++] = c;
     }
     connections.length = keep;
-    for (let i = connections.length - 1; i >= 0 && idle > this.#maxKeepalive; i--) {
-      const c = connections[i]!;
-      if (!c.isIdle() || this.#reserved.has(c)) continue;
-      connections.splice(i, 1);
-      idle--;
+    if (idle <= this.#maxKeepalive) return;
+    const idleByAge = connections
+      .filter((c) => c.isIdle() && !this.#reserved.has(c))
+      .sort((a, b) => this.#lastUse(a) - this.#lastUse(b));
+    for (const c of idleByAge) {
+      if (idle-- <= this.#maxKeepalive) break;
+      connections.splice(connections.indexOf(c), 1);
+      this.#forget(c);
       void c.close();
     }
   }
 
+  #lastUse(c: ConnectionInterface): number {
+    return this.#used.get(c) ?? 0;
+  }
+
+  // Removes what the pool remembers about a connection that is leaving it.
+  #forget(c: ConnectionInterface): void {
+    this.#reserved.delete(c);
+    this.#used.delete(c);
+    const at = this.#idle.indexOf(c);
+    if (at !== -1) this.#idle.splice(at, 1);
+  }
+
+  #drop(c: ConnectionInterface): void {
+    const at = this.#connections.indexOf(c);
+    if (at !== -1) this.#connections.splice(at, 1);
+    this.#forget(c);
+    void c.close();
+  }
+
+  // The idle connection most recently released that can take a request for `origin`.
+  #takeIdle(origin: Origin): ConnectionInterface | null {
+    const idle = this.#idle;
+    for (let i = idle.length - 1; i >= 0; i--) {
+      const c = idle[i]!;
+      if (!c.isAvailable() || this.#reserved.has(c)) {
+        // No longer idle (closed, or taken): it will come back here when released again.
+        idle.splice(i, 1);
+        continue;
+      }
+      if (!c.canHandleRequest(origin)) continue;
+      idle.splice(i, 1);
+      if (c.hasExpired()) {
+        this.#drop(c);
+        continue;
+      }
+      return c;
+    }
+    return null;
+  }
+
   #assign(): void {
-    // Closed and expired connections are dropped as they are met; a full sweep runs only
-    // when the keep-alive limit needs counting or the pool is full.
-    if (this.#maxKeepalive !== Infinity || this.#queue.length > 0) this.#sweepIfNeeded();
+    if (this.#maxKeepalive < this.#maxConnections) this.#prune();
     const connections = this.#connections;
     const queue = this.#queue;
     while (queue.length > 0) {
@@ -424,47 +461,44 @@ export class ConnectionPool {
         continue;
       }
       const origin = pr.request.url.origin;
-      let chosen: ConnectionInterface | null = null;
-      if (!pr.freshOnly) {
-        for (let i = 0; i < connections.length; i++) {
-          const c = connections[i]!;
-          if (c.canHandleRequest(origin) && c.isAvailable() && !this.#reserved.has(c)) {
-            if (c.hasExpired()) {
-              connections.splice(i--, 1);
-              void c.close();
-              continue;
-            }
-            chosen = c;
-            if (i > 0) {
-              connections.splice(i, 1);
-              connections.unshift(c);
-            }
-            break;
-          }
-        }
-      }
+      let chosen = pr.freshOnly ? null : this.#takeIdle(origin);
       if (chosen === null) {
-        if (connections.length >= this.#maxConnections) this.#prune();
+        if (connections.length >= this.#maxConnections) this.#dropClosed();
         if (connections.length >= this.#maxConnections) {
           // Make room by closing the least recently used idle connection, if there is one.
-          let idleAt = -1;
-          for (let i = connections.length - 1; i >= 0; i--) {
-            if (connections[i]!.isIdle() && !this.#reserved.has(connections[i]!)) {
-              idleAt = i;
-              break;
+          let oldest: ConnectionInterface | null = null;
+          for (const c of connections) {
+            if (
+              c.isIdle() &&
+              !this.#reserved.has(c) &&
+              (oldest === null || this.#lastUse(c) < this.#lastUse(oldest))
+            ) {
+              oldest = c;
             }
           }
-          if (idleAt === -1) break;
-          void connections[idleAt]!.close();
-          connections.splice(idleAt, 1);
+          if (oldest === null) break;
+          this.#drop(oldest);
         }
         chosen = this.createConnection(origin);
-        connections.unshift(chosen);
+        connections.push(chosen);
       }
+      this.#used.set(chosen, ++this.#clock);
       queue.shift();
       this.#active.add(pr);
       this.#reserved.add(chosen);
       pr.assign(chosen);
+    }
+  }
+
+  // Drops connections that have closed (cheap: no expiry checks).
+  #dropClosed(): void {
+    const connections = this.#connections;
+    for (let i = connections.length - 1; i >= 0; i--) {
+      const c = connections[i]!;
+      if (c.isClosed()) {
+        connections.splice(i, 1);
+        this.#forget(c);
+      }
     }
   }
 
@@ -506,7 +540,7 @@ function addDefaultHeaders(request: Request): void {
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /** A response body that gives the connection back to the pool when done or closed. */
-class PoolBody implements ResponseStream, AsyncIterator<Uint8Array> {
+class PoolBody implements ReadAllStream, AsyncIterator<Uint8Array> {
   readonly #inner: ResponseStream;
   readonly #release: () => void;
   readonly #signal: AbortSignal | undefined;
@@ -539,6 +573,22 @@ class PoolBody implements ResponseStream, AsyncIterator<Uint8Array> {
   async return(): Promise<IteratorResult<Uint8Array>> {
     await this.close();
     return DONE;
+  }
+
+  async [kReadAll](): Promise<Uint8Array[]> {
+    const inner = this.#inner as Partial<ReadAllStream>;
+    if (inner[kReadAll] === undefined || this.#iterator !== null) {
+      const chunks: Uint8Array[] = [];
+      for (let r = await this.next(); !r.done; r = await this.next()) chunks.push(r.value);
+      return chunks;
+    }
+    try {
+      return await inner[kReadAll]();
+    } catch (error) {
+      throw this.#signal?.aborted ? this.#signal.reason : error;
+    } finally {
+      await this.close();
+    }
   }
 
   async close(): Promise<void> {

@@ -52,7 +52,15 @@ export class HTTPConnection implements ConnectionInterface {
     this.#backend = options.networkBackend ?? new NodeBackend();
   }
 
-  async handleRequest(request: Request): Promise<Response> {
+  handleRequest(request: Request): Promise<Response> {
+    // Connected: straight through, with no extra promise.
+    if (this.#connection !== null && this.canHandleRequest(request.url.origin)) {
+      return this.#connection.handleRequest(request);
+    }
+    return this.#connectThenHandle(request);
+  }
+
+  async #connectThenHandle(request: Request): Promise<Response> {
     if (!this.canHandleRequest(request.url.origin)) {
       throw new ConnectionNotAvailable(
         `Attempted to send request to ${request.url.origin} on connection to ${this.#origin}`,

@@ -26,8 +26,9 @@ import {
   WriteError,
 } from "./errors.js";
 import {
-  getHeader,
   type HeaderList,
+  kReadAll,
+  type ReadAllStream,
   type Request,
   Response,
   type ResponseStream,
@@ -55,7 +56,13 @@ const COALESCE_LIMIT = 16 * 1024;
 const KEEPALIVE_HINT_MARGIN_MS = 1000;
 
 function keepAliveHint(headers: HeaderList): number | null {
-  const value = getHeader(headers, "keep-alive");
+  let value: string | undefined;
+  for (const [name, v] of headers) {
+    if (name.length === 10 && name.toLowerCase() === "keep-alive") {
+      value = v;
+      break;
+    }
+  }
   if (value === undefined) return null;
   const match = /(?:^|[,;\s])timeout\s*=\s*"?(\d+)/i.exec(value);
   return match === null ? null : Number(match[1]) * 1000;
@@ -275,35 +282,40 @@ export class HTTP11Connection implements ConnectionInterface {
     }
   }
 
-  async #receiveEvent(timeout: number | undefined): Promise<H11Event> {
-    for (;;) {
-      let event: ReturnType<H11Connection["nextEvent"]>;
-      try {
-        event = this.#h11.nextEvent();
-      } catch (error) {
-        if (error instanceof H11ProtocolError) {
-          throw new RemoteProtocolError(error.message, { cause: error });
-        }
-        throw error;
-      }
-      if (event !== NEED_DATA) {
-        if (event.type === "PAUSED") return { type: "EndOfMessage" };
-        return event as H11Event;
-      }
-      const data = await this.#stream.read(READ_NUM_BYTES, timeout);
-      if (data.length === 0 && this.#h11.theirState === "SEND_RESPONSE") {
-        throw new RemoteProtocolError("Server disconnected without sending a response.");
-      }
-      this.#received += data.length;
-      this.#h11.receiveData(data);
+  // The next event from h11, or null when it needs bytes. Throws RemoteProtocolError.
+  #pull(): H11Event | null {
+    let event: ReturnType<H11Connection["nextEvent"]>;
+    try {
+      event = this.#h11.nextEvent();
+    } catch (error) {
+      if (error instanceof H11ProtocolError)
+        throw new RemoteProtocolError(error.message, { cause: error });
+      throw error;
     }
+    if (event === NEED_DATA) return null;
+    if (event.type === "PAUSED") return { type: "EndOfMessage" };
+    return event as H11Event;
+  }
+
+  // Reads from the stream into h11 once.
+  async #fill(timeout: number | undefined): Promise<void> {
+    const data = await this.#stream.read(READ_NUM_BYTES, timeout);
+    if (data.length === 0 && this.#h11.theirState === "SEND_RESPONSE") {
+      throw new RemoteProtocolError("Server disconnected without sending a response.");
+    }
+    this.#received += data.length;
+    this.#h11.receiveData(data);
   }
 
   async #receiveResponseHead(
     timeout: number | undefined,
   ): Promise<H11Event & { type: "Response" | "InformationalResponse" }> {
     for (;;) {
-      const event = await this.#receiveEvent(timeout);
+      const event = this.#pull();
+      if (event === null) {
+        await this.#fill(timeout);
+        continue;
+      }
       if (event.type === "Response") return event;
       if (event.type === "InformationalResponse" && event.status === 101) return event;
     }
@@ -338,26 +350,16 @@ export class HTTP11Connection implements ConnectionInterface {
    */
   nextChunk(timeout: number | undefined): Uint8Array | null | Promise<Uint8Array | null> {
     for (;;) {
-      let event: ReturnType<H11Connection["nextEvent"]>;
+      let event: H11Event | null;
       try {
-        event = this.#h11.nextEvent();
+        event = this.#pull();
       } catch (error) {
-        if (error instanceof H11ProtocolError) {
-          return Promise.reject(new RemoteProtocolError(error.message, { cause: error }));
-        }
         return Promise.reject(error);
       }
-      if (event === NEED_DATA) return this.#readThen(timeout);
+      if (event === null) return this.#fill(timeout).then(() => this.nextChunk(timeout));
       if (event.type === "Data") return event.data;
-      if (event.type === "EndOfMessage" || event.type === "PAUSED") return null;
+      if (event.type === "EndOfMessage") return null;
     }
-  }
-
-  async #readThen(timeout: number | undefined): Promise<Uint8Array | null> {
-    const data = await this.#stream.read(READ_NUM_BYTES, timeout);
-    this.#received += data.length;
-    this.#h11.receiveData(data);
-    return this.nextChunk(timeout);
   }
 
   /** @internal Called when a response is closed: back to IDLE, or closed. */
@@ -424,7 +426,7 @@ printable(HTTP11Connection);
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
 /** A response body read from an HTTP11Connection; closing it releases the connection. */
-class HTTP11Body implements ResponseStream, AsyncIterator<Uint8Array> {
+class HTTP11Body implements ReadAllStream, AsyncIterator<Uint8Array> {
   readonly #connection: HTTP11Connection;
   readonly #request: Request;
   readonly #timeout: number | undefined;
@@ -473,6 +475,27 @@ class HTTP11Body implements ResponseStream, AsyncIterator<Uint8Array> {
     this.#finished = true;
     await this.close();
     return DONE;
+  }
+
+  async [kReadAll](): Promise<Uint8Array[]> {
+    const chunks: Uint8Array[] = [];
+    if (this.#request.extensions.trace !== undefined) {
+      // With a trace callback, go the long way so that every event is reported.
+      for (let r = await this.next(); !r.done; r = await this.next()) chunks.push(r.value);
+      await this.close();
+      return chunks;
+    }
+    try {
+      while (!this.#finished) {
+        const next = this.#connection.nextChunk(this.#timeout);
+        const chunk = next instanceof Uint8Array || next === null ? next : await next;
+        if (chunk === null) this.#finished = true;
+        else chunks.push(chunk);
+      }
+    } finally {
+      await this.close();
+    }
+    return chunks;
   }
 
   async close(): Promise<void> {

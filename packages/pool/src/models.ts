@@ -50,6 +50,17 @@ export interface ResponseStream extends AsyncIterable<Uint8Array> {
   close?(): Promise<void>;
 }
 
+/**
+ * @internal Bodies of this package also read themselves whole in one call (no iterator
+ * round trip per chunk), and are closed when done.
+ */
+export const kReadAll: unique symbol = Symbol("x-pool.readAll");
+
+/** @internal */
+export interface ReadAllStream extends ResponseStream {
+  [kReadAll](): Promise<Uint8Array[]>;
+}
+
 const TOKEN_RE = /^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$/;
 // Any byte but NUL, CR and LF, and nothing above 0xFF.
 const VALUE_RE = /^[^\0\r\n\u0100-\uffff]*$/;
@@ -238,6 +249,20 @@ export class Response {
   /** Reads the whole body (once; later calls return it again) and releases the connection. */
   async read(): Promise<Uint8Array> {
     if (this.#content !== null) return this.#content;
+    const stream = this.#stream as Partial<ReadAllStream> | null;
+    if (stream?.[kReadAll] !== undefined && !this.#iterated) {
+      this.#iterated = true;
+      let chunks: Uint8Array[];
+      try {
+        chunks = await stream[kReadAll]();
+      } finally {
+        this.#closed = true;
+      }
+      let length = 0;
+      for (const chunk of chunks) length += chunk.length;
+      this.#content = concat(chunks, length);
+      return this.#content;
+    }
     const iterator = this[Symbol.asyncIterator]();
     const chunks: Uint8Array[] = [];
     let length = 0;
