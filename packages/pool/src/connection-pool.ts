@@ -350,7 +350,7 @@ export class ConnectionPool {
       if (onAbort !== null) signal!.removeEventListener("abort", onAbort);
       this.#active.delete(pr);
       const used = pr.connection;
-      if (used !== null && used.isAvailable()) this.#idle.push(used);
+      if (used?.isAvailable()) this.#idle.push(used);
       this.#assign();
     };
     const stream = response.stream;

@@ -25,14 +25,7 @@ import {
   RemoteProtocolError,
   WriteError,
 } from "./errors.js";
-import {
-  type HeaderList,
-  kReadAll,
-  type ReadAllStream,
-  type Request,
-  Response,
-  type ResponseStream,
-} from "./models.js";
+import { type HeaderList, kReadAll, type ReadAllStream, type Request, Response } from "./models.js";
 import type { NetworkStream } from "./network.js";
 import { printable } from "./printable.js";
 import { traced } from "./trace.js";

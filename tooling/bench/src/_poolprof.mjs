@@ -6,7 +6,7 @@ const server = fork(new URL("./server.mjs", import.meta.url).pathname, [], {
 });
 const ports = await new Promise((r) => server.once("message", r));
 const pool = new ConnectionPool({ maxConnections: 50 });
-const url = `http://127.0.0.1:${ports.httpPort}/small`;
+const url = `http://127.0.0.1:${ports.httpPort}${process.env.P ?? "/small"}`;
 let next = 0;
 const N = Number(process.env.N ?? 60000);
 const t0 = performance.now();

@@ -12,7 +12,7 @@ const t0 = performance.now();
 await Promise.all(
   Array.from({ length: 100 }, async () => {
     while (next++ < N) {
-      const { body } = await pool.request({ path: "/small", method: "GET" });
+      const { body } = await pool.request({ path: process.env.P ?? "/small", method: "GET" });
       await body.arrayBuffer();
     }
   }),
