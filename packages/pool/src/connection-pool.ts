@@ -209,9 +209,10 @@ export class ConnectionPool {
   readonly #idle: ConnectionInterface[] = [];
   readonly #queue = new Queue<PoolRequest>();
   readonly #active = new Set<PoolRequest>();
-  // Connections handed to a request that has not yet started on them: an idle connection
-  // stays "available" until its request runs, so it must not be handed out twice.
-  readonly #reserved = new Set<ConnectionInterface>();
+  // Connections handed to a request, from assignment until that request is released or
+  // fails. A connection looks idle before its request starts and again just before the
+  // release runs; only the pool knows it is still spoken for.
+  readonly #busy = new Set<ConnectionInterface>();
 
   constructor(options: ConnectionPoolOptions = {}) {
     checkCount("maxConnections", options.maxConnections, 1);
@@ -314,10 +315,7 @@ export class ConnectionPool {
         this.#assign();
         const connection = pr.connection ?? (await pr.wait(poolTimeout));
         try {
-          // The synchronous part of handleRequest marks the connection busy.
-          const pending = connection.handleRequest(request);
-          this.#reserved.delete(connection);
-          response = await pending;
+          response = await connection.handleRequest(request);
           break;
         } catch (error) {
           if (signal?.aborted) throw signal.reason;
@@ -333,6 +331,7 @@ export class ConnectionPool {
             pr.freshOnly = true;
           }
           this.#active.delete(pr);
+          this.#busy.delete(connection);
           if (connection.isAvailable()) this.#idle.push(connection);
           pr.connection = null;
           this.#queue.pushFront(pr);
@@ -340,7 +339,7 @@ export class ConnectionPool {
       }
     } catch (error) {
       if (onAbort !== null) signal!.removeEventListener("abort", onAbort);
-      if (pr.connection !== null) this.#reserved.delete(pr.connection);
+      if (pr.connection !== null) this.#busy.delete(pr.connection);
       pr.cancelled = true;
       this.#active.delete(pr);
       this.#assign();
@@ -350,7 +349,10 @@ export class ConnectionPool {
       if (onAbort !== null) signal!.removeEventListener("abort", onAbort);
       this.#active.delete(pr);
       const used = pr.connection;
-      if (used?.isAvailable()) this.#idle.push(used);
+      if (used !== null) {
+        this.#busy.delete(used);
+        if (used.isAvailable()) this.#idle.push(used);
+      }
       this.#assign();
     };
     const stream = response.stream;
@@ -400,7 +402,7 @@ export class ConnectionPool {
     connections.length = keep;
     if (idle <= this.#maxKeepalive) return;
     const idleByAge = connections
-      .filter((c) => c.isIdle() && !this.#reserved.has(c))
+      .filter((c) => c.isIdle() && !this.#busy.has(c))
       .sort((a, b) => this.#lastUse(a) - this.#lastUse(b));
     for (const c of idleByAge) {
       if (idle-- <= this.#maxKeepalive) break;
@@ -416,7 +418,7 @@ export class ConnectionPool {
 
   // Removes what the pool remembers about a connection that is leaving it.
   #forget(c: ConnectionInterface): void {
-    this.#reserved.delete(c);
+    this.#busy.delete(c);
     this.#used.delete(c);
     const at = this.#idle.indexOf(c);
     if (at !== -1) this.#idle.splice(at, 1);
@@ -434,7 +436,7 @@ export class ConnectionPool {
     const idle = this.#idle;
     for (let i = idle.length - 1; i >= 0; i--) {
       const c = idle[i]!;
-      if (!c.isAvailable() || this.#reserved.has(c)) {
+      if (!c.isAvailable() || this.#busy.has(c)) {
         // No longer idle (closed, or taken): it will come back here when released again.
         idle.splice(i, 1);
         continue;
@@ -470,7 +472,7 @@ export class ConnectionPool {
           for (const c of connections) {
             if (
               c.isIdle() &&
-              !this.#reserved.has(c) &&
+              !this.#busy.has(c) &&
               (oldest === null || this.#lastUse(c) < this.#lastUse(oldest))
             ) {
               oldest = c;
@@ -485,7 +487,7 @@ export class ConnectionPool {
       this.#used.set(chosen, ++this.#clock);
       queue.shift();
       this.#active.add(pr);
-      this.#reserved.add(chosen);
+      this.#busy.add(chosen);
       pr.assign(chosen);
     }
   }
