@@ -114,13 +114,15 @@ class PoolRequest {
       return Promise.reject(new PoolTimeout("no connection was free (pool timeout 0)"));
     }
     return new Promise<ConnectionInterface>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      if (timeout !== undefined) {
-        timer = setTimeout(() => {
-          this.#waiter = null;
-          reject(new PoolTimeout(`no connection became free within ${timeout} ms`));
-        }, timeout);
+      if (timeout === undefined) {
+        // The common case keeps as little alive as it can: many requests may wait.
+        this.#waiter = { resolve, reject };
+        return;
       }
+      const timer = setTimeout(() => {
+        this.#waiter = null;
+        reject(new PoolTimeout(`no connection became free within ${timeout} ms`));
+      }, timeout);
       this.#waiter = {
         resolve: (c) => {
           clearTimeout(timer);

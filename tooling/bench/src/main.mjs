@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { ConnectionPool } from "@x/pool";
 import { Pool } from "undici";
 import { clients } from "./clients.mjs";
+import { echoBackend } from "./echo-backend.mjs";
 import { benchH11 } from "./h11.mjs";
 import { fmt, median, table } from "./stats.mjs";
 
@@ -180,18 +181,25 @@ let gcMs = 0;
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) gcMs += e.duration;
 }).observe({ entryTypes: ["gc"] });
-async function queued(make, count) {
+// Both sides process the same number of requests: `count` at a time, until `total`.
+async function queued(make, count, total = scale(10000)) {
   const c = make();
   await Promise.all(Array.from({ length: 50 }, () => c.get()));
   const gc0 = gcMs;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: count }, () => c.get()));
+  for (let done = 0; done < total; done += count) {
+    await Promise.all(Array.from({ length: count }, () => c.get()));
+  }
   const elapsed = performance.now() - t0;
   const gc = gcMs - gc0;
   await c.close();
-  return { total: (elapsed * 1000) / count, withoutGc: ((elapsed - gc) * 1000) / count };
+  return { total: (elapsed * 1000) / total, withoutGc: ((elapsed - gc) * 1000) / total };
 }
 const queueClients = {
+  "@x/pool (in-memory backend)": () => {
+    const pool = new ConnectionPool({ maxConnections: 10, networkBackend: echoBackend });
+    return { get: () => pool.request("GET", "http://queue.test/"), close: () => pool.close() };
+  },
   "@x/pool": () => {
     const pool = new ConnectionPool({ maxConnections: 10 });
     return { get: () => pool.request("GET", `${HTTP}/small`), close: () => pool.close() };
@@ -212,10 +220,14 @@ for (const [name, make] of Object.entries(only && !only.includes("queue") ? {} :
     small.push(await queued(make, 100));
     large.push(await queued(make, scale(10000)));
   }
+  const m = (xs, k) => median(xs.map((x) => x[k]));
   queue[name] = {
-    us100: median(small),
-    us10000: median(large),
-    growth: median(large) / median(small),
+    us100: m(small, "total"),
+    us10000: m(large, "total"),
+    growth: m(large, "total") / m(small, "total"),
+    us100WithoutGc: m(small, "withoutGc"),
+    us10000WithoutGc: m(large, "withoutGc"),
+    growthWithoutGc: m(large, "withoutGc") / m(small, "withoutGc"),
   };
 }
 process.stderr.write("done: queue\n");
@@ -284,15 +296,19 @@ lines.push(
   table(
     [
       "queue on maxConnections 10",
-      "µs/request, 100 queued",
-      `µs/request, ${scale(10000)} queued`,
+      "µs/req, 100 queued",
+      `µs/req, ${scale(10000)} queued`,
       "growth",
+      "GC excluded",
+      "growth without GC",
     ],
     Object.entries(queue).map(([n, q]) => [
       n,
       q.us100.toFixed(1),
       q.us10000.toFixed(1),
       `${q.growth.toFixed(2)}x`,
+      `${q.us100WithoutGc.toFixed(1)} → ${q.us10000WithoutGc.toFixed(1)}`,
+      `${q.growthWithoutGc.toFixed(2)}x`,
     ]),
   ),
 );
