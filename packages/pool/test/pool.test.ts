@@ -15,6 +15,7 @@ import {
   ResponseNotRead,
   StreamConsumed,
   UnsupportedProtocol,
+  URL,
 } from "../src/index.js";
 
 let http: TestOrigin;
@@ -253,6 +254,22 @@ describe("ConnectionPool over real sockets", () => {
       () => pool.request("GET", `${http.url}/`, { headers: { "Bad Name": "1" } }),
       () => pool.request("GET", `${http.url}/`, { headers: { X: "a\0b" } }),
       () => pool.request("GET", `${http.url}/`, { headers: [["X", "\n"]] }),
+      () =>
+        pool.request(
+          "GET",
+          new URL({
+            scheme: "http",
+            host: "127.0.0.1",
+            port: http.port,
+            target: "/ HTTP/1.1\r\nX: y",
+          }),
+        ),
+      () =>
+        pool.request(
+          "GET",
+          new URL({ scheme: "http", host: "127.0.0.1", port: http.port, target: "/\0" }),
+        ),
+      () => pool.request("GET", `${http.url}/`, { headers: { "X\r\nInjected": "1" } }),
     ];
     for (const call of bad) {
       const error = (await call().catch((e) => e)) as { code?: string };

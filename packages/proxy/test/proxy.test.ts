@@ -273,6 +273,23 @@ describe("misbehaving proxies during CONNECT", () => {
   }
 });
 
+describe("abort during CONNECT", () => {
+  it("rejects with the signal's reason, closes the tunnel, and the pool goes on", async () => {
+    const silent = await proxyFor(world, { connectBehaviour: "silent" });
+    try {
+      await using p = new HTTPProxy({ proxyUrl: silent.url, tls: tls() });
+      const controller = new AbortController();
+      const pending = p.request("GET", "https://example.com/", { signal: controller.signal });
+      setTimeout(() => controller.abort(new Error("no more waiting")), 50);
+      await expect(pending).rejects.toThrow("no more waiting");
+      expect(p.connections).toHaveLength(0);
+      expect((await p.request("GET", "http://example.com/")).status).toBe(200);
+    } finally {
+      await silent.close();
+    }
+  });
+});
+
 describe("composition", () => {
   it("HTTPProxy is a ConnectionPool", () => {
     const p = new HTTPProxy({ proxyUrl: proxy.url });

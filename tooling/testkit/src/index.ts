@@ -1,4 +1,10 @@
 export { createCA, type KeyPair, type TestCA, testCA } from "./ca.js";
+export {
+  type HostileHandler,
+  type HostileName,
+  hostileOrigins,
+  neverHandshakes,
+} from "./hostile.js";
 export { expectSocketsClosed, openSocketHandles } from "./leaks.js";
 export {
   defaultHandler,
