@@ -19,7 +19,7 @@
 // body read to the end releases its connection without an explicit close().
 
 import type { ConnectionOptions as TlsOptions } from "node:tls";
-import { HTTPConnection } from "./connection.js";
+import { HTTPConnection, type HTTPConnectionOptions } from "./connection.js";
 import { type ConnectionInterface, isReusedConnectionFailure } from "./connection-interface.js";
 import { ConnectionNotAvailable, PoolTimeout } from "./errors.js";
 import {
@@ -246,8 +246,13 @@ export class ConnectionPool {
    * connections (this is how @x/proxy plugs in).
    */
   protected createConnection(origin: Origin): ConnectionInterface {
+    return new HTTPConnection(origin, this.connectionOptions());
+  }
+
+  /** The options every connection of this pool is made with (for `createConnection`). */
+  protected connectionOptions(): HTTPConnectionOptions {
     const o = this.#options;
-    return new HTTPConnection(origin, {
+    return {
       tls: o.tls,
       keepaliveExpiry: o.keepaliveExpiry,
       retries: o.retries,
@@ -255,7 +260,7 @@ export class ConnectionPool {
       uds: o.uds,
       networkBackend: o.networkBackend,
       socketOptions: o.socketOptions,
-    });
+    };
   }
 
   /** The connections, most recently used first (closed and expired ones are dropped first). */

@@ -16,6 +16,7 @@ import {
   ProtocolError as H11ProtocolError,
   NEED_DATA,
 } from "@x/h11";
+import { concat } from "./bytes.js";
 import type { ConnectionInterface } from "./connection-interface.js";
 import { markReusedConnectionFailure } from "./connection-interface.js";
 import {
@@ -61,22 +62,9 @@ function keepAliveHint(headers: HeaderList): number | null {
   return match === null ? null : Number(match[1]) * 1000;
 }
 
-const EMPTY = new Uint8Array(0);
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  if (parts.length === 0) return EMPTY;
-  // A head and an empty end of message: write the head as it is.
-  if (parts.length === 2 && parts[1]!.length === 0) return parts[0]!;
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+// A head and an empty end of message (a request without a body): the head as it is.
+function requestBytes(parts: Uint8Array[]): Uint8Array {
+  return parts.length === 2 && parts[1]!.length === 0 ? parts[0]! : concat(parts);
 }
 
 /**
@@ -215,7 +203,7 @@ export class HTTP11Connection implements ConnectionInterface {
       }
       try {
         await traced("http11.send_request_body", request, { request }, () =>
-          this.#stream.write(concat(parts), writeTimeout),
+          this.#stream.write(requestBytes(parts), writeTimeout),
         );
       } catch (error) {
         if (!(error instanceof WriteError)) throw error;

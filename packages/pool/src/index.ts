@@ -45,5 +45,6 @@ export {
 } from "./models.js";
 export type { ConnectOptions, NetworkBackend, NetworkStream, SocketOptions } from "./network.js";
 export { NodeBackend, NodeStream } from "./node-backend.js";
+export { printable } from "./printable.js";
 export { traced } from "./trace.js";
 export { Origin, URL, type URLParts } from "./url.js";

@@ -1,3 +1,4 @@
+import { concat } from "./bytes.js";
 import { LocalProtocolError, ResponseNotRead, StreamConsumed } from "./errors.js";
 import type { NetworkStream } from "./network.js";
 import { printable } from "./printable.js";
@@ -338,14 +339,3 @@ export class Response {
 }
 
 printable(Response);
-
-function concat(chunks: Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}

@@ -4,12 +4,12 @@ import {
   HTTPConnection,
   type HTTPConnectionOptions,
   type Origin,
+  printable,
   Request,
   type Response,
   URL,
 } from "@x/pool";
 import { mergeHeaders } from "./headers.js";
-import { printable } from "./printable.js";
 
 /** Options of a ForwardHTTPConnection. */
 export interface ForwardHTTPConnectionOptions extends HTTPConnectionOptions {

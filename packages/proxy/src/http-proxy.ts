@@ -105,14 +105,8 @@ export class HTTPProxy extends ConnectionPool {
   }
 
   protected override createConnection(origin: Origin): ConnectionInterface {
-    const o = this.options;
     const common = {
-      keepaliveExpiry: o.keepaliveExpiry,
-      retries: o.retries,
-      localAddress: o.localAddress,
-      uds: o.uds,
-      networkBackend: o.networkBackend,
-      socketOptions: o.socketOptions,
+      ...this.connectionOptions(),
       proxyOrigin: this.#proxyOrigin,
       remoteOrigin: origin,
       proxyHeaders: this.#proxyHeaders,
@@ -121,6 +115,6 @@ export class HTTPProxy extends ConnectionPool {
     if (origin.scheme === "http") {
       return new ForwardHTTPConnection({ ...common, shareForwardConnections: this.#share });
     }
-    return new TunnelHTTPConnection({ ...common, tls: o.tls });
+    return new TunnelHTTPConnection(common);
   }
 }

@@ -14,6 +14,7 @@ import {
   type HTTPConnectionOptions,
   type NetworkStream,
   type Origin,
+  printable,
   Request,
   type Response,
   traced,
@@ -21,7 +22,6 @@ import {
 } from "@x/pool";
 import { PROXY_ERROR_BODY_LIMIT, ProxyError } from "./errors.js";
 import { mergeHeaders } from "./headers.js";
-import { printable } from "./printable.js";
 
 /** Options of a TunnelHTTPConnection. */
 export interface TunnelHTTPConnectionOptions extends HTTPConnectionOptions {

@@ -139,27 +139,30 @@ export function benchH11({ rounds = 7, log = console.log } = {}) {
       ratio: l / h,
     });
   }
-  log(
-    table(
-      [
-        "parsing",
-        "@x/h11 msg/s",
-        "llhttp msg/s",
-        "@x/h11 MB/s",
-        "llhttp MB/s",
-        "ratio (h11/llhttp)",
-      ],
-      results.map((r) => [
-        r.scenario,
-        fmt(r.h11.msgPerSec),
-        fmt(r.llhttp.msgPerSec),
-        fmt(r.h11.mbPerSec, 1),
-        fmt(r.llhttp.mbPerSec, 1),
-        `${r.ratio.toFixed(2)}x`,
-      ]),
-    ),
-  );
+  log(h11Table(results));
   return results;
+}
+
+/** The parser results as a Markdown table. */
+export function h11Table(results) {
+  return table(
+    [
+      "@x/h11 parsing",
+      "@x/h11 msg/s",
+      "llhttp msg/s",
+      "@x/h11 MB/s",
+      "llhttp MB/s",
+      "ratio (h11/llhttp)",
+    ],
+    results.map((r) => [
+      r.scenario,
+      fmt(r.h11.msgPerSec),
+      fmt(r.llhttp.msgPerSec),
+      fmt(r.h11.mbPerSec, 1),
+      fmt(r.llhttp.mbPerSec, 1),
+      `${r.ratio.toFixed(2)}x`,
+    ]),
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) benchH11();

@@ -11,7 +11,7 @@ import { ConnectionPool } from "@x/pool";
 import { Pool } from "undici";
 import { clients } from "./clients.mjs";
 import { echoBackend } from "./echo-backend.mjs";
-import { benchH11 } from "./h11.mjs";
+import { benchH11, h11Table } from "./h11.mjs";
 import { fmt, median, table } from "./stats.mjs";
 
 const QUICK = process.env.BENCH_QUICK === "1";
@@ -323,19 +323,7 @@ lines.push(
   `RSS while streaming ${rss.bytes / MiB} MiB with @x/pool: baseline ${(rss.baseline / MiB).toFixed(0)} MiB, peak ${(rss.peak / MiB).toFixed(0)} MiB, growth ${(rss.growth / MiB).toFixed(1)} MiB, ${rss.mbps.toFixed(0)} MB/s`,
 );
 lines.push("");
-lines.push(
-  table(
-    ["@x/h11 parsing", "@x/h11 msg/s", "llhttp msg/s", "@x/h11 MB/s", "llhttp MB/s", "ratio"],
-    parser.map((r) => [
-      r.scenario,
-      fmt(r.h11.msgPerSec),
-      fmt(r.llhttp.msgPerSec),
-      fmt(r.h11.mbPerSec, 1),
-      fmt(r.llhttp.mbPerSec, 1),
-      `${r.ratio.toFixed(2)}x`,
-    ]),
-  ),
-);
+lines.push(h11Table(parser));
 const report = lines.join("\n");
 console.log(report);
 const out = `${here}../results`;

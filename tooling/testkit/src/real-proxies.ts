@@ -147,10 +147,18 @@ export async function startSquid(options: SquidOptions = {}): Promise<RealProxy>
     for (const f of readdirSync("/dev/shm"))
       if (f.startsWith("squid-")) rmSync(join("/dev/shm", f), { force: true });
   }
+  return launch(binary, ["-N", "-f", join(dir, "squid.conf")], port, dir);
+}
+
+// Runs a proxy in the foreground and waits for it to listen; stops it and removes `dir` on close.
+async function launch(
+  binary: string,
+  args: string[],
+  port: number,
+  dir: string,
+): Promise<RealProxy> {
   let output = "";
-  const child = spawn(binary, ["-N", "-f", join(dir, "squid.conf")], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
   child.stdout?.on("data", (d) => (output += d));
   child.stderr?.on("data", (d) => (output += d));
   const log = () => output;
@@ -192,27 +200,5 @@ export async function startTinyproxy(): Promise<RealProxy> {
       : []),
   ];
   writeFileSync(join(dir, "tinyproxy.conf"), `${conf.join("\n")}\n`);
-  let output = "";
-  const child = spawn(binary, ["-d", "-c", join(dir, "tinyproxy.conf")], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.stdout?.on("data", (d) => (output += d));
-  child.stderr?.on("data", (d) => (output += d));
-  const log = () => output;
-  try {
-    await waitForPort(port, child, log);
-  } catch (error) {
-    await stop(child);
-    rmSync(dir, { recursive: true, force: true });
-    throw error;
-  }
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    log,
-    async close() {
-      await stop(child);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return launch(binary, ["-d", "-c", join(dir, "tinyproxy.conf")], port, dir);
 }
