@@ -8,7 +8,13 @@ import {
   type Origin as TestOrigin,
 } from "@x/testkit";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ConnectError, ConnectionPool, ReadTimeout, RemoteProtocolError } from "../src/index.js";
+import {
+  ConnectError,
+  ConnectionPool,
+  ReadTimeout,
+  RemoteProtocolError,
+  WriteTimeout,
+} from "../src/index.js";
 
 let http: TestOrigin;
 let baseline: number;
@@ -114,6 +120,30 @@ describe("stale and misbehaving connections", () => {
       const error = await pool.request("GET", `${raw.url}/`).catch((e) => e);
       expect(error).toBeInstanceOf(RemoteProtocolError);
       expect(error.message).toMatch(/received 7 bytes, expected 100/);
+      expect(pool.connections).toHaveLength(0);
+    } finally {
+      await raw.close();
+    }
+  });
+});
+
+describe("write timeout", () => {
+  it("a server that stops reading an upload gives WriteTimeout, and the connection is closed", async () => {
+    // Reads the head, then nothing: the kernel buffers fill and our writes stall.
+    const raw = await startRawServer((socket) => onRequestHead(socket, () => socket.pause()));
+    try {
+      await using pool = new ConnectionPool();
+      async function* big() {
+        for (let i = 0; i < 1024; i++) yield new Uint8Array(256 * 1024);
+      }
+      const error = await pool
+        .request("PUT", `${raw.url}/`, {
+          content: big(),
+          extensions: { timeout: { write: 200, read: 5000 } },
+        })
+        .catch((e) => e);
+      expect(error).toBeInstanceOf(WriteTimeout);
+      expect(error.code).toBe("ERR_WRITE_TIMEOUT");
       expect(pool.connections).toHaveLength(0);
     } finally {
       await raw.close();

@@ -56,7 +56,7 @@ describe.skipIf(unavailable("squid") !== null)("squid", () => {
   let squid: RealProxy;
   let guarded: RealProxy;
   beforeAll(async () => {
-    squid = await startSquid({ names: NAMES });
+    squid = await startSquid({ names: [...NAMES, "www.example.com"] });
     guarded = await startSquid({
       names: NAMES,
       auth: { username: "alice", password: "s3cret pass" },
@@ -113,6 +113,25 @@ describe.skipIf(unavailable("squid") !== null)("squid", () => {
     });
     expect((await p.request("GET", `https://example.com:${https.port}/`)).status).toBe(200);
   });
+
+  it("the demo (the guide's examples) runs through squid with PROXY_URL", async () => {
+    const { execFile } = await import("node:child_process");
+    const demo = new URL("../../../tooling/demo/src/main.mjs", import.meta.url).pathname;
+    const output = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        [demo],
+        { env: { ...process.env, PROXY_URL: squid.url } },
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`${error.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
+      ),
+    );
+    expect(output).toContain("<Response [200]>");
+    expect(output).toMatch(
+      /<ForwardHTTPConnection \['http:\/\/127\.0\.0\.1:\d+', HTTP\/1\.1, IDLE, Request Count: 2\]>/,
+    );
+    expect(output).toContain("All three examples behaved as the guide says.");
+  }, 30000);
 
   it("a wrong password: 407 as a ProxyError on CONNECT, and as the response when forwarding", async () => {
     await using p = new HTTPProxy({
