@@ -26,9 +26,12 @@ function hasAnyToken(value: string): boolean {
  * A head's fields, validated, with what framing and keep-alive need gathered in the same
  * pass. Built field by field with `add()`; `finish()` applies the rules that span fields.
  *
- * Stricter than h11 on framing, as RFC 9112 §6.3 and §11.2 allow: Content-Length together
- * with Transfer-Encoding, Content-Length given twice or as a list, and Content-Length too
- * large are refused, since each is a request-smuggling vector.
+ * Received heads are `strict`: stricter than h11, as RFC 9112 §6.3 and §11.2 allow,
+ * Content-Length together with Transfer-Encoding, Content-Length given twice or as a list,
+ * and Content-Length too large are refused, since each is a request-smuggling vector.
+ * Heads we send are normalised as h11 does instead: repeated or listed Content-Lengths with
+ * one value collapse to one field, and with Transfer-Encoding the Content-Length is dropped
+ * (RFC 9112 §6.2: a sender must not send both).
  */
 export class HeaderScan {
   /** The fields, with a Transfer-Encoding value lower-cased as h11 does. */
@@ -47,6 +50,11 @@ export class HeaderScan {
   hostCount = 0;
   #transferEncoding = false;
   #lowerNames: string[] | null = null;
+  readonly #strict: boolean;
+
+  constructor(strict = true) {
+    this.#strict = strict;
+  }
 
   /** Lower-cased names, index for index with `headers` (computed on first use). */
   get lowerNames(): string[] {
@@ -75,7 +83,11 @@ export class HeaderScan {
           this.close = true;
         break;
       case 14:
-        if (name.toLowerCase() === "content-length") this.#contentLength(value);
+        if (name.toLowerCase() === "content-length") {
+          const normalised = this.#contentLength(value);
+          if (normalised === null) return;
+          value = normalised;
+        }
         break;
       case 17:
         if (name.toLowerCase() === "transfer-encoding") value = this.#transferEncodingValue(value);
@@ -84,9 +96,13 @@ export class HeaderScan {
     this.headers.push([name, value]);
   }
 
-  #contentLength(value: string): void {
-    if (this.contentLength !== -1)
-      throw new LocalProtocolError("Content-Length given more than once");
+  // The value to keep, or null when this field repeats one already kept.
+  #contentLength(value: string): string | null {
+    if (!this.#strict) {
+      const values = new Set(value.split(",").map((v) => v.trim()));
+      if (values.size !== 1) throw new LocalProtocolError("conflicting Content-Length headers");
+      value = [...values][0]!;
+    }
     // 1*DIGIT, at most 20 of them (as h11), and within what a number holds exactly.
     let length = 0;
     const n = value.length;
@@ -99,9 +115,17 @@ export class HeaderScan {
     if (n === 0 || n > 20 || length === -1) {
       throw new LocalProtocolError(`bad Content-Length ${JSON.stringify(value)}`);
     }
-    if (length > MAX_CONTENT_LENGTH)
+    if (length > MAX_CONTENT_LENGTH) {
       throw new LocalProtocolError(`Content-Length ${value} is too large`);
+    }
+    if (this.contentLength !== -1) {
+      if (this.#strict) throw new LocalProtocolError("Content-Length given more than once");
+      if (this.contentLength !== length)
+        throw new LocalProtocolError("conflicting Content-Length headers");
+      return null;
+    }
     this.contentLength = length;
+    return value;
   }
 
   #transferEncodingValue(value: string): string {
@@ -118,9 +142,19 @@ export class HeaderScan {
   /** Applies the rules that span fields; returns this. */
   finish(): this {
     if (this.chunked && this.contentLength !== -1) {
-      throw new LocalProtocolError(
-        "both Content-Length and Transfer-Encoding were given: refused, as request smuggling uses this",
+      if (this.#strict) {
+        throw new LocalProtocolError(
+          "both Content-Length and Transfer-Encoding were given: refused, as request smuggling uses this",
+        );
+      }
+      // Transfer-Encoding wins; the Content-Length is not sent.
+      const kept = this.headers.filter(
+        ([name]) => name.length !== 14 || name.toLowerCase() !== "content-length",
       );
+      this.headers.length = 0;
+      this.headers.push(...kept);
+      this.#lowerNames = null;
+      this.contentLength = -1;
     }
     return this;
   }
@@ -131,7 +165,7 @@ export class HeaderScan {
  * without surrounding whitespace) and scans them.
  */
 export function scanHeaders(input: Headers): HeaderScan {
-  const scan = new HeaderScan();
+  const scan = new HeaderScan(false);
   for (let i = 0; i < input.length; i++) {
     const [name, value] = input[i]!;
     if (!isToken(name)) throw new LocalProtocolError(`Illegal header name ${JSON.stringify(name)}`);
@@ -167,7 +201,7 @@ export function setCommaHeader(
   titleName: string,
   values: readonly string[],
 ): HeaderScan {
-  const next = new HeaderScan();
+  const next = new HeaderScan(false);
   const lowerNames = scan.lowerNames;
   for (let i = 0; i < scan.headers.length; i++) {
     if (lowerNames[i] !== lowerName) next.add(scan.headers[i]![0], scan.headers[i]![1]);

@@ -327,3 +327,104 @@ describe("a full exchange between our own client and server", () => {
     expect(SEND_BODY).toBe("SEND_BODY");
   });
 });
+
+describe("framing headers we send are normalised as h11 does", () => {
+  function serverAfter(method: string, version: string): Connection {
+    const s = new Connection("server");
+    receive(s, `${method} / HTTP/${version}\r\nHost: example.com\r\n\r\n`);
+    return s;
+  }
+
+  it.each(["GET", "HEAD"])(
+    "%s: Content-Length + Transfer-Encoding, Transfer-Encoding wins",
+    (method) => {
+      const s = serverAfter(method, "1.1");
+      const head = s.send({
+        type: "Response",
+        status: 200,
+        headers: [
+          ["Content-Length", "100"],
+          ["Transfer-Encoding", "chunked"],
+        ],
+      });
+      expect(dec(head)).toBe("HTTP/1.1 200 \r\nTransfer-Encoding: chunked\r\n\r\n");
+    },
+  );
+
+  it("to an HTTP/1.0 peer, every framing header goes and Connection: close comes", () => {
+    for (const headers of [
+      [["Transfer-Encoding", "chunked"]],
+      [],
+      [
+        ["Transfer-Encoding", "chunked"],
+        ["Content-Length", "100"],
+      ],
+    ] as const) {
+      const s = serverAfter("GET", "1.0");
+      expect(dec(s.send({ type: "Response", status: 200, headers }))).toBe(
+        "HTTP/1.1 200 \r\nConnection: close\r\n\r\n",
+      );
+    }
+  });
+
+  it("repeated or listed Content-Length with one value is sent once; differing values are refused", () => {
+    const c = new Connection("client");
+    const head = c.send({
+      type: "Request",
+      method: "POST",
+      target: "/",
+      headers: [
+        ["Host", "a"],
+        ["Content-Length", "3, 3"],
+        ["Content-Length", "3"],
+      ],
+    });
+    expect(dec(head)).toBe("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n");
+    const d = new Connection("client");
+    expect(() =>
+      d.send({
+        type: "Request",
+        method: "POST",
+        target: "/",
+        headers: [
+          ["Host", "a"],
+          ["Content-Length", "3, 4"],
+        ],
+      }),
+    ).toThrow("conflicting Content-Length headers");
+  });
+
+  it("a request with both is sent chunked, without the Content-Length", () => {
+    const c = new Connection("client");
+    const head = c.send({
+      type: "Request",
+      method: "PUT",
+      target: "/",
+      headers: [
+        ["Host", "a"],
+        ["Content-Length", "3"],
+        ["Transfer-Encoding", "chunked"],
+      ],
+    });
+    expect(dec(head)).toBe("PUT / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+  });
+
+  it("a spontaneous 408 from a server that has seen nothing", () => {
+    const s = new Connection("server");
+    // As h11: the Connection field is rewritten (title-cased) when the connection will close.
+    expect(dec(s.send({ type: "Response", status: 408, headers: [["connection", "close"]] }))).toBe(
+      "HTTP/1.1 408 \r\nConnection: close\r\n\r\n",
+    );
+  });
+
+  it("after receiving gibberish a server can still answer 400", () => {
+    const s = new Connection("server");
+    s.receiveData(enc("gibberish\r\n\r\n"));
+    expect(() => s.nextEvent()).toThrow();
+    expect(s.theirState).toBe("ERROR");
+    expect(s.ourState).not.toBe("ERROR");
+    expect(dec(s.send({ type: "Response", status: 400, headers: [] }))).toBe(
+      "HTTP/1.1 400 \r\nConnection: close\r\n\r\n",
+    );
+  });
+});
