@@ -1,0 +1,100 @@
+import { expectSocketsClosed, onRequestHead, openSocketHandles, startRawServer } from "@x/testkit";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ConnectionPool, Request } from "../src/index.js";
+
+let baseline: number;
+beforeEach(() => {
+  baseline = openSocketHandles();
+});
+afterEach(async () => {
+  await expectSocketsClosed(baseline);
+});
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+describe("HTTP/1.1 details through the pool", () => {
+  it("101 Switching Protocols hands over the raw stream, early bytes first", async () => {
+    const raw = await startRawServer((socket) =>
+      onRequestHead(socket, () => {
+        socket.write(
+          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: upgrade\r\n\r\nhello:",
+        );
+        socket.on("data", (chunk) => socket.write(chunk.toString().toUpperCase()));
+      }),
+    );
+    try {
+      await using pool = new ConnectionPool();
+      const request = new Request("GET", `${raw.url}/`, {
+        headers: { Host: "x", Upgrade: "echo", Connection: "upgrade" },
+      });
+      const response = await pool.handleRequest(request);
+      expect(response.status).toBe(101);
+      const stream = response.extensions.networkStream!;
+      expect(text(await stream.read(1024))).toBe("hello:");
+      await stream.write(new TextEncoder().encode("shout"));
+      expect(text(await stream.read(1024))).toBe("SHOUT");
+      await stream.close();
+      await response.close();
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("HEAD: Content-Length but no body, and the connection is kept", async () => {
+    const raw = await startRawServer((socket) => {
+      let buffered = "";
+      socket.on("data", (chunk) => {
+        buffered += chunk.toString();
+        while (buffered.includes("\r\n\r\n")) {
+          buffered = buffered.slice(buffered.indexOf("\r\n\r\n") + 4);
+          socket.write("HTTP/1.1 200 OK\r\nContent-Length: 12345\r\n\r\n");
+        }
+      });
+    });
+    try {
+      await using pool = new ConnectionPool();
+      const first = await pool.request("HEAD", `${raw.url}/`);
+      expect(first.content.length).toBe(0);
+      const second = await pool.request("HEAD", `${raw.url}/`);
+      expect(second.status).toBe(200);
+      expect(raw.connections).toBe(1);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("a body delimited by close is read to the end, then the connection is gone", async () => {
+    const raw = await startRawServer((socket) =>
+      onRequestHead(socket, () => socket.end("HTTP/1.1 200 OK\r\n\r\nuntil the very end")),
+    );
+    try {
+      await using pool = new ConnectionPool();
+      const r = await pool.request("GET", `${raw.url}/`);
+      expect(text(r.content)).toBe("until the very end");
+      expect(pool.connections).toHaveLength(0);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("100 Continue before the final response is skipped", async () => {
+    const raw = await startRawServer((socket) =>
+      onRequestHead(socket, () =>
+        socket.write(
+          "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\ndone",
+        ),
+      ),
+    );
+    try {
+      await using pool = new ConnectionPool();
+      const r = await pool.request("POST", `${raw.url}/`, {
+        content: "body",
+        headers: { Expect: "100-continue" },
+      });
+      expect(r.status).toBe(201);
+      expect(text(r.content)).toBe("done");
+    } finally {
+      await raw.close();
+    }
+  });
+});
