@@ -1,11 +1,10 @@
 import type { ConnectionOptions as TlsOptions } from "node:tls";
-import type { ConnectionInterface } from "./connection-interface.js";
-import { ConnectError, ConnectionNotAvailable, ConnectTimeout } from "./errors.js";
+import { DeferredConnection } from "./deferred.js";
+import { ConnectError, ConnectTimeout } from "./errors.js";
 import { HTTP11Connection } from "./http11.js";
-import type { Request, Response } from "./models.js";
+import type { Request } from "./models.js";
 import type { NetworkBackend, NetworkStream, SocketOptions } from "./network.js";
 import { NodeBackend } from "./node-backend.js";
-import { printable } from "./printable.js";
 import { traced } from "./trace.js";
 import type { Origin } from "./url.js";
 
@@ -36,57 +35,27 @@ export interface HTTPConnectionOptions {
  * const conn = new HTTPConnection(new URL("https://example.com/").origin);
  * const res = await conn.handleRequest(new Request("GET", "https://example.com/", { headers: { Host: "example.com" } }));
  */
-export class HTTPConnection implements ConnectionInterface {
-  readonly #origin: Origin;
+export class HTTPConnection extends DeferredConnection {
   readonly #options: HTTPConnectionOptions;
   readonly #backend: NetworkBackend;
-  #connection: HTTP11Connection | null = null;
-  #connecting = false;
-  #connectFailed = false;
-  #closed = false;
   readonly #abort = new AbortController();
 
   constructor(origin: Origin, options: HTTPConnectionOptions = {}) {
-    this.#origin = origin;
+    super(origin);
     this.#options = options;
     this.#backend = options.networkBackend ?? new NodeBackend();
   }
 
-  handleRequest(request: Request): Promise<Response> {
-    // Connected: straight through, with no extra promise.
-    if (this.#connection !== null && this.canHandleRequest(request.url.origin)) {
-      return this.#connection.handleRequest(request);
-    }
-    return this.#connectThenHandle(request);
+  protected async open(request: Request): Promise<HTTP11Connection> {
+    const stream = await this.#connect(request);
+    return new HTTP11Connection(this.origin, stream, {
+      keepaliveExpiry: this.#options.keepaliveExpiry,
+    });
   }
 
-  async #connectThenHandle(request: Request): Promise<Response> {
-    if (!this.canHandleRequest(request.url.origin)) {
-      throw new ConnectionNotAvailable(
-        `Attempted to send request to ${request.url.origin} on connection to ${this.#origin}`,
-      );
-    }
-    if (this.#connection === null) {
-      if (this.#connecting || this.#closed)
-        throw new ConnectionNotAvailable("the connection is not available");
-      this.#connecting = true;
-      try {
-        const stream = await this.#connect(request);
-        if (this.#closed) {
-          await stream.close();
-          throw new ConnectError("the connection was closed while connecting");
-        }
-        this.#connection = new HTTP11Connection(this.#origin, stream, {
-          keepaliveExpiry: this.#options.keepaliveExpiry,
-        });
-      } catch (error) {
-        this.#connectFailed = true;
-        throw error;
-      } finally {
-        this.#connecting = false;
-      }
-    }
-    return this.#connection.handleRequest(request);
+  protected async release(): Promise<void> {
+    // Stops a connect (or TLS handshake) still under way.
+    this.#abort.abort();
   }
 
   async #connect(request: Request): Promise<NetworkStream> {
@@ -99,9 +68,9 @@ export class HTTPConnection implements ConnectionInterface {
         let stream: NetworkStream;
         const { uds, localAddress, socketOptions } = this.#options;
         if (uds === undefined) {
-          const info = { host: this.#origin.host, port: this.#origin.port, timeout, localAddress };
+          const info = { host: this.origin.host, port: this.origin.port, timeout, localAddress };
           stream = await traced("connection.connect_tcp", request, info, () =>
-            this.#backend.connectTcp(this.#origin.host, this.#origin.port, {
+            this.#backend.connectTcp(this.origin.host, this.origin.port, {
               timeout,
               localAddress,
               socketOptions,
@@ -116,8 +85,8 @@ export class HTTPConnection implements ConnectionInterface {
             () => this.#backend.connectUnixSocket(uds, { timeout, socketOptions, signal }),
           );
         }
-        if (this.#origin.scheme === "https" || this.#origin.scheme === "wss") {
-          const serverHostname = request.extensions.sniHostname ?? this.#origin.host;
+        if (this.origin.scheme === "https" || this.origin.scheme === "wss") {
+          const serverHostname = request.extensions.sniHostname ?? this.origin.host;
           const tls = this.#options.tls ?? {};
           const plain = stream;
           stream = await traced("connection.start_tls", request, { serverHostname, timeout }, () =>
@@ -127,52 +96,11 @@ export class HTTPConnection implements ConnectionInterface {
         return stream;
       } catch (error) {
         const retryable = error instanceof ConnectError || error instanceof ConnectTimeout;
-        if (!retryable || retriesLeft <= 0 || this.#closed) throw error;
+        if (!retryable || retriesLeft <= 0 || this.closing) throw error;
         retriesLeft--;
         const delay = delays.next().value as number;
         await traced("connection.retry", request, { delay }, () => this.#backend.sleep(delay));
       }
     }
   }
-
-  canHandleRequest(origin: Origin): boolean {
-    return origin.equals(this.#origin);
-  }
-
-  isAvailable(): boolean {
-    return this.#connection?.isAvailable() ?? false;
-  }
-
-  hasExpired(): boolean {
-    if (this.#connection === null) return this.#connectFailed;
-    return this.#connection.hasExpired();
-  }
-
-  isIdle(): boolean {
-    if (this.#connection === null) return this.#connectFailed;
-    return this.#connection.isIdle();
-  }
-
-  isClosed(): boolean {
-    if (this.#connection === null)
-      return this.#connectFailed || (this.#closed && !this.#connecting);
-    return this.#connection.isClosed();
-  }
-
-  info(): string {
-    if (this.#connection === null) return this.#connectFailed ? "CONNECTION FAILED" : "CONNECTING";
-    return this.#connection.info();
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    this.#abort.abort();
-    await this.#connection?.close();
-  }
-
-  toString(): string {
-    return `<HTTPConnection [${this.info()}]>`;
-  }
 }
-
-printable(HTTPConnection);

@@ -5,6 +5,7 @@ export {
   type ConnectionPoolOptions,
   type RequestCallOptions,
 } from "./connection-pool.js";
+export { DeferredConnection } from "./deferred.js";
 export {
   ConnectError,
   ConnectionNotAvailable,

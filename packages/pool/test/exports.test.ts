@@ -8,6 +8,7 @@ it("exports exactly the public API", () => {
       "ConnectTimeout",
       "ConnectionNotAvailable",
       "ConnectionPool",
+      "DeferredConnection",
       "HTTP11Connection",
       "HTTPConnection",
       "LocalProtocolError",

@@ -6,15 +6,14 @@
 // so the pool drops it: nothing half-open is left behind.
 
 import {
-  type ConnectionInterface,
   ConnectionNotAvailable,
+  DeferredConnection,
   type HeaderList,
   HTTP11Connection,
   HTTPConnection,
   type HTTPConnectionOptions,
   type NetworkStream,
   type Origin,
-  printable,
   Request,
   type Response,
   traced,
@@ -55,54 +54,33 @@ async function readLimited(response: Response, limit: number): Promise<Uint8Arra
  * @example
  * const conn = new TunnelHTTPConnection({ proxyOrigin: new URL("http://127.0.0.1:8080").origin, remoteOrigin: new URL("https://example.com").origin });
  */
-export class TunnelHTTPConnection implements ConnectionInterface {
+export class TunnelHTTPConnection extends DeferredConnection {
   readonly #options: TunnelHTTPConnectionOptions;
   readonly #proxyOrigin: Origin;
-  readonly #remoteOrigin: Origin;
   readonly #proxyConnection: HTTPConnection;
-  #connection: HTTP11Connection | null = null;
-  #connecting = false;
-  #failed = false;
-  #closed = false;
   #tunnelStream: NetworkStream | null = null;
 
   constructor(options: TunnelHTTPConnectionOptions) {
+    super(options.remoteOrigin);
     this.#options = options;
     this.#proxyOrigin = options.proxyOrigin;
-    this.#remoteOrigin = options.remoteOrigin;
     this.#proxyConnection = new HTTPConnection(options.proxyOrigin, {
       ...options,
       tls: options.proxyTls,
     });
   }
 
-  async handleRequest(request: Request): Promise<Response> {
-    if (!this.canHandleRequest(request.url.origin)) {
-      throw new ConnectionNotAvailable(
-        `Attempted to send request to ${request.url.origin} on a tunnel to ${this.#remoteOrigin}`,
-      );
-    }
-    if (this.#connection === null) {
-      if (this.#connecting || this.#failed || this.#closed) {
-        throw new ConnectionNotAvailable("the tunnel is not available");
-      }
-      this.#connecting = true;
-      try {
-        this.#connection = await this.#openTunnel(request);
-      } catch (error) {
-        this.#failed = true;
-        await this.#proxyConnection.close();
-        await this.#tunnelStream?.close();
-        throw error;
-      } finally {
-        this.#connecting = false;
-      }
-    }
-    return this.#connection.handleRequest(request);
+  protected open(request: Request): Promise<HTTP11Connection> {
+    return this.#openTunnel(request);
+  }
+
+  protected async release(): Promise<void> {
+    await this.#tunnelStream?.close();
+    await this.#proxyConnection.close();
   }
 
   async #openTunnel(request: Request): Promise<HTTP11Connection> {
-    const remote = this.#remoteOrigin;
+    const remote = this.origin;
     const host = remote.host.includes(":") ? `[${remote.host}]` : remote.host;
     const target = `${host}:${remote.port}`;
     const connectRequest = new Request(
@@ -139,55 +117,14 @@ export class TunnelHTTPConnection implements ConnectionInterface {
     if (plain === undefined)
       throw new ConnectionNotAvailable("the proxy did not hand over the tunnel");
     this.#tunnelStream = plain;
-    if (this.#closed) throw new ConnectionNotAvailable("the tunnel was closed while opening");
+    if (this.closing) throw new ConnectionNotAvailable("the tunnel was closed while opening");
     const serverHostname = request.extensions.sniHostname ?? remote.host;
     const timeout = request.extensions.timeout?.connect;
     const stream = await traced("connection.start_tls", request, { serverHostname, timeout }, () =>
       plain.startTls(this.#options.tls ?? {}, serverHostname, timeout),
     );
     this.#tunnelStream = stream;
-    if (this.#closed) throw new ConnectionNotAvailable("the tunnel was closed while opening");
+    if (this.closing) throw new ConnectionNotAvailable("the tunnel was closed while opening");
     return new HTTP11Connection(remote, stream, { keepaliveExpiry: this.#options.keepaliveExpiry });
   }
-
-  canHandleRequest(origin: Origin): boolean {
-    return origin.equals(this.#remoteOrigin);
-  }
-
-  isAvailable(): boolean {
-    return this.#connection?.isAvailable() ?? false;
-  }
-
-  hasExpired(): boolean {
-    if (this.#connection === null) return this.#failed;
-    return this.#connection.hasExpired();
-  }
-
-  isIdle(): boolean {
-    if (this.#connection === null) return this.#failed;
-    return this.#connection.isIdle();
-  }
-
-  isClosed(): boolean {
-    if (this.#connection === null) return this.#failed || (this.#closed && !this.#connecting);
-    return this.#connection.isClosed();
-  }
-
-  info(): string {
-    if (this.#connection === null) return this.#failed ? "CONNECTION FAILED" : "CONNECTING";
-    return this.#connection.info();
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    await this.#connection?.close();
-    await this.#tunnelStream?.close();
-    await this.#proxyConnection.close();
-  }
-
-  toString(): string {
-    return `<TunnelHTTPConnection [${this.info()}]>`;
-  }
 }
-
-printable(TunnelHTTPConnection);

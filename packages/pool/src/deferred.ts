@@ -1,0 +1,120 @@
+import type { ConnectionInterface } from "./connection-interface.js";
+import { ConnectionNotAvailable } from "./errors.js";
+import type { HTTP11Connection } from "./http11.js";
+import type { Request, Response } from "./models.js";
+import { printable } from "./printable.js";
+import type { Origin } from "./url.js";
+
+/**
+ * An HTTP/1.1 connection that is opened on its first request — by connecting (as
+ * `HTTPConnection` does), or by tunnelling through a proxy (as @x/proxy's
+ * `TunnelHTTPConnection` does) — and speaks HTTP/1.1 afterwards. Subclasses say how to
+ * open it and what to release; this class keeps the lifecycle: CONNECTING, then the
+ * HTTP/1.1 connection's states, or CONNECTION FAILED (closed, so the pool drops it).
+ *
+ * @example
+ * class Opener extends DeferredConnection {
+ *   protected async open(request) { return new HTTP11Connection(this.origin, await myStream()) }
+ *   protected async release() {}
+ * }
+ */
+export abstract class DeferredConnection implements ConnectionInterface {
+  /** Where this connection's requests go. */
+  protected readonly origin: Origin;
+  #connection: HTTP11Connection | null = null;
+  #opening = false;
+  #failed = false;
+  #closed = false;
+
+  constructor(origin: Origin) {
+    this.origin = origin;
+  }
+
+  /** Opens the connection for its first request. */
+  protected abstract open(request: Request): Promise<HTTP11Connection>;
+
+  /** Releases what opening holds (sockets, tunnels); called on close and when opening fails. */
+  protected abstract release(): Promise<void>;
+
+  /** True once close() was called: an open() under way should give up. */
+  protected get closing(): boolean {
+    return this.#closed;
+  }
+
+  handleRequest(request: Request): Promise<Response> {
+    // Open: straight through, with no extra promise.
+    if (this.#connection !== null && this.canHandleRequest(request.url.origin)) {
+      return this.#connection.handleRequest(request);
+    }
+    return this.#openThenHandle(request);
+  }
+
+  async #openThenHandle(request: Request): Promise<Response> {
+    if (!this.canHandleRequest(request.url.origin)) {
+      throw new ConnectionNotAvailable(
+        `Attempted to send request to ${request.url.origin} on connection to ${this.origin}`,
+      );
+    }
+    if (this.#connection === null) {
+      if (this.#opening || this.#failed || this.#closed) {
+        throw new ConnectionNotAvailable("the connection is not available");
+      }
+      this.#opening = true;
+      try {
+        const connection = await this.open(request);
+        if (this.#closed) {
+          await connection.close();
+          throw new ConnectionNotAvailable("the connection was closed while opening");
+        }
+        this.#connection = connection;
+      } catch (error) {
+        this.#failed = true;
+        await this.release();
+        throw error;
+      } finally {
+        this.#opening = false;
+      }
+    }
+    return this.#connection.handleRequest(request);
+  }
+
+  canHandleRequest(origin: Origin): boolean {
+    return origin.equals(this.origin);
+  }
+
+  isAvailable(): boolean {
+    return this.#connection?.isAvailable() ?? false;
+  }
+
+  hasExpired(): boolean {
+    if (this.#connection === null) return this.#failed;
+    return this.#connection.hasExpired();
+  }
+
+  isIdle(): boolean {
+    if (this.#connection === null) return this.#failed;
+    return this.#connection.isIdle();
+  }
+
+  isClosed(): boolean {
+    if (this.#connection === null) return this.#failed || (this.#closed && !this.#opening);
+    return this.#connection.isClosed();
+  }
+
+  info(): string {
+    if (this.#connection === null) return this.#failed ? "CONNECTION FAILED" : "CONNECTING";
+    return this.#connection.info();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#connection?.close();
+    await this.release();
+  }
+
+  toString(): string {
+    return `<${this.constructor.name} [${this.info()}]>`;
+  }
+}
+
+printable(DeferredConnection);
