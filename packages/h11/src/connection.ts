@@ -4,7 +4,7 @@
 // and protocol switches. It does no I/O: bytes in, events out; events in, bytes out.
 
 import { METHOD_RE, REQUEST_TARGET_RE } from "./abnf.js";
-import { LocalProtocolError, RemoteProtocolError } from "./errors.js";
+import { argumentError, LocalProtocolError, RemoteProtocolError } from "./errors.js";
 import {
   type ConnectionClosed,
   checkEventShape,
@@ -125,11 +125,11 @@ export class Connection {
 
   constructor(ourRole: Role, options: ConnectionOptions = {}) {
     if (ourRole !== CLIENT && ourRole !== SERVER) {
-      throw new TypeError(`expected "client" or "server", not ${JSON.stringify(ourRole)}`);
+      throw argumentError(`expected "client" or "server", not ${JSON.stringify(ourRole)}`);
     }
     const max = options.maxIncompleteEventSize ?? DEFAULT_MAX_INCOMPLETE_EVENT_SIZE;
     if (!Number.isInteger(max) || max < 1) {
-      throw new TypeError("maxIncompleteEventSize must be a positive integer");
+      throw argumentError("maxIncompleteEventSize must be a positive integer");
     }
     this.#maxIncompleteEventSize = max;
     this.ourRole = ourRole;
@@ -177,7 +177,8 @@ export class Connection {
    * the array and may hand out views of it in Data events: do not modify it afterwards.
    */
   receiveData(data: Uint8Array): void {
-    if (!(data instanceof Uint8Array)) throw new TypeError("receiveData takes a Uint8Array");
+    if (!(data instanceof Uint8Array))
+      throw argumentError("receiveData takes a Uint8Array", "ERR_INVALID_ARG_TYPE");
     if (data.length === 0) {
       this.#closed = true;
       return;

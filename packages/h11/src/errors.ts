@@ -39,3 +39,14 @@ export class RemoteProtocolError extends ProtocolError {
   override readonly name = "RemoteProtocolError";
   readonly code = "H11_REMOTE_PROTOCOL_ERROR";
 }
+
+/**
+ * A TypeError with a Node-style `code`, for arguments a caller got wrong (a programming
+ * error, not a protocol one).
+ */
+export function argumentError(
+  message: string,
+  code = "ERR_INVALID_ARG_VALUE",
+): TypeError & { code: string } {
+  return Object.assign(new TypeError(message), { code });
+}

@@ -290,6 +290,12 @@ describe("malformed events", () => {
 
   it("the constructor checks its arguments", () => {
     expect(() => new Connection("proxy" as never)).toThrow(TypeError);
+    expect(() => new Connection("proxy" as never)).toThrow(
+      expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE" }),
+    );
+    expect(() => new Connection("client").receiveData("text" as never)).toThrow(
+      expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }),
+    );
     expect(() => new Connection("client", { maxIncompleteEventSize: 0 })).toThrow(TypeError);
   });
 });

@@ -21,7 +21,7 @@
 import type { ConnectionOptions as TlsOptions } from "node:tls";
 import { HTTPConnection, type HTTPConnectionOptions } from "./connection.js";
 import { type ConnectionInterface, isReusedConnectionFailure } from "./connection-interface.js";
-import { ConnectionNotAvailable, PoolTimeout } from "./errors.js";
+import { argumentError, ConnectionNotAvailable, PoolTimeout } from "./errors.js";
 import {
   type HeaderList,
   type HeadersInit,
@@ -178,14 +178,14 @@ class Queue<T> {
 function checkCount(name: string, value: unknown, min: number): void {
   if (value === null || value === undefined) return;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    throw new TypeError(`${name} must be an integer >= ${min} or null, not ${String(value)}`);
+    throw argumentError(`${name} must be an integer >= ${min} or null, not ${String(value)}`);
   }
 }
 
 function checkDuration(name: string, value: unknown): void {
   if (value === undefined) return;
   if (typeof value !== "number" || !(value >= 0)) {
-    throw new TypeError(`${name} must be a number of milliseconds >= 0, not ${String(value)}`);
+    throw argumentError(`${name} must be a number of milliseconds >= 0, not ${String(value)}`);
   }
 }
 
@@ -222,10 +222,16 @@ export class ConnectionPool {
     checkCount("retries", options.retries, 0);
     checkDuration("keepaliveExpiry", options.keepaliveExpiry);
     if (options.http2 === true) {
-      throw new TypeError("HTTP/2 is not supported yet: use http1 (the default)");
+      throw argumentError(
+        "HTTP/2 is not supported yet: use http1 (the default)",
+        "ERR_NOT_SUPPORTED",
+      );
     }
     if (options.http1 === false) {
-      throw new TypeError("http1 cannot be turned off: HTTP/1.1 is the only protocol supported");
+      throw argumentError(
+        "http1 cannot be turned off: HTTP/1.1 is the only protocol supported",
+        "ERR_NOT_SUPPORTED",
+      );
     }
     this.#options = options;
     this.#maxConnections =

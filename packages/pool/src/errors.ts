@@ -103,3 +103,14 @@ export class StreamConsumed extends Error {
   readonly code: string = "ERR_STREAM_CONSUMED";
   override readonly name: string = "StreamConsumed";
 }
+
+/**
+ * A TypeError with a Node-style `code`, for arguments a caller got wrong (a programming
+ * error, not a protocol one).
+ */
+export function argumentError(
+  message: string,
+  code = "ERR_INVALID_ARG_VALUE",
+): TypeError & { code: string } {
+  return Object.assign(new TypeError(message), { code });
+}

@@ -1,5 +1,5 @@
 import { concat } from "./bytes.js";
-import { LocalProtocolError, ResponseNotRead, StreamConsumed } from "./errors.js";
+import { argumentError, LocalProtocolError, ResponseNotRead, StreamConsumed } from "./errors.js";
 import type { NetworkStream } from "./network.js";
 import { printable } from "./printable.js";
 import { toURL, type URL } from "./url.js";
@@ -148,8 +148,9 @@ export class Request {
       !(Symbol.asyncIterator in Object(this.content)) &&
       !(Symbol.iterator in Object(this.content))
     ) {
-      throw new TypeError(
+      throw argumentError(
         "content must be a Uint8Array, a string, or an (async) iterable of Uint8Array",
+        "ERR_INVALID_ARG_TYPE",
       );
     }
     this.extensions = options.extensions ?? {};
@@ -175,7 +176,7 @@ export class Request {
     }
     for await (const chunk of content as AsyncIterable<Uint8Array>) {
       if (!(chunk instanceof Uint8Array))
-        throw new TypeError("request body chunks must be Uint8Array");
+        throw argumentError("request body chunks must be Uint8Array", "ERR_INVALID_ARG_TYPE");
       yield chunk;
     }
   }

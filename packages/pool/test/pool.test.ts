@@ -281,7 +281,13 @@ describe("ConnectionPool over real sockets", () => {
 
   it("refuses http2 and bad options with clear errors", () => {
     expect(() => new ConnectionPool({ http2: true })).toThrow(/HTTP\/2 is not supported yet/);
+    expect(() => new ConnectionPool({ http2: true })).toThrow(
+      expect.objectContaining({ code: "ERR_NOT_SUPPORTED" }),
+    );
     expect(() => new ConnectionPool({ maxConnections: 0 })).toThrow(TypeError);
+    expect(() => new ConnectionPool({ maxConnections: 0 })).toThrow(
+      expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE" }),
+    );
     expect(() => new ConnectionPool({ keepaliveExpiry: -1 })).toThrow(TypeError);
   });
 

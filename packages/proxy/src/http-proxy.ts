@@ -11,6 +11,11 @@ import {
 } from "@x/pool";
 import { ForwardHTTPConnection } from "./forward.js";
 import { basicAuth } from "./headers.js";
+
+function argumentError(message: string): TypeError & { code: string } {
+  return Object.assign(new TypeError(message), { code: "ERR_INVALID_ARG_VALUE" });
+}
+
 import { TunnelHTTPConnection } from "./tunnel.js";
 
 /** Options of an HTTPProxy: every pool option, plus the proxy's. */
@@ -36,7 +41,7 @@ function decodeUserinfo(text: string, what: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
-    throw new TypeError(`the proxy URL's ${what} is not valid percent-encoding`);
+    throw argumentError(`the proxy URL's ${what} is not valid percent-encoding`);
   }
 }
 
@@ -59,14 +64,14 @@ export class HTTPProxy extends ConnectionPool {
   constructor(options: HTTPProxyOptions) {
     super(options);
     if (options === undefined || options.proxyUrl === undefined)
-      throw new TypeError("proxyUrl is required");
+      throw argumentError("proxyUrl is required");
     const raw = typeof options.proxyUrl === "string" ? new globalThis.URL(options.proxyUrl) : null;
     const url = options.proxyUrl instanceof URL ? options.proxyUrl : new URL(options.proxyUrl);
     if (url.scheme !== "http" && url.scheme !== "https") {
-      throw new TypeError(`the proxy URL must be http: or https:, not ${url.scheme}:`);
+      throw argumentError(`the proxy URL must be http: or https:, not ${url.scheme}:`);
     }
     if (options.proxyTls !== undefined && url.scheme !== "https") {
-      throw new TypeError(
+      throw argumentError(
         "proxyTls was given, but the proxy URL is http: (use an https: proxy URL for TLS to the proxy)",
       );
     }
@@ -90,10 +95,10 @@ export class HTTPProxy extends ConnectionPool {
     if (credentials !== undefined) {
       const [username, password] = credentials;
       if (typeof username !== "string" || typeof password !== "string") {
-        throw new TypeError("proxyAuth must be [username, password] strings");
+        throw argumentError("proxyAuth must be [username, password] strings");
       }
       if (UNSAFE.test(username) || UNSAFE.test(password) || username.includes(":")) {
-        throw new TypeError(
+        throw argumentError(
           "proxy credentials must not contain CR, LF or NUL, nor a colon in the username",
         );
       }

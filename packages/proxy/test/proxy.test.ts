@@ -239,6 +239,9 @@ describe("HTTPS proxies", () => {
 
   it("proxyTls with an http: proxy URL is refused", () => {
     expect(() => new HTTPProxy({ proxyUrl: proxy.url, proxyTls: tls() })).toThrow(/proxyTls/);
+    expect(() => new HTTPProxy({ proxyUrl: proxy.url, proxyTls: tls() })).toThrow(
+      expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE" }),
+    );
     expect(() => new HTTPProxy({ proxyUrl: "socks5://127.0.0.1:1080" })).toThrow();
   });
 });
