@@ -5,6 +5,15 @@ import type { Headers } from "./events.js";
 // Content-Length values above this are refused: lengths are JavaScript numbers.
 const MAX_CONTENT_LENGTH = Number.MAX_SAFE_INTEGER;
 
+// `name` equals `lower` (lower-case letters and "-") ignoring ASCII case, without allocating.
+function isName(name: string, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 function hasToken(value: string, token: string): boolean {
   const lower = value.toLowerCase();
   if (lower === token) return true;
@@ -67,30 +76,29 @@ export class HeaderScan {
     // Only a few names matter to framing; look at the length before lower-casing.
     switch (name.length) {
       case 4:
-        if (name.toLowerCase() === "host") this.hostCount++;
+        if (isName(name, "host")) this.hostCount++;
         break;
       case 6:
-        if (!this.expect100 && name.toLowerCase() === "expect" && hasToken(value, "100-continue")) {
+        if (!this.expect100 && isName(name, "expect") && hasToken(value, "100-continue")) {
           this.expect100 = true;
         }
         break;
       case 7:
-        if (!this.upgrade && name.toLowerCase() === "upgrade" && hasAnyToken(value))
-          this.upgrade = true;
+        if (!this.upgrade && isName(name, "upgrade") && hasAnyToken(value)) this.upgrade = true;
         break;
       case 10:
-        if (!this.close && name.toLowerCase() === "connection" && hasToken(value, "close"))
+        if (!this.close && isName(name, "connection") && hasToken(value, "close"))
           this.close = true;
         break;
       case 14:
-        if (name.toLowerCase() === "content-length") {
+        if (isName(name, "content-length")) {
           const normalised = this.#contentLength(value);
           if (normalised === null) return;
           value = normalised;
         }
         break;
       case 17:
-        if (name.toLowerCase() === "transfer-encoding") value = this.#transferEncodingValue(value);
+        if (isName(name, "transfer-encoding")) value = this.#transferEncodingValue(value);
         break;
     }
     this.headers.push([name, value]);
@@ -148,9 +156,7 @@ export class HeaderScan {
         );
       }
       // Transfer-Encoding wins; the Content-Length is not sent.
-      const kept = this.headers.filter(
-        ([name]) => name.length !== 14 || name.toLowerCase() !== "content-length",
-      );
+      const kept = this.headers.filter(([name]) => !isName(name, "content-length"));
       this.headers.length = 0;
       this.headers.push(...kept);
       this.#lowerNames = null;
