@@ -83,8 +83,10 @@ class PoolRequest {
   freshOnly = false;
   retried = false;
   cancelled = false;
-  #waiter: { resolve: (c: ConnectionInterface) => void; reject: (e: unknown) => void } | null =
-    null;
+  // The waiting promise's settlers (no wrapper objects: many requests may wait at once).
+  #resolve: ((c: ConnectionInterface) => void) | null = null;
+  #reject: ((e: unknown) => void) | null = null;
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
 
   constructor(request: Request) {
     this.request = request;
@@ -92,20 +94,26 @@ class PoolRequest {
 
   assign(connection: ConnectionInterface): void {
     this.connection = connection;
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
-      waiter.resolve(connection);
+    const resolve = this.#resolve;
+    if (resolve !== null) {
+      this.#settled();
+      resolve(connection);
     }
   }
 
   fail(error: unknown): void {
     this.cancelled = true;
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
-      waiter.reject(error);
+    const reject = this.#reject;
+    if (reject !== null) {
+      this.#settled();
+      reject(error);
     }
+  }
+
+  #settled(): void {
+    this.#resolve = null;
+    this.#reject = null;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
   }
 
   wait(timeout: number | undefined): Promise<ConnectionInterface> {
@@ -114,25 +122,15 @@ class PoolRequest {
       return Promise.reject(new PoolTimeout("no connection was free (pool timeout 0)"));
     }
     return new Promise<ConnectionInterface>((resolve, reject) => {
-      if (timeout === undefined) {
-        // The common case keeps as little alive as it can: many requests may wait.
-        this.#waiter = { resolve, reject };
-        return;
+      this.#resolve = resolve;
+      this.#reject = reject;
+      if (timeout !== undefined) {
+        this.#timer = setTimeout(() => {
+          this.#resolve = null;
+          this.#reject = null;
+          reject(new PoolTimeout(`no connection became free within ${timeout} ms`));
+        }, timeout);
       }
-      const timer = setTimeout(() => {
-        this.#waiter = null;
-        reject(new PoolTimeout(`no connection became free within ${timeout} ms`));
-      }, timeout);
-      this.#waiter = {
-        resolve: (c) => {
-          clearTimeout(timer);
-          resolve(c);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
     });
   }
 }

@@ -111,6 +111,8 @@ export interface RequestOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+// Shared by requests without extensions (many may be queued at once).
+const NO_EXTENSIONS: RequestExtensions = Object.freeze({});
 
 /**
  * An HTTP request as the transport sees it: method, URL, headers as given (nothing added),
@@ -153,7 +155,7 @@ export class Request {
         "ERR_INVALID_ARG_TYPE",
       );
     }
-    this.extensions = options.extensions ?? {};
+    this.extensions = options.extensions ?? NO_EXTENSIONS;
     this.signal = options.signal;
   }
 
