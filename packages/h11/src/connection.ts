@@ -52,7 +52,12 @@ import {
   writeResponseHead,
 } from "./writers.js";
 
-/** Options for a Connection. */
+/**
+ * Options for a Connection.
+ *
+ * @example
+ * new Connection("server", { maxIncompleteEventSize: 64 * 1024 })
+ */
 export interface ConnectionOptions {
   /**
    * The most bytes a head (request or status line plus fields), a chunk-size line or a
@@ -62,7 +67,12 @@ export interface ConnectionOptions {
   readonly maxIncompleteEventSize?: number;
 }
 
-/** The default `maxIncompleteEventSize`: 16 KiB. */
+/**
+ * The default `maxIncompleteEventSize`: 16 KiB.
+ *
+ * @example
+ * new Connection("client", { maxIncompleteEventSize: 4 * DEFAULT_MAX_INCOMPLETE_EVENT_SIZE })
+ */
 export const DEFAULT_MAX_INCOMPLETE_EVENT_SIZE: number = 16 * 1024;
 
 // How a body is delimited: a length (>= 0), or one of these.

@@ -3,10 +3,18 @@ import { LocalProtocolError } from "./errors.js";
 /**
  * Header fields as `[name, value]` pairs, strings holding bytes as latin1. Received names
  * keep the case they had on the wire; compare them case-insensitively.
+ *
+ * @example
+ * const headers: Headers = [["Host", "example.com"], ["Accept", "application/json"]]
  */
 export type Headers = ReadonlyArray<readonly [name: string, value: string]>;
 
-/** A request head. `httpVersion` defaults to `"1.1"` when sent. */
+/**
+ * A request head. `httpVersion` defaults to `"1.1"` when sent.
+ *
+ * @example
+ * conn.send({ type: "Request", method: "GET", target: "/", headers: [["Host", "a.com"]] })
+ */
 export interface Request {
   readonly type: "Request";
   readonly method: string;
@@ -15,7 +23,12 @@ export interface Request {
   readonly httpVersion?: string;
 }
 
-/** A 1xx response head (100-199), e.g. `100 Continue` or `101 Switching Protocols`. */
+/**
+ * A 1xx response head (100-199), e.g. `100 Continue` or `101 Switching Protocols`.
+ *
+ * @example
+ * conn.send({ type: "InformationalResponse", status: 100, headers: [] })
+ */
 export interface InformationalResponse {
   readonly type: "InformationalResponse";
   readonly status: number;
@@ -24,7 +37,12 @@ export interface InformationalResponse {
   readonly httpVersion?: string;
 }
 
-/** A final response head (200-999). */
+/**
+ * A final response head (200-999).
+ *
+ * @example
+ * conn.send({ type: "Response", status: 200, reason: "OK", headers: [["Content-Length", "2"]] })
+ */
 export interface Response {
   readonly type: "Response";
   readonly status: number;
@@ -36,6 +54,9 @@ export interface Response {
 /**
  * Part of a message body. When received in a chunked body, `chunkStart` / `chunkEnd`
  * say whether it opens or closes a chunk of the wire encoding.
+ *
+ * @example
+ * conn.send({ type: "Data", data: new TextEncoder().encode("ok") })
  */
 export interface Data {
   readonly type: "Data";
@@ -44,13 +65,23 @@ export interface Data {
   readonly chunkEnd?: boolean;
 }
 
-/** The end of a message body, with the trailer fields of a chunked body. */
+/**
+ * The end of a message body, with the trailer fields of a chunked body.
+ *
+ * @example
+ * conn.send({ type: "EndOfMessage", headers: [["X-Checksum", "abc"]] }) // trailers, with chunked bodies
+ */
 export interface EndOfMessage {
   readonly type: "EndOfMessage";
   readonly headers?: Headers;
 }
 
-/** The peer closed its side of the connection (or, when sent, we close ours). */
+/**
+ * The peer closed its side of the connection (or, when sent, we close ours).
+ *
+ * @example
+ * conn.send({ type: "ConnectionClosed" }); socket.end()
+ */
 export interface ConnectionClosed {
   readonly type: "ConnectionClosed";
 }
@@ -69,12 +100,22 @@ export type Event =
   | EndOfMessage
   | ConnectionClosed;
 
-/** The shape of `NEED_DATA`. */
+/**
+ * The shape of `NEED_DATA`.
+ *
+ * @example
+ * const ev: Event | NeedData | Paused = conn.nextEvent()
+ */
 export interface NeedData {
   readonly type: "NEED_DATA";
 }
 
-/** The shape of `PAUSED`. */
+/**
+ * The shape of `PAUSED`.
+ *
+ * @example
+ * if (conn.nextEvent().type === "PAUSED") conn.startNextCycle()
+ */
 export interface Paused {
   readonly type: "PAUSED";
 }

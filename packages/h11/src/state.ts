@@ -18,33 +18,98 @@
 
 import { LocalProtocolError } from "./errors.js";
 
-/** The client side of the connection. */
+/**
+ * The client side of the connection.
+ *
+ * @example
+ * new Connection(CLIENT)
+ */
 export const CLIENT = "client";
-/** The server side of the connection. */
+/**
+ * The server side of the connection.
+ *
+ * @example
+ * new Connection(SERVER)
+ */
 export const SERVER = "server";
-/** Which side of the connection: `"client"` or `"server"`. */
+/**
+ * Which side of the connection: `"client"` or `"server"`.
+ *
+ * @example
+ * const role: Role = "client"
+ */
 export type Role = typeof CLIENT | typeof SERVER;
 
-/** Nothing sent yet in this cycle. */
+/**
+ * Nothing sent yet in this cycle.
+ *
+ * @example
+ * if (conn.theirState === IDLE) awaitNextRequest()
+ */
 export const IDLE = "IDLE";
-/** The server has seen a request and owes a response. */
+/**
+ * The server has seen a request and owes a response.
+ *
+ * @example
+ * if (conn.ourState === SEND_RESPONSE) socket.write(conn.send({ type: "Response", status: 200, headers: [] }))
+ */
 export const SEND_RESPONSE = "SEND_RESPONSE";
-/** The head is out; body data and then EndOfMessage follow. */
+/**
+ * The head is out; body data and then EndOfMessage follow.
+ *
+ * @example
+ * if (conn.ourState === SEND_BODY) socket.write(conn.send({ type: "Data", data }))
+ */
 export const SEND_BODY = "SEND_BODY";
-/** The message is complete; `startNextCycle()` may reuse the connection. */
+/**
+ * The message is complete; `startNextCycle()` may reuse the connection.
+ *
+ * @example
+ * if (conn.ourState === DONE && conn.theirState === DONE) conn.startNextCycle()
+ */
 export const DONE = "DONE";
-/** The message is complete and the connection cannot be reused: close it. */
+/**
+ * The message is complete and the connection cannot be reused: close it.
+ *
+ * @example
+ * if (conn.ourState === MUST_CLOSE) socket.end()
+ */
 export const MUST_CLOSE = "MUST_CLOSE";
-/** This side has closed the connection. */
+/**
+ * This side has closed the connection.
+ *
+ * @example
+ * if (conn.theirState === CLOSED) socket.end()
+ */
 export const CLOSED = "CLOSED";
-/** A protocol error happened: the connection is unusable. */
+/**
+ * A protocol error happened: the connection is unusable.
+ *
+ * @example
+ * if (conn.theirState === ERROR) socket.destroy()
+ */
 export const ERROR = "ERROR";
-/** The client asked to switch protocols (CONNECT or Upgrade) and waits for the answer. */
+/**
+ * The client asked to switch protocols (CONNECT or Upgrade) and waits for the answer.
+ *
+ * @example
+ * conn.send({ type: "Request", method: "CONNECT", target: "a.com:443", headers: [["Host", "a.com:443"]] }); conn.send({ type: "EndOfMessage" }); conn.ourState === MIGHT_SWITCH_PROTOCOL // true
+ */
 export const MIGHT_SWITCH_PROTOCOL = "MIGHT_SWITCH_PROTOCOL";
-/** The protocol switched: the bytes that follow are no longer HTTP/1.1. */
+/**
+ * The protocol switched: the bytes that follow are no longer HTTP/1.1.
+ *
+ * @example
+ * if (conn.theirState === SWITCHED_PROTOCOL) tunnel.write(conn.trailingData.data)
+ */
 export const SWITCHED_PROTOCOL = "SWITCHED_PROTOCOL";
 
-/** A state of one side of the connection. */
+/**
+ * A state of one side of the connection.
+ *
+ * @example
+ * const state: State = conn.ourState
+ */
 export type State =
   | typeof IDLE
   | typeof SEND_RESPONSE

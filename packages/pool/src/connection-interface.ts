@@ -5,6 +5,9 @@ import type { Origin } from "./url.js";
  * What the pool needs of a connection. `HTTPConnection`, `HTTP11Connection` and the proxy
  * connections of @x/proxy implement it; a subclass of ConnectionPool returns its own from
  * `createConnection(origin)`.
+ *
+ * @example
+ * class Mine implements ConnectionInterface { handleRequest(request) { return myTransport(request) } … }
  */
 export interface ConnectionInterface {
   handleRequest(request: Request): Promise<Response>;

@@ -37,7 +37,12 @@ import type { NetworkBackend, SocketOptions } from "./network.js";
 import { printable } from "./printable.js";
 import type { Origin, URL } from "./url.js";
 
-/** Options of a ConnectionPool (httpcore's, camelCased; durations in milliseconds). */
+/**
+ * Options of a ConnectionPool (httpcore's, camelCased; durations in milliseconds).
+ *
+ * @example
+ * new ConnectionPool({ maxConnections: 20, keepaliveExpiry: 30_000, retries: 2 })
+ */
 export interface ConnectionPoolOptions {
   /** TLS options for https origins (certificates are verified unless you say otherwise). */
   readonly tls?: TlsOptions | undefined;
@@ -62,7 +67,12 @@ export interface ConnectionPoolOptions {
   readonly socketOptions?: SocketOptions | undefined;
 }
 
-/** Options of `request()` and `stream()`. */
+/**
+ * Options of `request()` and `stream()`.
+ *
+ * @example
+ * await pool.request("POST", url, { headers: { "Content-Type": "application/json" }, content: JSON.stringify(body), signal })
+ */
 export interface RequestCallOptions {
   readonly headers?: HeadersInit;
   readonly content?: RequestContent;

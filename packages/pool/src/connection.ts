@@ -16,7 +16,12 @@ export function* exponentialBackoff(factorMs: number): Generator<number> {
 
 const RETRIES_BACKOFF_FACTOR_MS = 500;
 
-/** Options of an HTTPConnection (the pool passes its own). */
+/**
+ * Options of an HTTPConnection (the pool passes its own).
+ *
+ * @example
+ * new HTTPConnection(origin, { tls: { ca }, retries: 2 })
+ */
 export interface HTTPConnectionOptions {
   readonly tls?: TlsOptions | undefined;
   readonly keepaliveExpiry?: number | undefined;

@@ -1,7 +1,12 @@
 // Every error the transport raises, each with a stable `code`. The hierarchy follows
 // httpcore's: TransportError at the root, then network, timeout and protocol families.
 
-/** Options for a TransportError: the underlying error, kept as `cause`. */
+/**
+ * Options for a TransportError: the underlying error, kept as `cause`.
+ *
+ * @example
+ * new ReadError("reset by peer", { cause: socketError })
+ */
 export interface TransportErrorOptions {
   readonly cause?: unknown;
 }
@@ -22,83 +27,163 @@ export class TransportError extends Error {
   }
 }
 
-/** The connection could not be established, or broke while reading or writing. */
+/**
+ * The connection could not be established, or broke while reading or writing.
+ *
+ * @example
+ * catch (e) { if (e instanceof NetworkError) scheduleRetry() }
+ */
 export class NetworkError extends TransportError {
   override readonly code: string = "ERR_NETWORK";
 }
 
-/** Connecting (TCP, Unix socket or TLS handshake) failed. Check the host, port and certificates. */
+/**
+ * Connecting (TCP, Unix socket or TLS handshake) failed. Check the host, port and certificates.
+ *
+ * @example
+ * catch (e) { if (e instanceof ConnectError) console.error("cannot reach the server:", e.cause) }
+ */
 export class ConnectError extends NetworkError {
   override readonly code: string = "ERR_CONNECT";
 }
 
-/** Reading from the connection failed (reset, closed, or the stream was closed). */
+/**
+ * Reading from the connection failed (reset, closed, or the stream was closed).
+ *
+ * @example
+ * catch (e) { if (e instanceof ReadError) retryIfIdempotent() }
+ */
 export class ReadError extends NetworkError {
   override readonly code: string = "ERR_READ";
 }
 
-/** Writing to the connection failed. */
+/**
+ * Writing to the connection failed.
+ *
+ * @example
+ * catch (e) { if (e instanceof WriteError) console.error(e.code) // "ERR_WRITE" }
+ */
 export class WriteError extends NetworkError {
   override readonly code: string = "ERR_WRITE";
 }
 
-/** An operation took longer than its timeout. */
+/**
+ * An operation took longer than its timeout.
+ *
+ * @example
+ * catch (e) { if (e instanceof TimeoutError) console.error("too slow:", e.code) }
+ */
 export class TimeoutError extends TransportError {
   override readonly code: string = "ERR_TIMEOUT";
 }
 
-/** Connecting took longer than `extensions.timeout.connect`. */
+/**
+ * Connecting took longer than `extensions.timeout.connect`.
+ *
+ * @example
+ * catch (e) { if (e instanceof ConnectTimeout) tryAnotherHost() }
+ */
 export class ConnectTimeout extends TimeoutError {
   override readonly code: string = "ERR_CONNECT_TIMEOUT";
 }
 
-/** No bytes arrived within `extensions.timeout.read`. */
+/**
+ * No bytes arrived within `extensions.timeout.read`.
+ *
+ * @example
+ * await pool.request("GET", url, { extensions: { timeout: { read: 5000 } } }) // may throw ReadTimeout
+ */
 export class ReadTimeout extends TimeoutError {
   override readonly code: string = "ERR_READ_TIMEOUT";
 }
 
-/** The peer did not take our bytes within `extensions.timeout.write`. */
+/**
+ * The peer did not take our bytes within `extensions.timeout.write`.
+ *
+ * @example
+ * await pool.request("PUT", url, { content, extensions: { timeout: { write: 5000 } } }) // may throw WriteTimeout
+ */
 export class WriteTimeout extends TimeoutError {
   override readonly code: string = "ERR_WRITE_TIMEOUT";
 }
 
-/** No connection became free within `extensions.timeout.pool`. Raise maxConnections or the timeout. */
+/**
+ * No connection became free within `extensions.timeout.pool`. Raise maxConnections or the timeout.
+ *
+ * @example
+ * await pool.request("GET", url, { extensions: { timeout: { pool: 1000 } } }) // may throw PoolTimeout
+ */
 export class PoolTimeout extends TimeoutError {
   override readonly code: string = "ERR_POOL_TIMEOUT";
 }
 
-/** HTTP/1.1 was broken, by the peer or by us. The @x/h11 error is the `cause`. */
+/**
+ * HTTP/1.1 was broken, by the peer or by us. The @x/h11 error is the `cause`.
+ *
+ * @example
+ * catch (e) { if (e instanceof ProtocolError) console.error(e.message, e.cause) }
+ */
 export class ProtocolError extends TransportError {
   override readonly code: string = "ERR_PROTOCOL";
 }
 
-/** The peer broke HTTP/1.1: garbage, bad framing, or closing in the middle of a message. */
+/**
+ * The peer broke HTTP/1.1: garbage, bad framing, or closing in the middle of a message.
+ *
+ * @example
+ * catch (e) { if (e instanceof RemoteProtocolError) reportBrokenServer(e.cause) }
+ */
 export class RemoteProtocolError extends ProtocolError {
   override readonly code: string = "ERR_REMOTE_PROTOCOL";
 }
 
-/** The request could not be sent as given: a bad method, target or header, or a bad URL. */
+/**
+ * The request could not be sent as given: a bad method, target or header, or a bad URL.
+ *
+ * @example
+ * await pool.request("GET", url, { headers: { "X-Bad": "a\\r\\nb" } }) // throws LocalProtocolError, before any byte is sent
+ */
 export class LocalProtocolError extends ProtocolError {
   override readonly code: string = "ERR_LOCAL_PROTOCOL";
 }
 
-/** The URL's scheme is missing or not one of http, https, ws, wss. */
+/**
+ * The URL's scheme is missing or not one of http, https, ws, wss.
+ *
+ * @example
+ * await pool.request("GET", "ftp://example.com/") // throws UnsupportedProtocol
+ */
 export class UnsupportedProtocol extends TransportError {
   override readonly code: string = "ERR_UNSUPPORTED_PROTOCOL";
 }
 
-/** The connection is busy or closed; the pool retries on another one. */
+/**
+ * The connection is busy or closed; the pool retries on another one.
+ *
+ * @example
+ * catch (e) { if (e instanceof ConnectionNotAvailable) tryAgain() }
+ */
 export class ConnectionNotAvailable extends TransportError {
   override readonly code: string = "ERR_CONNECTION_NOT_AVAILABLE";
 }
 
-/** A response's `content` was read before `read()`, or its body was iterated twice. */
+/**
+ * A response's `content` was read before `read()`, or its body was iterated twice.
+ *
+ * @example
+ * const r = await pool.stream("GET", url); r.content // throws ResponseNotRead; await r.read() first
+ */
 export class ResponseNotRead extends Error {
   readonly code: string = "ERR_RESPONSE_NOT_READ";
   override readonly name: string = "ResponseNotRead";
 }
 
-/** A response's body was consumed already (bodies stream once). */
+/**
+ * A response's body was consumed already (bodies stream once).
+ *
+ * @example
+ * for await (const c of r) {} for await (const c of r) {} // the second loop throws StreamConsumed
+ */
 export class StreamConsumed extends Error {
   readonly code: string = "ERR_STREAM_CONSUMED";
   override readonly name: string = "StreamConsumed";

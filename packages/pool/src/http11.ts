@@ -32,10 +32,20 @@ import { printable } from "./printable.js";
 import { traced } from "./trace.js";
 import type { Origin } from "./url.js";
 
-/** The states of an HTTP/1.1 connection. */
+/**
+ * The states of an HTTP/1.1 connection.
+ *
+ * @example
+ * if (conn.state === "IDLE") console.log("ready for the next request")
+ */
 export type HTTP11State = "NEW" | "ACTIVE" | "IDLE" | "CLOSED";
 
-/** Options of an HTTP11Connection. */
+/**
+ * Options of an HTTP11Connection.
+ *
+ * @example
+ * new HTTP11Connection(origin, stream, { keepaliveExpiry: 30_000 })
+ */
 export interface HTTP11ConnectionOptions {
   /** Milliseconds an idle connection may be kept; undefined keeps it until the server closes it. */
   readonly keepaliveExpiry?: number | undefined;

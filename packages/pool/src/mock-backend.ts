@@ -8,7 +8,12 @@ function toBytes(chunk: Uint8Array | string): Uint8Array {
   return typeof chunk === "string" ? encoder.encode(chunk) : chunk;
 }
 
-/** A scripted NetworkStream: reads replay the chunks, writes are recorded. */
+/**
+ * A scripted NetworkStream: reads replay the chunks, writes are recorded.
+ *
+ * @example
+ * const backend = new MockBackend(["HTTP/1.1 204 No Content\\r\\n\\r\\n"]); await pool.request("GET", url); backend.streams[0].written
+ */
 export class MockStream implements NetworkStream {
   readonly #chunks: Uint8Array[];
   readonly #backend: MockBackend;

@@ -4,18 +4,38 @@ import type { NetworkStream } from "./network.js";
 import { printable } from "./printable.js";
 import { toURL, type URL } from "./url.js";
 
-/** Header fields: a record, or `[name, value]` pairs (for repeated names and order). */
+/**
+ * Header fields: a record, or `[name, value]` pairs (for repeated names and order).
+ *
+ * @example
+ * await pool.request("GET", url, { headers: { Accept: "application/json" } }) // or [["Accept", "application/json"]]
+ */
 export type HeadersInit =
   | Readonly<Record<string, string | number>>
   | ReadonlyArray<readonly [string, string | number]>;
 
-/** Header fields as `[name, value]` pairs; strings hold bytes as latin1. */
+/**
+ * Header fields as `[name, value]` pairs; strings hold bytes as latin1.
+ *
+ * @example
+ * const headers: HeaderList = [["Accept", "application/json"], ["Accept", "text/html"]]
+ */
 export type HeaderList = Array<[string, string]>;
 
-/** A request body: bytes, a string (sent as UTF-8), or a (async) iterable of byte chunks. */
+/**
+ * A request body: bytes, a string (sent as UTF-8), or a (async) iterable of byte chunks.
+ *
+ * @example
+ * await pool.request("PUT", url, { content: fs.createReadStream("big.bin") }) // any async iterable of Uint8Array
+ */
 export type RequestContent = Uint8Array | string | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
-/** Timeouts, in milliseconds. A missing one means no limit. */
+/**
+ * Timeouts, in milliseconds. A missing one means no limit.
+ *
+ * @example
+ * const timeout: Timeouts = { connect: 5000, read: 10_000, write: 10_000, pool: 1000 }
+ */
 export interface Timeouts {
   readonly connect?: number;
   readonly read?: number;
@@ -23,10 +43,20 @@ export interface Timeouts {
   readonly pool?: number;
 }
 
-/** Called with httpcore's trace event names, e.g. "http11.send_request_headers.started". */
+/**
+ * Called with httpcore's trace event names, e.g. "http11.send_request_headers.started".
+ *
+ * @example
+ * const trace: TraceCallback = (name, info) => console.log(performance.now(), name)
+ */
 export type TraceCallback = (name: string, info: Record<string, unknown>) => void | Promise<void>;
 
-/** Per-request extensions, as httpcore's `extensions` dict. */
+/**
+ * Per-request extensions, as httpcore's `extensions` dict.
+ *
+ * @example
+ * await pool.request("GET", url, { extensions: { timeout: { read: 5000 }, trace: (name) => console.log(name) } })
+ */
 export interface RequestExtensions {
   readonly timeout?: Timeouts;
   readonly trace?: TraceCallback;
@@ -35,7 +65,12 @@ export interface RequestExtensions {
   readonly [key: string]: unknown;
 }
 
-/** Per-response extensions. */
+/**
+ * Per-response extensions.
+ *
+ * @example
+ * console.log(r.extensions.httpVersion, r.extensions.reasonPhrase) // "HTTP/1.1" "OK"
+ */
 export interface ResponseExtensions {
   /** "HTTP/1.1" or "HTTP/1.0". */
   readonly httpVersion?: string;
@@ -46,7 +81,12 @@ export interface ResponseExtensions {
   readonly [key: string]: unknown;
 }
 
-/** A response body as the connection hands it out: chunks, then `close()` to release. */
+/**
+ * A response body as the connection hands it out: chunks, then `close()` to release.
+ *
+ * @example
+ * const stream = response.stream; for await (const chunk of stream ?? []) use(chunk)
+ */
 export interface ResponseStream extends AsyncIterable<Uint8Array> {
   close?(): Promise<void>;
 }
@@ -66,7 +106,12 @@ const TOKEN_RE = /^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$/;
 // Any byte but NUL, CR and LF, and nothing above 0xFF.
 const VALUE_RE = /^[^\0\r\n\u0100-\uffff]*$/;
 
-/** Headers as validated pairs. Throws LocalProtocolError for a bad name or value. */
+/**
+ * Headers as validated pairs. Throws LocalProtocolError for a bad name or value.
+ *
+ * @example
+ * toHeaderList({ Accept: "application/json" }) // [["Accept", "application/json"]]
+ */
 export function toHeaderList(init: HeadersInit | undefined): HeaderList {
   if (init === undefined) return [];
   const pairs: ReadonlyArray<readonly [string, string | number]> = Array.isArray(init)
@@ -92,7 +137,12 @@ export function toHeaderList(init: HeadersInit | undefined): HeaderList {
   return out;
 }
 
-/** The value of the first header named `name` (case-insensitively), or undefined. */
+/**
+ * The value of the first header named `name` (case-insensitively), or undefined.
+ *
+ * @example
+ * getHeader(response.headers, "content-type") // "application/json"
+ */
 export function getHeader(
   headers: ReadonlyArray<readonly [string, string]>,
   name: string,
@@ -102,7 +152,12 @@ export function getHeader(
   return undefined;
 }
 
-/** Options of a Request. */
+/**
+ * Options of a Request.
+ *
+ * @example
+ * new Request("GET", "https://a.com/", { headers: { Host: "a.com" }, signal: AbortSignal.timeout(5000) })
+ */
 export interface RequestOptions {
   readonly headers?: HeadersInit;
   readonly content?: RequestContent;
@@ -190,7 +245,12 @@ export class Request {
 
 printable(Request);
 
-/** Options of a Response. */
+/**
+ * Options of a Response.
+ *
+ * @example
+ * new Response(200, { headers: { "Content-Type": "text/plain" }, content: new TextEncoder().encode("hi") })
+ */
 export interface ResponseOptions {
   readonly headers?: HeadersInit;
   readonly content?: Uint8Array | ResponseStream;

@@ -1,13 +1,23 @@
 import type { ConnectionOptions as TlsOptions } from "node:tls";
 
-/** Socket settings applied to each new TCP socket. */
+/**
+ * Socket settings applied to each new TCP socket.
+ *
+ * @example
+ * new ConnectionPool({ socketOptions: { keepAlive: true, keepAliveInitialDelay: 30_000 } })
+ */
 export interface SocketOptions {
   readonly noDelay?: boolean;
   readonly keepAlive?: boolean;
   readonly keepAliveInitialDelay?: number;
 }
 
-/** Options of `connectTcp` / `connectUnixSocket`. */
+/**
+ * Options of `connectTcp` / `connectUnixSocket`.
+ *
+ * @example
+ * await new NodeBackend().connectTcp("example.com", 80, { timeout: 5000, socketOptions: { keepAlive: true } })
+ */
 export interface ConnectOptions {
   /** Milliseconds; undefined means none. */
   readonly timeout?: number | undefined;
@@ -20,6 +30,9 @@ export interface ConnectOptions {
 /**
  * A byte stream, as a connection sees it. Implement it (with NetworkBackend) to run the
  * pool over anything: a test double, a socket from elsewhere, a tunnel.
+ *
+ * @example
+ * const data = await stream.read(65536, 5000); if (data.length === 0) console.log("EOF")
  */
 export interface NetworkStream {
   /** Up to `maxBytes` bytes; an empty array means EOF. Rejects with ReadError or ReadTimeout. */
@@ -46,7 +59,12 @@ export interface NetworkStream {
   getExtraInfo(key: string): unknown;
 }
 
-/** Opens NetworkStreams. `NodeBackend` is the default; `MockBackend` is for tests. */
+/**
+ * Opens NetworkStreams. `NodeBackend` is the default; `MockBackend` is for tests.
+ *
+ * @example
+ * new ConnectionPool({ networkBackend: new NodeBackend() })
+ */
 export interface NetworkBackend {
   connectTcp(host: string, port: number, options?: ConnectOptions): Promise<NetworkStream>;
   connectUnixSocket(path: string, options?: ConnectOptions): Promise<NetworkStream>;

@@ -42,7 +42,12 @@ function describe(error: unknown): string {
   return String(error);
 }
 
-/** A NetworkStream over a Node socket (net.Socket or tls.TLSSocket). */
+/**
+ * A NetworkStream over a Node socket (net.Socket or tls.TLSSocket).
+ *
+ * @example
+ * const stream = await new NodeBackend().connectTcp("example.com", 80); stream.getExtraInfo("socket")
+ */
 export class NodeStream implements NetworkStream {
   #socket: Socket;
   readonly #queue: Uint8Array[] = [];

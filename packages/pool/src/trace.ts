@@ -3,6 +3,9 @@ import type { Request } from "./models.js";
 /**
  * Runs `fn` between "<name>.started" and "<name>.complete" (or ".failed") trace events,
  * as httpcore's Trace does. Without a trace callback it only runs `fn`.
+ *
+ * @example
+ * await traced("connection.connect_tcp", request, { host }, () => backend.connectTcp(host, port))
  */
 export function traced<T>(
   name: string,

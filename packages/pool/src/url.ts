@@ -52,7 +52,12 @@ export class Origin {
   }
 }
 
-/** The parts of a URL a request needs. */
+/**
+ * The parts of a URL a request needs.
+ *
+ * @example
+ * new URL({ scheme: "https", host: "example.com", port: 8443, target: "/a?b=1" })
+ */
 export interface URLParts {
   readonly scheme: string;
   readonly host: string;

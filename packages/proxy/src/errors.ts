@@ -1,6 +1,11 @@
 import { type HeaderList, TransportError } from "@x/pool";
 
-/** Fields of a ProxyError. */
+/**
+ * Fields of a ProxyError.
+ *
+ * @example
+ * new ProxyError({ status: 407, reasonPhrase: "Proxy Authentication Required", headers: [], body: new Uint8Array() })
+ */
 export interface ProxyErrorInit {
   readonly status: number;
   readonly reasonPhrase: string;
@@ -8,7 +13,12 @@ export interface ProxyErrorInit {
   readonly body: Uint8Array;
 }
 
-/** At most this much of a refusing proxy's body is kept on the error. */
+/**
+ * At most this much of a refusing proxy's body is kept on the error.
+ *
+ * @example
+ * if (error.body.length === PROXY_ERROR_BODY_LIMIT) console.log("the refusal was longer; truncated")
+ */
 export const PROXY_ERROR_BODY_LIMIT: number = 64 * 1024;
 
 /**

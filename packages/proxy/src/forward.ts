@@ -11,7 +11,12 @@ import {
 } from "@x/pool";
 import { mergeHeaders } from "./headers.js";
 
-/** Options of a ForwardHTTPConnection. */
+/**
+ * Options of a ForwardHTTPConnection.
+ *
+ * @example
+ * new ForwardHTTPConnection({ proxyOrigin, remoteOrigin, shareForwardConnections: false })
+ */
 export interface ForwardHTTPConnectionOptions extends HTTPConnectionOptions {
   /** The proxy's origin (scheme http or https). */
   readonly proxyOrigin: Origin;

@@ -18,7 +18,12 @@ function argumentError(message: string): TypeError & { code: string } {
 
 import { TunnelHTTPConnection } from "./tunnel.js";
 
-/** Options of an HTTPProxy: every pool option, plus the proxy's. */
+/**
+ * Options of an HTTPProxy: every pool option, plus the proxy's.
+ *
+ * @example
+ * new HTTPProxy({ proxyUrl: "http://127.0.0.1:8080/", proxyAuth: ["user", "pass"], maxConnections: 20 })
+ */
 export interface HTTPProxyOptions extends ConnectionPoolOptions {
   /** The proxy: "http://host:port/" or "https://host:port/"; userinfo becomes Basic auth. */
   readonly proxyUrl: string | URL | globalThis.URL;

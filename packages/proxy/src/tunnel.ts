@@ -22,7 +22,12 @@ import {
 import { PROXY_ERROR_BODY_LIMIT, ProxyError } from "./errors.js";
 import { mergeHeaders } from "./headers.js";
 
-/** Options of a TunnelHTTPConnection. */
+/**
+ * Options of a TunnelHTTPConnection.
+ *
+ * @example
+ * new TunnelHTTPConnection({ proxyOrigin, remoteOrigin, proxyHeaders: [["Proxy-Authorization", basicAuth("u", "p")]] })
+ */
 export interface TunnelHTTPConnectionOptions extends HTTPConnectionOptions {
   readonly proxyOrigin: Origin;
   readonly remoteOrigin: Origin;
