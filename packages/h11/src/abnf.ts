@@ -39,8 +39,7 @@ const HTTP_VERSION = "HTTP/([0-9]\\.[0-9])";
 /** request-line = method SP request-target SP HTTP-version */
 export const REQUEST_LINE_RE: RegExp = new RegExp(`^(${TOKEN}) (${VCHAR}+) ${HTTP_VERSION}$`);
 
-/** A Content-Length value: 1*DIGIT. */
-export const CONTENT_LENGTH_RE: RegExp = /^[0-9]+$/;
+// Content-Length = 1*DIGIT is checked digit by digit in headers.ts.
 
 /**
  * chunk = chunk-size [ chunk-ext ] CRLF; chunk-size = 1*HEXDIG. Extensions are skipped

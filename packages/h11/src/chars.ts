@@ -19,9 +19,7 @@ export const TCHAR: Uint8Array = table(
 );
 
 /** field-vchar, as h11 reads it: any byte but NUL and whitespace. */
-export const FIELD_VCHAR: Uint8Array = table(
-  (c) => c !== 0 && !(c >= 0x09 && c <= 0x0d) && c !== 0x20,
-);
+const FIELD_VCHAR: Uint8Array = table((c) => c !== 0 && !(c >= 0x09 && c <= 0x0d) && c !== 0x20);
 
 /** True when `text` is a non-empty token. */
 export function isToken(text: string): boolean {

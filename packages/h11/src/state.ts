@@ -122,7 +122,7 @@ export type State =
   | typeof SWITCHED_PROTOCOL;
 
 /** The event types that move the state machine. */
-export type EventType =
+type EventType =
   | "Request"
   | "InformationalResponse"
   | "Response"

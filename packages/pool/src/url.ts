@@ -3,12 +3,12 @@ import { LocalProtocolError, UnsupportedProtocol } from "./errors.js";
 const DEFAULT_PORTS: Readonly<Record<string, number>> = { http: 80, https: 443, ws: 80, wss: 443 };
 
 /** The default port of a scheme, or null. */
-export function defaultPort(scheme: string): number | null {
+function defaultPort(scheme: string): number | null {
   return DEFAULT_PORTS[scheme] ?? null;
 }
 
 /** Throws UnsupportedProtocol unless the scheme is one we speak. */
-export function checkScheme(scheme: string): void {
+function checkScheme(scheme: string): void {
   if (scheme === "") {
     throw new UnsupportedProtocol("Request URL is missing an 'http://' or 'https://' protocol.");
   }
