@@ -352,15 +352,15 @@ export class ConnectionPool {
             pr.freshOnly = true;
           }
           this.#active.delete(pr);
-          this.#busy.delete(connection);
-          if (connection.isAvailable()) this.#idle.push(connection);
+          this.#giveBack(connection);
           pr.connection = null;
           this.#queue.pushFront(pr);
         }
       }
     } catch (error) {
       if (onAbort !== null) signal!.removeEventListener("abort", onAbort);
-      if (pr.connection !== null) this.#busy.delete(pr.connection);
+      // A request can fail and leave its connection usable (refused before any byte).
+      if (pr.connection !== null) this.#giveBack(pr.connection);
       pr.cancelled = true;
       this.#active.delete(pr);
       this.#assign();
@@ -369,11 +369,7 @@ export class ConnectionPool {
     const release = (): void => {
       if (onAbort !== null) signal!.removeEventListener("abort", onAbort);
       this.#active.delete(pr);
-      const used = pr.connection;
-      if (used !== null) {
-        this.#busy.delete(used);
-        if (used.isAvailable()) this.#idle.push(used);
-      }
+      if (pr.connection !== null) this.#giveBack(pr.connection);
       this.#assign();
     };
     const stream = response.stream;
@@ -435,6 +431,13 @@ export class ConnectionPool {
 
   #lastUse(c: ConnectionInterface): number {
     return this.#used.get(c) ?? 0;
+  }
+
+  // A request is done with `connection`: it is no longer busy, and if it can take another
+  // request it goes on the idle stack.
+  #giveBack(connection: ConnectionInterface): void {
+    this.#busy.delete(connection);
+    if (connection.isAvailable()) this.#idle.push(connection);
   }
 
   // Removes what the pool remembers about a connection that is leaving it.

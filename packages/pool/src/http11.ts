@@ -163,6 +163,14 @@ export class HTTP11Connection implements ConnectionInterface {
     if (this.#state !== "NEW" && this.#state !== "IDLE") {
       throw new ConnectionNotAvailable(`the connection is ${this.#state}`);
     }
+    // h11 checks the head before it changes any state: a request it refuses (say, two Host
+    // fields) fails here, with nothing written and the connection still usable.
+    const head = this.#send({
+      type: "Request",
+      method: request.method,
+      target: request.url.target,
+      headers: request.headers,
+    });
     this.#requestCount++;
     this.#state = "ACTIVE";
     this.#expireAt = null;
@@ -170,8 +178,8 @@ export class HTTP11Connection implements ConnectionInterface {
     const reused = this.#requestCount > 1;
     const timeouts = request.extensions.timeout ?? {};
     try {
-      const head = await this.#exchange(request, timeouts.write, timeouts.read);
-      return this.#makeResponse(request, head);
+      const response = await this.#exchange(request, head, timeouts.write, timeouts.read);
+      return this.#makeResponse(request, response);
     } catch (error) {
       await traced("http11.response_closed", request, {}, () => this.#responseClosed());
       if (
@@ -188,15 +196,10 @@ export class HTTP11Connection implements ConnectionInterface {
   // Sends the request and reads the response head.
   async #exchange(
     request: Request,
+    head: Uint8Array,
     writeTimeout: number | undefined,
     readTimeout: number | undefined,
   ): Promise<H11Event & { type: "Response" | "InformationalResponse" }> {
-    const head = this.#send({
-      type: "Request",
-      method: request.method,
-      target: request.url.target,
-      headers: request.headers,
-    });
     const content = request.content;
     if (
       content === undefined ||

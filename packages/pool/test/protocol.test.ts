@@ -13,6 +13,32 @@ afterEach(async () => {
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 describe("HTTP/1.1 details through the pool", () => {
+  it("a head h11 refuses fails before any byte, and the kept-alive connection survives", async () => {
+    const raw = await startRawServer((socket) => {
+      socket.on("data", () => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+    });
+    try {
+      await using pool = new ConnectionPool();
+      await pool.request("GET", `${raw.url}/`);
+      const twoHosts = new Request("GET", `${raw.url}/`, {
+        headers: [
+          ["Host", "a"],
+          ["Host", "b"],
+        ],
+      });
+      await expect(pool.handleRequest(twoHosts)).rejects.toMatchObject({
+        code: "ERR_LOCAL_PROTOCOL",
+      });
+      expect(pool.connections.map((c) => c.info())).toEqual([
+        expect.stringMatching(/IDLE, Request Count: 1$/),
+      ]);
+      expect(text((await pool.request("GET", `${raw.url}/`)).content)).toBe("ok");
+      expect(raw.connections).toBe(1);
+    } finally {
+      await raw.close();
+    }
+  });
+
   it("101 Switching Protocols hands over the raw stream, early bytes first", async () => {
     const raw = await startRawServer((socket) =>
       onRequestHead(socket, () => {
