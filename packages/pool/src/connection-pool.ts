@@ -433,11 +433,12 @@ export class ConnectionPool {
     return this.#used.get(c) ?? 0;
   }
 
-  // A request is done with `connection`: it is no longer busy, and if it can take another
-  // request it goes on the idle stack.
+  // A request is done with `connection`: it is no longer busy; if it can take another
+  // request it goes on the idle stack, and if it closed it leaves the pool.
   #giveBack(connection: ConnectionInterface): void {
     this.#busy.delete(connection);
     if (connection.isAvailable()) this.#idle.push(connection);
+    else if (connection.isClosed()) this.#drop(connection);
   }
 
   // Removes what the pool remembers about a connection that is leaving it.

@@ -148,6 +148,10 @@ describe("with MockBackend (httpcore's pool tests)", () => {
     const error = await pool.request("GET", "http://example.com/").catch((e) => e);
     expect(error.code).toBe("ERR_REMOTE_PROTOCOL");
     expect(error.cause?.code).toBe("H11_REMOTE_PROTOCOL_ERROR");
+    // Printed before anything sweeps the pool: the failed connection is already gone.
+    expect(String(pool)).toBe(
+      "<ConnectionPool [Requests: 0 active, 0 queued | Connections: 0 active, 0 idle]>",
+    );
     expect(pool.connections).toHaveLength(0);
   });
 
