@@ -215,6 +215,10 @@ export class ConnectionPool {
   // listed most recently used first, and idle connections are closed oldest first.
   readonly #used = new Map<ConnectionInterface, number>();
   #clock = 0;
+  readonly #abortWatches = new WeakMap<
+    AbortSignal,
+    { callbacks: Set<() => void>; listener: () => void }
+  >();
   // Connections released idle, the most recent last: where requests look first.
   readonly #idle: ConnectionInterface[] = [];
   readonly #queue = new Queue<PoolRequest>();
@@ -320,14 +324,13 @@ export class ConnectionPool {
     if (signal?.aborted) throw signal.reason;
     const pr = new PoolRequest(request);
     this.#queue.push(pr);
-    let onAbort: (() => void) | null = null;
+    let stopWatching: (() => void) | null = null;
     if (signal !== undefined) {
-      onAbort = (): void => {
+      stopWatching = this.#watchAbort(signal, () => {
         if (pr.connection !== null) void pr.connection.close();
         else pr.fail(signal.reason);
         this.#assign();
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
+      });
     }
     const poolTimeout = request.extensions.timeout?.pool;
     let response: Response;
@@ -358,7 +361,7 @@ export class ConnectionPool {
         }
       }
     } catch (error) {
-      if (onAbort !== null) signal!.removeEventListener("abort", onAbort);
+      stopWatching?.();
       // A request can fail and leave its connection usable (refused before any byte).
       if (pr.connection !== null) this.#giveBack(pr.connection);
       pr.cancelled = true;
@@ -367,7 +370,7 @@ export class ConnectionPool {
       throw signal?.aborted ? signal.reason : error;
     }
     const release = (): void => {
-      if (onAbort !== null) signal!.removeEventListener("abort", onAbort);
+      stopWatching?.();
       this.#active.delete(pr);
       if (pr.connection !== null) this.#giveBack(pr.connection);
       this.#assign();
@@ -431,6 +434,33 @@ export class ConnectionPool {
 
   #lastUse(c: ConnectionInterface): number {
     return this.#used.get(c) ?? 0;
+  }
+
+  // Calls `onAbort` when `signal` aborts, until the returned function is called. One listener
+  // per signal serves every request of this pool that uses it, so that a signal shared by
+  // many concurrent requests does not collect a listener for each (nor Node's warning).
+  #watchAbort(signal: AbortSignal, onAbort: () => void): () => void {
+    let watch = this.#abortWatches.get(signal);
+    if (watch === undefined) {
+      const callbacks = new Set<() => void>();
+      const listener = (): void => {
+        this.#abortWatches.delete(signal);
+        for (const callback of callbacks) callback();
+        callbacks.clear();
+      };
+      watch = { callbacks, listener };
+      this.#abortWatches.set(signal, watch);
+      signal.addEventListener("abort", listener, { once: true });
+    }
+    const { callbacks, listener } = watch;
+    callbacks.add(onAbort);
+    return () => {
+      callbacks.delete(onAbort);
+      if (callbacks.size === 0 && this.#abortWatches.get(signal) === watch) {
+        this.#abortWatches.delete(signal);
+        signal.removeEventListener("abort", listener);
+      }
+    };
   }
 
   // A request is done with `connection`: it is no longer busy; if it can take another

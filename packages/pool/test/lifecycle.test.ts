@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import type { Socket } from "node:net";
 import {
   expectSocketsClosed,
@@ -216,6 +217,38 @@ describe("the retry rule", () => {
 });
 
 describe("abort", () => {
+  it("one signal shared by 50 concurrent requests: one listener, no warning, and it stops them all", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on("warning", onWarning);
+    try {
+      await using pool = new ConnectionPool({ maxConnections: 50 });
+      const batch = new AbortController();
+      await Promise.all(
+        Array.from({ length: 50 }, () =>
+          pool.request("GET", `${http.url}/`, { signal: batch.signal }),
+        ),
+      );
+      expect(getEventListeners(batch.signal, "abort")).toHaveLength(0);
+      const pending = Array.from({ length: 50 }, () =>
+        pool.request("GET", `${http.url}/slow/2000`, { signal: batch.signal }),
+      );
+      await sleep(50);
+      expect(getEventListeners(batch.signal, "abort")).toHaveLength(1);
+      batch.abort(new Error("cancel the batch"));
+      const results = await Promise.allSettled(pending);
+      expect(
+        results.every(
+          (r) => r.status === "rejected" && String(r.reason).includes("cancel the batch"),
+        ),
+      ).toBe(true);
+      await sleep(10);
+      expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   it("rejects with the signal's reason while waiting for the pool, and queued requests go on", async () => {
     await using pool = new ConnectionPool({ maxConnections: 1 });
     const held = await pool.stream("GET", `${http.url}/bytes/10`);
