@@ -18,7 +18,6 @@
 // once on a new connection when it is idempotent and its body can be replayed; a response
 // body read to the end releases its connection without an explicit close().
 
-import type { ConnectionOptions as TlsOptions } from "node:tls";
 import { HTTPConnection, type HTTPConnectionOptions } from "./connection.js";
 import { type ConnectionInterface, isReusedConnectionFailure } from "./connection-interface.js";
 import { argumentError, ConnectionNotAvailable, PoolTimeout } from "./errors.js";
@@ -33,7 +32,6 @@ import {
   Response,
   type ResponseStream,
 } from "./models.js";
-import type { NetworkBackend, SocketOptions } from "./network.js";
 import { printable } from "./printable.js";
 import type { Origin, URL } from "./url.js";
 
@@ -43,28 +41,15 @@ import type { Origin, URL } from "./url.js";
  * @example
  * new ConnectionPool({ maxConnections: 20, keepaliveExpiry: 30_000, retries: 2 })
  */
-export interface ConnectionPoolOptions {
-  /** TLS options for https origins (certificates are verified unless you say otherwise). */
-  readonly tls?: TlsOptions | undefined;
+export interface ConnectionPoolOptions extends HTTPConnectionOptions {
   /** At most this many connections (default 10; null for no limit). */
   readonly maxConnections?: number | null | undefined;
   /** At most this many idle connections are kept (default null: no limit but maxConnections). */
   readonly maxKeepaliveConnections?: number | null | undefined;
-  /** Idle connections are closed after this many ms (default: kept until the server closes them). */
-  readonly keepaliveExpiry?: number | undefined;
   /** Speak HTTP/1.1 (default true; the only version supported). */
   readonly http1?: boolean | undefined;
   /** HTTP/2 is not supported yet: true throws. */
   readonly http2?: boolean | undefined;
-  /** Connect retries, with httpcore's backoff (0, 500, 1000 … ms). Default 0. */
-  readonly retries?: number | undefined;
-  /** The local address to connect from. */
-  readonly localAddress?: string | undefined;
-  /** Connect to this Unix socket instead of the URL's host and port. */
-  readonly uds?: string | undefined;
-  /** Where connections come from (default: a NodeBackend). */
-  readonly networkBackend?: NetworkBackend | undefined;
-  readonly socketOptions?: SocketOptions | undefined;
 }
 
 /**

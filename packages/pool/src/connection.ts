@@ -23,12 +23,19 @@ const RETRIES_BACKOFF_FACTOR_MS = 500;
  * new HTTPConnection(origin, { tls: { ca }, retries: 2 })
  */
 export interface HTTPConnectionOptions {
+  /** TLS options for https origins (certificates are verified unless you say otherwise). */
   readonly tls?: TlsOptions | undefined;
+  /** Idle connections are closed after this many ms (default: kept until the server closes them). */
   readonly keepaliveExpiry?: number | undefined;
+  /** Connect retries, with httpcore's backoff (0, 500, 1000 … ms). Default 0. */
   readonly retries?: number | undefined;
+  /** The local address to connect from. */
   readonly localAddress?: string | undefined;
+  /** Connect to this Unix socket instead of the URL's host and port. */
   readonly uds?: string | undefined;
+  /** Where connections come from (default: a NodeBackend). */
   readonly networkBackend?: NetworkBackend | undefined;
+  /** Settings for each new TCP socket (default `{ noDelay: true }`). */
   readonly socketOptions?: SocketOptions | undefined;
 }
 
