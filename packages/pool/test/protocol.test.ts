@@ -13,6 +13,31 @@ afterEach(async () => {
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 describe("HTTP/1.1 details through the pool", () => {
+  it("an IPv6 literal: brackets in Host, ::1 on the wire", async (ctx) => {
+    const { createServer } = await import("node:http");
+    const server = createServer((req, res) =>
+      res.end(`${req.headers.host} ${req.socket.remoteAddress}`),
+    );
+    const ok = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(0, "::1", () => resolve(true));
+    });
+    if (!ok) {
+      console.warn("no IPv6 loopback here: this test is skipped");
+      ctx.skip();
+    }
+    try {
+      const port = (server.address() as { port: number }).port;
+      await using pool = new ConnectionPool();
+      const r = await pool.request("GET", `http://[::1]:${port}/`);
+      expect(text(r.content)).toBe(`[::1]:${port} ::1`);
+      expect(String(pool.connections[0])).toContain(`'http://[::1]:${port}'`);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it("a head h11 refuses fails before any byte, and the kept-alive connection survives", async () => {
     const raw = await startRawServer((socket) => {
       socket.on("data", () => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
