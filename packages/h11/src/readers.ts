@@ -17,8 +17,11 @@ import { LineCursor, parseFields, parseRequestLine, parseStatusLine } from "./he
 import type { HeaderScan } from "./headers.js";
 import type { ReceiveBuffer } from "./receive-buffer.js";
 
-// The trailers of a body that has none (shared: events are read-only).
-const NO_TRAILERS: readonly [] = Object.freeze([]) as readonly [];
+// The end of a body without trailers: one shared event (events are read-only).
+const END_OF_MESSAGE: EndOfMessage = Object.freeze({
+  type: "EndOfMessage" as const,
+  headers: Object.freeze([]) as readonly [],
+});
 
 export interface Reader {
   read(buf: ReceiveBuffer): Event | null;
@@ -119,7 +122,7 @@ export class ContentLengthReader implements Reader {
   }
 
   read(buf: ReceiveBuffer): Data | EndOfMessage | null {
-    if (this.#remaining === 0) return { type: "EndOfMessage", headers: NO_TRAILERS };
+    if (this.#remaining === 0) return END_OF_MESSAGE;
     const data = buf.extractAtMost(this.#remaining);
     if (data === null) return null;
     this.#remaining -= data.length;
@@ -218,6 +221,6 @@ export class Http10Reader implements Reader {
   }
 
   readEof(): EndOfMessage {
-    return { type: "EndOfMessage", headers: NO_TRAILERS };
+    return END_OF_MESSAGE;
   }
 }
