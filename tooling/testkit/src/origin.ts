@@ -13,6 +13,7 @@ import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testCA } from "./ca.js";
+import { listenLoopback, OpenSockets } from "./net.js";
 
 export type Handler = (
   req: IncomingMessage,
@@ -144,20 +145,16 @@ export async function startOrigin(options: OriginOptions = {}): Promise<Origin> 
     server = createHttpServer(listener);
   }
   server.keepAliveTimeout = options.keepAliveTimeout ?? 5000;
-  const sockets = new Set<Socket>();
+  const sockets = new OpenSockets();
   let connections = 0;
   let requests = 0;
   server.on(options.tls ? "secureConnection" : "connection", (socket: Socket) => {
     connections++;
     sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
   });
   if (options.tls) {
     // Count raw sockets too, so that a failed handshake is still seen closing.
-    server.on("connection", (socket: Socket) => {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-    });
+    server.on("connection", (socket: Socket) => sockets.add(socket));
   }
   server.on("request", () => requests++);
   let dir: string | undefined;
@@ -166,17 +163,8 @@ export async function startOrigin(options: OriginOptions = {}): Promise<Origin> 
     dir = mkdtempSync(join(tmpdir(), "x-http-uds-"));
     path = join(dir, "origin.sock");
     await new Promise<void>((resolve) => server.listen(path, resolve));
-  } else {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(options.port ?? 0, "127.0.0.1", () => {
-        server.off("error", reject);
-        resolve();
-      });
-    });
   }
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
+  const port = options.unix ? 0 : await listenLoopback(server, options.port);
   const host = options.tls ? "localhost" : "127.0.0.1";
   return {
     url: options.unix ? "http://localhost" : `${options.tls ? "https" : "http"}://${host}:${port}`,
@@ -196,7 +184,7 @@ export async function startOrigin(options: OriginOptions = {}): Promise<Origin> 
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-        for (const socket of sockets) socket.destroy();
+        sockets.destroyAll();
       });
       if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     },

@@ -11,6 +11,7 @@ import {
 import { createServer as createTlsServer } from "node:tls";
 import { Connection, type Event, type Headers, type Paused, ProtocolError } from "@x/h11";
 import { testCA } from "./ca.js";
+import { listenLoopback, OpenSockets } from "./net.js";
 import { SocketReader } from "./socket-reader.js";
 
 /** How the proxy answers CONNECT. */
@@ -125,17 +126,15 @@ class Peer {
 
 /** Starts the embedded proxy on 127.0.0.1 (a free port). */
 export async function startProxy(options: ProxyOptions = {}): Promise<EmbeddedProxy> {
-  const sockets = new Set<Socket>();
+  const sockets = new OpenSockets();
   const log: ProxyLogEntry[] = [];
   let connections = 0;
   const track = (socket: Socket): Socket => {
     // Heads and bodies go out in separate writes: without this, Nagle's algorithm and
     // delayed ACKs add ~40 ms to each forwarded exchange.
     socket.setNoDelay(true);
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => {});
-    return socket;
+    return sockets.add(socket);
   };
   const expectedAuth =
     options.auth === undefined
@@ -328,15 +327,7 @@ export async function startProxy(options: ProxyOptions = {}): Promise<EmbeddedPr
   } else {
     server = createServer((s) => void serve(s));
   }
-  await new Promise<void>((ok, fail) => {
-    server.once("error", fail);
-    server.listen(options.port ?? 0, "127.0.0.1", () => {
-      server.off("error", fail);
-      ok();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
+  const port = await listenLoopback(server, options.port);
   return {
     url: `${options.tls ? "https" : "http"}://${options.tls ? "localhost" : "127.0.0.1"}:${port}`,
     port,
@@ -348,7 +339,7 @@ export async function startProxy(options: ProxyOptions = {}): Promise<EmbeddedPr
       return sockets.size;
     },
     async close() {
-      for (const socket of sockets) socket.destroy();
+      sockets.destroyAll();
       await new Promise<void>((ok) => server.close(() => ok()));
     },
   };

@@ -1,5 +1,6 @@
 // Raw TCP servers for misbehaving peers: the handler gets each socket and does as it likes.
 import { createServer, type Server, type Socket } from "node:net";
+import { listenLoopback, OpenSockets } from "./net.js";
 
 export interface RawServer {
   readonly port: number;
@@ -16,17 +17,14 @@ export interface RawServer {
 export async function startRawServer(
   onSocket: (socket: Socket, index: number) => void,
 ): Promise<RawServer> {
-  const sockets = new Set<Socket>();
+  const sockets = new OpenSockets();
   let connections = 0;
   const server = createServer((socket) => {
     sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => {});
     onSocket(socket, connections++);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
+  const port = await listenLoopback(server);
   return {
     port,
     url: `http://127.0.0.1:${port}`,
@@ -38,7 +36,7 @@ export async function startRawServer(
     },
     server,
     async close() {
-      for (const socket of sockets) socket.destroy();
+      sockets.destroyAll();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

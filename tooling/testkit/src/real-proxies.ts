@@ -15,6 +15,7 @@ import {
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { listenLoopback } from "./net.js";
 
 export interface RealProxy {
   readonly url: string;
@@ -43,9 +44,7 @@ export function unavailable(binary: "squid" | "tinyproxy"): string | null {
 
 async function freePort(): Promise<number> {
   const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
+  const port = await listenLoopback(server);
   await new Promise<void>((ok) => server.close(() => ok()));
   return port;
 }

@@ -1,0 +1,36 @@
+// What every loopback server of the testkit does: listen on 127.0.0.1, and keep count of
+// its open sockets so that tests can check they all close.
+import type { Server, Socket } from "node:net";
+
+/** Listens on 127.0.0.1 (`port`, or a free one); resolves with the port, rejects on error. */
+export async function listenLoopback(server: Server, port = 0): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  return typeof address === "object" && address !== null ? address.port : 0;
+}
+
+/** The sockets of a server that are still open. */
+export class OpenSockets {
+  readonly #sockets = new Set<Socket>();
+
+  get size(): number {
+    return this.#sockets.size;
+  }
+
+  /** Counts `socket` until it closes; returns it. */
+  add(socket: Socket): Socket {
+    this.#sockets.add(socket);
+    socket.on("close", () => this.#sockets.delete(socket));
+    return socket;
+  }
+
+  destroyAll(): void {
+    for (const socket of this.#sockets) socket.destroy();
+  }
+}
