@@ -191,11 +191,6 @@ export class Request {
     }
     this.method = method;
     this.url = toURL(url);
-    if (/[^\x21-\x7e]/.test(this.url.target)) {
-      throw new LocalProtocolError(
-        `Illegal characters in request target ${JSON.stringify(this.url.target)}`,
-      );
-    }
     this.headers = toHeaderList(options.headers);
     const content = options.content;
     this.content = typeof content === "string" ? new TextEncoder().encode(content) : content;

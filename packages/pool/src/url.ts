@@ -138,6 +138,13 @@ export class URL {
     ) {
       throw badUrl(String(url), `port ${this.port} is out of range`);
     }
+    // request-target: visible ASCII only. Checked once here (URLs are immutable and
+    // cached), not on every request.
+    if (/[^\x21-\x7e]/.test(this.target)) {
+      throw new LocalProtocolError(
+        `Illegal characters in request target ${JSON.stringify(this.target)}`,
+      );
+    }
   }
 
   /** The origin, with the scheme's default port filled in. */
