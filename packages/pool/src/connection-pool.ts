@@ -18,10 +18,12 @@
 // once on a new connection when it is idempotent and its body can be replayed; a response
 // body read to the end releases its connection without an explicit close().
 
+import { concat } from "./bytes.js";
 import { HTTPConnection, type HTTPConnectionOptions } from "./connection.js";
 import { type ConnectionInterface, isReusedConnectionFailure } from "./connection-interface.js";
 import { argumentError, ConnectionNotAvailable, PoolTimeout } from "./errors.js";
 import {
+  CLOSED,
   type HeaderList,
   type HeadersInit,
   kReadAll,
@@ -70,63 +72,36 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"])
 // Methods whose requests carry content, so an empty one says Content-Length: 0.
 const CONTENT_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
-/** A request waiting for (or holding) a connection. */
+/**
+ * A request waiting for (or holding) a connection. It holds the settlers of the caller's
+ * promise and nothing else: while thousands wait in the queue, each costs this object and
+ * its Request (no suspended async function, no promise of its own).
+ */
 class PoolRequest {
   readonly request: Request;
+  /** request() rather than stream(): the body is read before the promise settles. */
+  readonly readWhole: boolean;
+  readonly resolve: (response: Response) => void;
+  readonly reject: (error: unknown) => void;
   connection: ConnectionInterface | null = null;
   /** After a failure on a reused connection: only a new connection will do. */
   freshOnly = false;
   retried = false;
+  /** Settled, or given up on: the queue skips it. */
   cancelled = false;
-  // The waiting promise's settlers (no wrapper objects: many requests may wait at once).
-  #resolve: ((c: ConnectionInterface) => void) | null = null;
-  #reject: ((e: unknown) => void) | null = null;
-  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  stopWatching: (() => void) | null = null;
 
-  constructor(request: Request) {
+  constructor(
+    request: Request,
+    readWhole: boolean,
+    resolve: (response: Response) => void,
+    reject: (error: unknown) => void,
+  ) {
     this.request = request;
-  }
-
-  assign(connection: ConnectionInterface): void {
-    this.connection = connection;
-    const resolve = this.#resolve;
-    if (resolve !== null) {
-      this.#settled();
-      resolve(connection);
-    }
-  }
-
-  fail(error: unknown): void {
-    this.cancelled = true;
-    const reject = this.#reject;
-    if (reject !== null) {
-      this.#settled();
-      reject(error);
-    }
-  }
-
-  #settled(): void {
-    this.#resolve = null;
-    this.#reject = null;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-  }
-
-  wait(timeout: number | undefined): Promise<ConnectionInterface> {
-    if (this.connection !== null) return Promise.resolve(this.connection);
-    if (timeout !== undefined && timeout <= 0) {
-      return Promise.reject(new PoolTimeout("no connection was free (pool timeout 0)"));
-    }
-    return new Promise<ConnectionInterface>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-      if (timeout !== undefined) {
-        this.#timer = setTimeout(() => {
-          this.#resolve = null;
-          this.#reject = null;
-          reject(new PoolTimeout(`no connection became free within ${timeout} ms`));
-        }, timeout);
-      }
-    });
+    this.readWhole = readWhole;
+    this.resolve = resolve;
+    this.reject = reject;
   }
 }
 
@@ -273,18 +248,12 @@ export class ConnectionPool {
   }
 
   /** Sends a request and reads the whole response body. */
-  async request(
+  request(
     method: string,
     url: string | URL | globalThis.URL,
     options: RequestCallOptions = {},
   ): Promise<Response> {
-    const response = await this.stream(method, url, options);
-    try {
-      await response.read();
-    } finally {
-      await response.close();
-    }
-    return response;
+    return this.#start(method, url, options, true);
   }
 
   /** Sends a request; the body is left to read (iterate it, then close the response). */
@@ -293,6 +262,15 @@ export class ConnectionPool {
     url: string | URL | globalThis.URL,
     options: RequestCallOptions = {},
   ): Promise<Response> {
+    return this.#start(method, url, options, false);
+  }
+
+  #start(
+    method: string,
+    url: string | URL | globalThis.URL,
+    options: RequestCallOptions,
+    readWhole: boolean,
+  ): Promise<Response> {
     let request: Request;
     try {
       request = new Request(method, url, options);
@@ -300,62 +278,108 @@ export class ConnectionPool {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.handleRequest(request);
+    return this.#enqueue(request, readWhole);
   }
 
   /** The core entry point: sends `request` as it is (no headers added). */
-  async handleRequest(request: Request): Promise<Response> {
+  handleRequest(request: Request): Promise<Response> {
+    return this.#enqueue(request, false);
+  }
+
+  #enqueue(request: Request, readWhole: boolean): Promise<Response> {
     const signal = request.signal;
-    if (signal?.aborted) throw signal.reason;
-    const pr = new PoolRequest(request);
-    this.#queue.push(pr);
-    let stopWatching: (() => void) | null = null;
-    if (signal !== undefined) {
-      stopWatching = this.#watchAbort(signal, () => {
-        if (pr.connection !== null) void pr.connection.close();
-        else pr.fail(signal.reason);
-        this.#assign();
-      });
-    }
-    const poolTimeout = request.extensions.timeout?.pool;
-    let response: Response;
-    try {
-      for (;;) {
-        this.#assign();
-        const connection = pr.connection ?? (await pr.wait(poolTimeout));
-        try {
-          response = await connection.handleRequest(request);
-          break;
-        } catch (error) {
-          if (signal?.aborted) throw signal.reason;
-          const retry =
-            error instanceof ConnectionNotAvailable ||
-            (isReusedConnectionFailure(error) &&
-              !pr.retried &&
-              IDEMPOTENT.has(request.method) &&
-              request.replayable);
-          if (!retry) throw error;
-          if (!(error instanceof ConnectionNotAvailable)) {
-            pr.retried = true;
-            pr.freshOnly = true;
-          }
-          this.#active.delete(pr);
-          this.#giveBack(connection);
-          pr.connection = null;
-          this.#queue.pushFront(pr);
-        }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<Response>((resolve, reject) => {
+      const pr = new PoolRequest(request, readWhole, resolve, reject);
+      this.#queue.push(pr);
+      if (signal !== undefined) {
+        pr.stopWatching = this.#watchAbort(signal, () => {
+          if (pr.connection !== null) void pr.connection.close();
+          else this.#fail(pr, signal.reason);
+        });
       }
-    } catch (error) {
-      stopWatching?.();
-      // A request can fail and leave its connection usable (refused before any byte).
-      if (pr.connection !== null) this.#giveBack(pr.connection);
-      pr.cancelled = true;
-      this.#active.delete(pr);
       this.#assign();
-      throw signal?.aborted ? signal.reason : error;
+      if (pr.connection === null) this.#waitForConnection(pr);
+    });
+  }
+
+  // The request stays queued: it fails with PoolTimeout if the pool timeout passes first.
+  #waitForConnection(pr: PoolRequest): void {
+    const timeout = pr.request.extensions.timeout?.pool;
+    if (timeout === undefined || pr.cancelled) return;
+    if (timeout <= 0) {
+      this.#fail(pr, new PoolTimeout("no connection was free (pool timeout 0)"));
+      return;
     }
+    pr.timer = setTimeout(() => {
+      if (pr.connection === null) {
+        this.#fail(pr, new PoolTimeout(`no connection became free within ${timeout} ms`));
+      }
+    }, timeout);
+  }
+
+  // `connection` was chosen for `pr` (by #assign): send the request on it.
+  #send(pr: PoolRequest, connection: ConnectionInterface): void {
+    pr.connection = connection;
+    if (pr.timer !== undefined) {
+      clearTimeout(pr.timer);
+      pr.timer = undefined;
+    }
+    let pending: Promise<Response>;
+    try {
+      pending = connection.handleRequest(pr.request);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then(
+      (response) => this.#responded(pr, response),
+      (error: unknown) => this.#failed(pr, connection, error),
+    );
+  }
+
+  // The request failed on `connection`: send it again, or fail.
+  #failed(pr: PoolRequest, connection: ConnectionInterface, error: unknown): void {
+    const request = pr.request;
+    const retry =
+      !request.signal?.aborted &&
+      (error instanceof ConnectionNotAvailable ||
+        (isReusedConnectionFailure(error) &&
+          !pr.retried &&
+          IDEMPOTENT.has(request.method) &&
+          request.replayable));
+    if (!retry) {
+      this.#fail(pr, error);
+      return;
+    }
+    if (!(error instanceof ConnectionNotAvailable)) {
+      pr.retried = true;
+      pr.freshOnly = true;
+    }
+    this.#active.delete(pr);
+    this.#giveBack(connection);
+    pr.connection = null;
+    this.#queue.pushFront(pr);
+    this.#assign();
+    if (pr.connection === null) this.#waitForConnection(pr);
+  }
+
+  // Settles `pr` with `error` (the signal's reason when it was aborted) and lets go of it.
+  #fail(pr: PoolRequest, error: unknown): void {
+    if (pr.cancelled) return;
+    pr.cancelled = true;
+    if (pr.timer !== undefined) clearTimeout(pr.timer);
+    pr.stopWatching?.();
+    // A request can fail and leave its connection usable (refused before any byte).
+    if (pr.connection !== null) this.#giveBack(pr.connection);
+    this.#active.delete(pr);
+    this.#assign();
+    const signal = pr.request.signal;
+    pr.reject(signal?.aborted ? signal.reason : error);
+  }
+
+  #responded(pr: PoolRequest, response: Response): void {
     const release = (): void => {
-      stopWatching?.();
+      pr.stopWatching?.();
       this.#active.delete(pr);
       if (pr.connection !== null) this.#giveBack(pr.connection);
       this.#assign();
@@ -363,13 +387,24 @@ export class ConnectionPool {
     const stream = response.stream;
     if (stream === null) {
       release();
-      return response;
+      pr.resolve(response);
+      return;
     }
-    return new Response(response.status, {
-      headers: response.headers,
-      content: new PoolBody(stream, release, signal),
-      extensions: response.extensions,
-    });
+    const body = new PoolBody(stream, release, pr.request.signal);
+    if (!pr.readWhole) {
+      pr.resolve(
+        new Response(response.status, {
+          headers: response.headers,
+          content: body,
+          extensions: response.extensions,
+        }),
+      );
+      return;
+    }
+    // request(): the body is read here, at once when it has all arrived with the head.
+    const chunks = body[kReadAll]();
+    if (Array.isArray(chunks)) pr.resolve(readResponse(response, chunks));
+    else chunks.then((all) => pr.resolve(readResponse(response, all)), pr.reject);
   }
 
   /** Closes every connection. The pool can still be used afterwards. */
@@ -528,7 +563,7 @@ export class ConnectionPool {
       queue.shift();
       this.#active.add(pr);
       this.#busy.add(chosen);
-      pr.assign(chosen);
+      this.#send(pr, chosen);
     }
   }
 
@@ -557,26 +592,44 @@ export class ConnectionPool {
 
 printable(ConnectionPool);
 
+// The response to request(): its body read whole.
+function readResponse(response: Response, chunks: Uint8Array[]): Response {
+  return new Response(response.status, {
+    headers: response.headers,
+    content: concat(chunks),
+    extensions: response.extensions,
+  });
+}
+
 /** Adds Host (first) and the body's framing header when missing, as httpcore does. */
 function addDefaultHeaders(request: Request): void {
-  const headers: HeaderList = request.headers;
+  const given: HeaderList = request.headers;
   let host = false;
   let framing = false;
-  for (const [name] of headers) {
+  for (const [name] of given) {
     const lower = name.toLowerCase();
     if (lower === "host") host = true;
     else if (lower === "content-length" || lower === "transfer-encoding") framing = true;
   }
-  if (!host) headers.unshift(["Host", request.url.origin.authority]);
-  if (framing) return;
-  const content = request.content;
-  if (content === undefined) {
-    if (CONTENT_METHODS.has(request.method)) headers.push(["Content-Length", "0"]);
-  } else if (content instanceof Uint8Array) {
-    headers.push(["Content-Length", String(content.length)]);
-  } else {
-    headers.push(["Transfer-Encoding", "chunked"]);
+  let last: [string, string] | null = null;
+  if (!framing) {
+    const content = request.content;
+    if (content === undefined) {
+      if (CONTENT_METHODS.has(request.method)) last = ["Content-Length", "0"];
+    } else if (content instanceof Uint8Array) {
+      last = ["Content-Length", String(content.length)];
+    } else {
+      last = ["Transfer-Encoding", "chunked"];
+    }
   }
+  if (host && last === null) return;
+  // A new list of the exact size (one grown by unshift/push keeps unused room).
+  const headers: HeaderList = new Array(given.length + (host ? 0 : 1) + (last === null ? 0 : 1));
+  let i = 0;
+  if (!host) headers[i++] = ["Host", request.url.origin.authority];
+  for (const pair of given) headers[i++] = pair;
+  if (last !== null) headers[i] = last;
+  (request as { headers: HeaderList }).headers = headers;
 }
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
@@ -617,15 +670,23 @@ class PoolBody implements ReadAllStream, AsyncIterator<Uint8Array> {
     return DONE;
   }
 
-  async [kReadAll](): Promise<Uint8Array[]> {
+  [kReadAll](): Uint8Array[] | Promise<Uint8Array[]> {
     const inner = this.#inner as Partial<ReadAllStream>;
-    if (inner[kReadAll] === undefined || this.#iterator !== null) {
-      const chunks: Uint8Array[] = [];
-      for (let r = await this.next(); !r.done; r = await this.next()) chunks.push(r.value);
-      return chunks;
-    }
+    if (inner[kReadAll] === undefined || this.#iterator !== null) return this.#readByIteration();
+    let chunks: Uint8Array[] | Promise<Uint8Array[]>;
     try {
-      return await inner[kReadAll]();
+      chunks = inner[kReadAll]();
+    } catch (error) {
+      chunks = Promise.reject(error);
+    }
+    if (!Array.isArray(chunks)) return this.#readLater(chunks);
+    const closing = this.close();
+    return closing === CLOSED ? chunks : closing.then(() => chunks);
+  }
+
+  async #readLater(pending: Promise<Uint8Array[]>): Promise<Uint8Array[]> {
+    try {
+      return await pending;
     } catch (error) {
       throw this.#signal?.aborted ? this.#signal.reason : error;
     } finally {
@@ -633,13 +694,26 @@ class PoolBody implements ReadAllStream, AsyncIterator<Uint8Array> {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  async #readByIteration(): Promise<Uint8Array[]> {
+    const chunks: Uint8Array[] = [];
+    for (let r = await this.next(); !r.done; r = await this.next()) chunks.push(r.value);
+    return chunks;
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return CLOSED;
     this.#closed = true;
+    let closing: Promise<void> | undefined;
     try {
-      await this.#inner.close?.();
-    } finally {
+      closing = this.#inner.close?.();
+    } catch (error) {
       this.#release();
+      return Promise.reject(error);
     }
+    if (closing === undefined || closing === CLOSED) {
+      this.#release();
+      return CLOSED;
+    }
+    return closing.finally(this.#release);
   }
 }

@@ -26,7 +26,15 @@ import {
   RemoteProtocolError,
   WriteError,
 } from "./errors.js";
-import { type HeaderList, kReadAll, type ReadAllStream, type Request, Response } from "./models.js";
+import {
+  CLOSED,
+  type HeaderList,
+  kReadAll,
+  type ReadAllStream,
+  type Request,
+  Response,
+  type Timeouts,
+} from "./models.js";
 import type { NetworkStream } from "./network.js";
 import { printable } from "./printable.js";
 import { traced } from "./trace.js";
@@ -72,9 +80,22 @@ function keepAliveHint(headers: HeaderList): number | null {
   return match === null ? null : Number(match[1]) * 1000;
 }
 
-// A head and an empty end of message (a request without a body): the head as it is.
-function requestBytes(parts: Uint8Array[]): Uint8Array {
-  return parts.length === 2 && parts[1]!.length === 0 ? parts[0]! : concat(parts);
+const NO_TIMEOUTS: Timeouts = {};
+
+type ResponseHead = H11Event & { type: "Response" | "InformationalResponse" };
+
+// The events that end the wait for a response: a final response, or a switch (101).
+function isResponseHead(event: H11Event): event is ResponseHead {
+  return (
+    event.type === "Response" || (event.type === "InformationalResponse" && event.status === 101)
+  );
+}
+
+// Bodies up to COALESCE_LIMIT bytes are written with the head; others are streamed.
+function fitsOneWrite(content: Request["content"]): content is Uint8Array | undefined {
+  return (
+    content === undefined || (content instanceof Uint8Array && content.length <= COALESCE_LIMIT)
+  );
 }
 
 /**
@@ -154,31 +175,60 @@ export class HTTP11Connection implements ConnectionInterface {
     return this.#requestCount;
   }
 
-  async handleRequest(request: Request): Promise<Response> {
-    if (!this.canHandleRequest(request.url.origin)) {
-      throw new ConnectionNotAvailable(
-        `Attempted to send request to ${request.url.origin} on connection to ${this.#origin}`,
-      );
+  handleRequest(request: Request): Promise<Response> {
+    let head: Uint8Array;
+    try {
+      if (!this.canHandleRequest(request.url.origin)) {
+        throw new ConnectionNotAvailable(
+          `Attempted to send request to ${request.url.origin} on connection to ${this.#origin}`,
+        );
+      }
+      if (this.#state !== "NEW" && this.#state !== "IDLE") {
+        throw new ConnectionNotAvailable(`the connection is ${this.#state}`);
+      }
+      // h11 checks the head before it changes any state: a request it refuses (say, two Host
+      // fields) fails here, with nothing written and the connection still usable.
+      head = this.#send({
+        type: "Request",
+        method: request.method,
+        target: request.url.target,
+        headers: request.headers,
+      });
+    } catch (error) {
+      return Promise.reject(error);
     }
-    if (this.#state !== "NEW" && this.#state !== "IDLE") {
-      throw new ConnectionNotAvailable(`the connection is ${this.#state}`);
-    }
-    // h11 checks the head before it changes any state: a request it refuses (say, two Host
-    // fields) fails here, with nothing written and the connection still usable.
-    const head = this.#send({
-      type: "Request",
-      method: request.method,
-      target: request.url.target,
-      headers: request.headers,
-    });
     this.#requestCount++;
     this.#state = "ACTIVE";
     this.#expireAt = null;
     this.#received = 0;
+    return this.#roundTrip(request, head);
+  }
+
+  async #roundTrip(request: Request, head: Uint8Array): Promise<Response> {
     const reused = this.#requestCount > 1;
-    const timeouts = request.extensions.timeout ?? {};
+    const timeouts = request.extensions.timeout ?? NO_TIMEOUTS;
+    const content = request.content;
     try {
-      const response = await this.#exchange(request, head, timeouts.write, timeouts.read);
+      let response: ResponseHead;
+      if (request.extensions.trace === undefined && fitsOneWrite(content)) {
+        // The common case, in one function: the whole request in one write, then the head.
+        try {
+          await this.#stream.write(this.#wholeRequest(head, content), timeouts.write);
+        } catch (error) {
+          if (!(error instanceof WriteError)) throw error;
+        }
+        for (;;) {
+          const event = this.#pull();
+          if (event === null) {
+            this.#feed(await this.#stream.read(READ_NUM_BYTES, timeouts.read));
+          } else if (isResponseHead(event)) {
+            response = event;
+            break;
+          }
+        }
+      } else {
+        response = await this.#exchange(request, head, timeouts.write, timeouts.read);
+      }
       return this.#makeResponse(request, response);
     } catch (error) {
       await traced("http11.response_closed", request, {}, () => this.#responseClosed());
@@ -193,30 +243,32 @@ export class HTTP11Connection implements ConnectionInterface {
     }
   }
 
+  // A request without a body, or with a small one: head, body and end in one array.
+  #wholeRequest(head: Uint8Array, content: Uint8Array | undefined): Uint8Array {
+    if (content === undefined || content.length === 0) {
+      const end = this.#send({ type: "EndOfMessage" });
+      return end.length === 0 ? head : concat([head, end]);
+    }
+    const data = this.#sendParts({ type: "Data", data: content });
+    return concat([head, ...data, this.#send({ type: "EndOfMessage" })]);
+  }
+
   // Sends the request and reads the response head.
   async #exchange(
     request: Request,
     head: Uint8Array,
     writeTimeout: number | undefined,
     readTimeout: number | undefined,
-  ): Promise<H11Event & { type: "Response" | "InformationalResponse" }> {
+  ): Promise<ResponseHead> {
     const content = request.content;
-    if (
-      content === undefined ||
-      (content instanceof Uint8Array && content.length <= COALESCE_LIMIT)
-    ) {
-      // The whole request in one write.
-      const parts = [head];
-      if (content !== undefined && content.length > 0) {
-        parts.push(...this.#sendParts({ type: "Data", data: content }));
-      }
-      parts.push(this.#send({ type: "EndOfMessage" }));
+    if (fitsOneWrite(content)) {
+      const bytes = this.#wholeRequest(head, content);
       if (request.extensions.trace !== undefined) {
         await traced("http11.send_request_headers", request, { request }, async () => {});
       }
       try {
         await traced("http11.send_request_body", request, { request }, () =>
-          this.#stream.write(requestBytes(parts), writeTimeout),
+          this.#stream.write(bytes, writeTimeout),
         );
       } catch (error) {
         if (!(error instanceof WriteError)) throw error;
@@ -291,9 +343,8 @@ export class HTTP11Connection implements ConnectionInterface {
     return event as H11Event;
   }
 
-  // Reads from the stream into h11 once.
-  async #fill(timeout: number | undefined): Promise<void> {
-    const data = await this.#stream.read(READ_NUM_BYTES, timeout);
+  // Hands bytes read from the stream to h11 (none: the peer closed).
+  #feed(data: Uint8Array): void {
     if (data.length === 0 && this.#h11.theirState === "SEND_RESPONSE") {
       throw new RemoteProtocolError("Server disconnected without sending a response.");
     }
@@ -301,24 +352,20 @@ export class HTTP11Connection implements ConnectionInterface {
     this.#h11.receiveData(data);
   }
 
-  async #receiveResponseHead(
-    timeout: number | undefined,
-  ): Promise<H11Event & { type: "Response" | "InformationalResponse" }> {
+  // Reads from the stream into h11 once.
+  async #fill(timeout: number | undefined): Promise<void> {
+    this.#feed(await this.#stream.read(READ_NUM_BYTES, timeout));
+  }
+
+  async #receiveResponseHead(timeout: number | undefined): Promise<ResponseHead> {
     for (;;) {
       const event = this.#pull();
-      if (event === null) {
-        await this.#fill(timeout);
-        continue;
-      }
-      if (event.type === "Response") return event;
-      if (event.type === "InformationalResponse" && event.status === 101) return event;
+      if (event === null) await this.#fill(timeout);
+      else if (isResponseHead(event)) return event;
     }
   }
 
-  #makeResponse(
-    request: Request,
-    head: H11Event & { type: "Response" | "InformationalResponse" },
-  ): Response {
+  #makeResponse(request: Request, head: ResponseHead): Response {
     const headers = head.headers as HeaderList;
     this.#keepaliveHint = keepAliveHint(headers);
     const switched =
@@ -356,26 +403,27 @@ export class HTTP11Connection implements ConnectionInterface {
     }
   }
 
-  /** @internal Called when a response is closed: back to IDLE, or closed. */
-  async responseClosed(): Promise<void> {
+  /**
+   * @internal Called when a response is closed: back to IDLE (returning CLOSED, nothing to
+   * wait for), or closed.
+   */
+  responseClosed(): Promise<void> {
     return this.#responseClosed();
   }
 
-  async #responseClosed(): Promise<void> {
-    if (this.#state === "CLOSED") return;
+  #responseClosed(): Promise<void> {
+    if (this.#state === "CLOSED") return CLOSED;
     const h11 = this.#h11;
-    if (h11.ourState === "DONE" && h11.theirState === "DONE") {
-      this.#state = "IDLE";
-      h11.startNextCycle();
-      let expiry = this.#keepaliveExpiry ?? null;
-      if (this.#keepaliveHint !== null) {
-        const hint = Math.max(0, this.#keepaliveHint - KEEPALIVE_HINT_MARGIN_MS);
-        expiry = expiry === null ? hint : Math.min(expiry, hint);
-      }
-      if (expiry !== null) this.#expireAt = performance.now() + expiry;
-    } else {
-      await this.close();
+    if (h11.ourState !== "DONE" || h11.theirState !== "DONE") return this.close();
+    this.#state = "IDLE";
+    h11.startNextCycle();
+    let expiry = this.#keepaliveExpiry ?? null;
+    if (this.#keepaliveHint !== null) {
+      const hint = Math.max(0, this.#keepaliveHint - KEEPALIVE_HINT_MARGIN_MS);
+      expiry = expiry === null ? hint : Math.min(expiry, hint);
     }
+    if (expiry !== null) this.#expireAt = performance.now() + expiry;
+    return CLOSED;
   }
 
   async close(): Promise<void> {
@@ -471,20 +519,35 @@ class HTTP11Body implements ReadAllStream, AsyncIterator<Uint8Array> {
     return DONE;
   }
 
-  async [kReadAll](): Promise<Uint8Array[]> {
+  [kReadAll](): Uint8Array[] | Promise<Uint8Array[]> {
+    // With a trace callback, go the long way so that every event is reported.
+    if (this.#request.extensions.trace !== undefined) return this.#readAllTraced();
     const chunks: Uint8Array[] = [];
-    if (this.#request.extensions.trace !== undefined) {
-      // With a trace callback, go the long way so that every event is reported.
-      for (let r = await this.next(); !r.done; r = await this.next()) chunks.push(r.value);
-      await this.close();
-      return chunks;
+    // What h11 has buffered is taken at once; only a read from the network needs a promise.
+    while (!this.#finished) {
+      const next = this.#connection.nextChunk(this.#timeout);
+      if (next === null) this.#finished = true;
+      else if (next instanceof Uint8Array) chunks.push(next);
+      else return this.#readRest(chunks, next);
     }
+    const closing = this.close();
+    return closing === CLOSED ? chunks : closing.then(() => chunks);
+  }
+
+  async #readRest(
+    chunks: Uint8Array[],
+    pending: Promise<Uint8Array | null>,
+  ): Promise<Uint8Array[]> {
     try {
-      while (!this.#finished) {
+      let chunk = await pending;
+      for (;;) {
+        if (chunk === null) {
+          this.#finished = true;
+          break;
+        }
+        chunks.push(chunk);
         const next = this.#connection.nextChunk(this.#timeout);
-        const chunk = next instanceof Uint8Array || next === null ? next : await next;
-        if (chunk === null) this.#finished = true;
-        else chunks.push(chunk);
+        chunk = next instanceof Uint8Array || next === null ? next : await next;
       }
     } finally {
       await this.close();
@@ -492,11 +555,18 @@ class HTTP11Body implements ReadAllStream, AsyncIterator<Uint8Array> {
     return chunks;
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  async #readAllTraced(): Promise<Uint8Array[]> {
+    const chunks: Uint8Array[] = [];
+    for (let r = await this.next(); !r.done; r = await this.next()) chunks.push(r.value);
+    await this.close();
+    return chunks;
+  }
+
+  close(): Promise<void> {
+    if (this.#closed) return CLOSED;
     this.#closed = true;
     this.#finished = true;
-    await traced("http11.response_closed", this.#request, {}, () =>
+    return traced("http11.response_closed", this.#request, {}, () =>
       this.#connection.responseClosed(),
     );
   }

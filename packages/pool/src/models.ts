@@ -93,14 +93,21 @@ export interface ResponseStream extends AsyncIterable<Uint8Array> {
 
 /**
  * @internal Bodies of this package also read themselves whole in one call (no iterator
- * round trip per chunk), and are closed when done.
+ * round trip per chunk), and are closed when done. The chunks come back at once, with no
+ * promise, when they were all received already (a small response usually is).
  */
 export const kReadAll: unique symbol = Symbol("x-pool.readAll");
 
 /** @internal */
 export interface ReadAllStream extends ResponseStream {
-  [kReadAll](): Promise<Uint8Array[]>;
+  [kReadAll](): Uint8Array[] | Promise<Uint8Array[]>;
 }
+
+/**
+ * @internal What a close that had nothing to wait for returns: callers that see it go on
+ * at once instead of waiting a turn of the event loop.
+ */
+export const CLOSED: Promise<void> = Promise.resolve();
 
 const TOKEN_RE = /^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$/;
 // Any byte but NUL, CR and LF, and nothing above 0xFF.
@@ -117,8 +124,11 @@ export function toHeaderList(init: HeadersInit | undefined): HeaderList {
   const pairs: ReadonlyArray<readonly [string, string | number]> = Array.isArray(init)
     ? (init as ReadonlyArray<readonly [string, string | number]>)
     : Object.entries(init as Record<string, string | number>);
-  const out: HeaderList = [];
-  for (const pair of pairs) {
+  // Sized up front: a list grown by push() keeps room for 16 more pairs it never uses,
+  // and many requests may be queued at once.
+  const out: HeaderList = new Array(pairs.length);
+  for (let i = 0; i < pairs.length; i++) {
+    const pair = pairs[i];
     if (!Array.isArray(pair) || pair.length !== 2) {
       throw new LocalProtocolError("headers must be a record or a list of [name, value] pairs");
     }
@@ -132,7 +142,7 @@ export function toHeaderList(init: HeadersInit | undefined): HeaderList {
         `Illegal header value for ${name}: CR, LF, NUL and characters above U+00FF are not allowed`,
       );
     }
-    out.push([name, value.trim()]);
+    out[i] = [name, value.trim()];
   }
   return out;
 }
@@ -309,19 +319,20 @@ export class Response {
   async read(): Promise<Uint8Array> {
     if (this.#content !== null) return this.#content;
     const stream = this.#stream as Partial<ReadAllStream> | null;
-    if (stream?.[kReadAll] !== undefined && !this.#iterated) {
-      this.#iterated = true;
-      let chunks: Uint8Array[];
-      try {
-        chunks = await stream[kReadAll]();
-      } finally {
-        this.#closed = true;
-      }
-      let length = 0;
-      for (const chunk of chunks) length += chunk.length;
-      this.#content = concat(chunks, length);
-      return this.#content;
+    if (stream?.[kReadAll] === undefined || this.#iterated) return this.#readByIteration();
+    this.#iterated = true;
+    let chunks: Uint8Array[];
+    try {
+      const all = stream[kReadAll]();
+      chunks = Array.isArray(all) ? all : await all;
+    } finally {
+      this.#closed = true;
     }
+    this.#content = concat(chunks);
+    return this.#content;
+  }
+
+  async #readByIteration(): Promise<Uint8Array> {
     const iterator = this[Symbol.asyncIterator]();
     const chunks: Uint8Array[] = [];
     let length = 0;
