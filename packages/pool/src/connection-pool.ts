@@ -7,7 +7,10 @@
 // (the most recently used first), else a new one while there is room, else a new one in
 // place of an idle connection to another origin. It stops at the first request it cannot
 // place, since no later one could be placed either (an HTTP/1.1 connection is available
-// only when idle), so its cost does not grow with the length of the queue.
+// only when idle), so its cost does not grow with the length of the queue. A request that
+// arrives behind waiting ones is only queued: nothing can be placed until something
+// changes, and every change runs #assign(). Waiting requests are plain objects holding the
+// caller's resolve/reject (no suspended async function each), settled by callbacks.
 //
 // Each request then runs on its connection; its response body holds the connection until
 // it is read to the end or closed, which calls #assign() again.
@@ -291,6 +294,9 @@ export class ConnectionPool {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<Response>((resolve, reject) => {
       const pr = new PoolRequest(request, readWhole, resolve, reject);
+      // Behind a request that is already waiting, this one cannot be placed either: only a
+      // change (a release, a failure, a close) frees a connection, and each runs #assign().
+      const behindOthers = this.#queue.length > 0;
       this.#queue.push(pr);
       if (signal !== undefined) {
         pr.stopWatching = this.#watchAbort(signal, () => {
@@ -298,7 +304,7 @@ export class ConnectionPool {
           else this.#fail(pr, signal.reason);
         });
       }
-      this.#assign();
+      if (!behindOthers) this.#assign();
       if (pr.connection === null) this.#waitForConnection(pr);
     });
   }
@@ -543,8 +549,9 @@ export class ConnectionPool {
         if (connections.length >= this.#maxConnections) this.#dropClosed();
         if (connections.length >= this.#maxConnections) {
           // Make room by closing the least recently used idle connection, if there is one.
+          // Every idle connection is on the idle stack: it became idle when released.
           let oldest: ConnectionInterface | null = null;
-          for (const c of connections) {
+          for (const c of this.#idle) {
             if (
               c.isIdle() &&
               !this.#busy.has(c) &&
