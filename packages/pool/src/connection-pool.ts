@@ -27,8 +27,10 @@ import { type ConnectionInterface, isReusedConnectionFailure } from "./connectio
 import { argumentError, ConnectionNotAvailable, PoolTimeout } from "./errors.js";
 import {
   CLOSED,
+  chunkOf,
   type HeaderList,
   type HeadersInit,
+  kNext,
   kReadAll,
   type ReadAllStream,
   Request,
@@ -675,6 +677,37 @@ class PoolBody implements ReadAllStream, AsyncIterator<Uint8Array> {
   async return(): Promise<IteratorResult<Uint8Array>> {
     await this.close();
     return DONE;
+  }
+
+  [kNext](): Uint8Array | null | Promise<Uint8Array | null> {
+    if (this.#closed) return null;
+    const inner = this.#inner as Partial<ReadAllStream>;
+    const pull = inner[kNext];
+    if (pull === undefined || this.#iterator !== null) return this.next().then(chunkOf);
+    let next: Uint8Array | null | Promise<Uint8Array | null>;
+    try {
+      next = pull.call(inner);
+    } catch (error) {
+      return this.#failed(error);
+    }
+    if (next instanceof Uint8Array) return next;
+    if (next === null) return this.#ended();
+    return next.then(
+      (chunk) => (chunk === null ? this.#ended() : chunk),
+      (error: unknown) => this.#failed(error),
+    );
+  }
+
+  // The body was read to its end: close (release the connection), then say so.
+  #ended(): null | Promise<null> {
+    const closing = this.close();
+    return closing === CLOSED ? null : closing.then(() => null);
+  }
+
+  #failed(error: unknown): Promise<never> {
+    return this.close().then(() => {
+      throw this.#signal?.aborted ? this.#signal.reason : error;
+    });
   }
 
   [kReadAll](): Uint8Array[] | Promise<Uint8Array[]> {

@@ -28,7 +28,9 @@ import {
 } from "./errors.js";
 import {
   CLOSED,
+  chunkOf,
   type HeaderList,
+  kNext,
   kReadAll,
   type ReadAllStream,
   type Request,
@@ -397,7 +399,12 @@ export class HTTP11Connection implements ConnectionInterface {
       } catch (error) {
         return Promise.reject(error);
       }
-      if (event === null) return this.#fill(timeout).then(() => this.nextChunk(timeout));
+      if (event === null) {
+        return this.#stream.read(READ_NUM_BYTES, timeout).then((data) => {
+          this.#feed(data);
+          return this.nextChunk(timeout);
+        });
+      }
       if (event.type === "Data") return event.data;
       if (event.type === "EndOfMessage") return null;
     }
@@ -517,6 +524,30 @@ class HTTP11Body implements ReadAllStream, AsyncIterator<Uint8Array> {
     this.#finished = true;
     await this.close();
     return DONE;
+  }
+
+  [kNext](): Uint8Array | null | Promise<Uint8Array | null> {
+    if (this.#finished) return null;
+    // With a trace callback, go the long way so that every event is reported.
+    if (this.#request.extensions.trace !== undefined) return this.next().then(chunkOf);
+    const next = this.#connection.nextChunk(this.#timeout);
+    if (next instanceof Uint8Array) return next;
+    if (next === null) {
+      this.#finished = true;
+      return null;
+    }
+    return next.then(
+      (chunk) => {
+        if (chunk === null) this.#finished = true;
+        return chunk;
+      },
+      (error: unknown) => {
+        this.#finished = true;
+        return this.close().then(() => {
+          throw error;
+        });
+      },
+    );
   }
 
   [kReadAll](): Uint8Array[] | Promise<Uint8Array[]> {

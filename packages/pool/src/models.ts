@@ -98,9 +98,22 @@ export interface ResponseStream extends AsyncIterable<Uint8Array> {
  */
 export const kReadAll: unique symbol = Symbol("x-pool.readAll");
 
+/**
+ * @internal Bodies of this package also hand out their next chunk without an iterator
+ * result or a promise when it is buffered already: a chunk, null at the end (the body has
+ * closed itself), or a promise of either. A failure closes the body and rejects.
+ */
+export const kNext: unique symbol = Symbol("x-pool.next");
+
 /** @internal */
 export interface ReadAllStream extends ResponseStream {
   [kReadAll](): Uint8Array[] | Promise<Uint8Array[]>;
+  [kNext](): Uint8Array | null | Promise<Uint8Array | null>;
+}
+
+/** @internal An iterator result's chunk, or null when done. */
+export function chunkOf(result: IteratorResult<Uint8Array>): Uint8Array | null {
+  return result.done ? null : result.value;
 }
 
 /**
@@ -176,6 +189,7 @@ export interface RequestOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 // Shared by requests without extensions (many may be queued at once).
 const NO_EXTENSIONS: RequestExtensions = Object.freeze({});
 
@@ -371,6 +385,34 @@ export class Response {
       throw new StreamConsumed("the response body was already consumed: bodies stream once");
     }
     this.#iterated = true;
+    const stream = this.#stream as Partial<ReadAllStream>;
+    const pull = stream[kNext];
+    if (pull !== undefined) {
+      // Our own bodies: a buffered chunk costs one resolved promise, no async functions.
+      const end = (): Promise<IteratorResult<Uint8Array>> => this.close().then(() => DONE);
+      const fail = (error: unknown): Promise<never> =>
+        this.close().then(() => {
+          throw error;
+        });
+      return {
+        next: () => {
+          let chunk: Uint8Array | null | Promise<Uint8Array | null>;
+          try {
+            chunk = pull.call(stream);
+          } catch (error) {
+            return fail(error);
+          }
+          if (chunk instanceof Uint8Array) return Promise.resolve({ done: false, value: chunk });
+          if (chunk === null) return end();
+          return chunk.then(
+            (c): IteratorResult<Uint8Array> | Promise<IteratorResult<Uint8Array>> =>
+              c === null ? end() : { done: false, value: c },
+            fail,
+          );
+        },
+        return: () => end(),
+      };
+    }
     const inner = this.#stream[Symbol.asyncIterator]();
     return {
       next: async () => {
@@ -386,7 +428,7 @@ export class Response {
       },
       return: async () => {
         await this.close();
-        return { done: true, value: undefined };
+        return DONE;
       },
     };
   }

@@ -84,6 +84,31 @@ describe("hostile origins", () => {
     });
   }
 
+  // The same failures in the body, met while iterating a streamed response (the chunk path
+  // is not the read-all path).
+  for (const [name, errorClass] of [
+    ["closeMidBody", RemoteProtocolError],
+    ["resetAfterHead", ReadError],
+  ] as const) {
+    it(`${name}, streamed: ${errorClass.name} from the iteration`, async () => {
+      const server = await startRawServer(hostileOrigins[name]);
+      try {
+        await using pool = new ConnectionPool();
+        const response = await pool.stream("GET", `${server.url}/`, READ);
+        expect(response.status).toBe(200);
+        let seen = 0;
+        const error = await (async () => {
+          for await (const chunk of response) seen += chunk.length;
+        })().catch((e) => e);
+        expect(error).toBeInstanceOf(errorClass);
+        expect(seen).toBeLessThan(1000);
+        await expectCleanAfter(pool, server);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
   it("a head dripped one byte at a time is stopped only by an overall deadline (signal)", async () => {
     const server = await startRawServer(hostileOrigins.headDrippedByteByByte);
     try {

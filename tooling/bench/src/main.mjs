@@ -142,7 +142,7 @@ const only = process.env.BENCH_ONLY?.split(",");
 for (const s of scenarios.filter((x) => !only || only.includes(x.id))) {
   const perClient = Object.fromEntries(names.map((n) => [n, []]));
   const roundRatios = { undici: [], "node:http": [], "raw socket": [] };
-  const rounds = s.stream ? Math.max(2, ROUNDS - 2) : ROUNDS;
+  const rounds = ROUNDS;
   for (let r = 0; r < rounds; r++) {
     const order = names.map((_, i) => names[(i + r) % names.length]);
     const round = {};
