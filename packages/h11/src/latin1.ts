@@ -45,6 +45,11 @@ export function encodeLatin1(text: string): Uint8Array {
       );
     }
   }
+  return encodeKnownLatin1(text);
+}
+
+/** `text` as bytes, when every code unit is known to be 0xFF or below (already validated). */
+export function encodeKnownLatin1(text: string): Uint8Array {
   if (nativeFrom !== undefined) return nativeFrom.from(text, "latin1");
   const out = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);

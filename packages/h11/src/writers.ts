@@ -4,7 +4,7 @@
 
 import { LocalProtocolError } from "./errors.js";
 import type { HeaderScan } from "./headers.js";
-import { encodeLatin1 } from "./latin1.js";
+import { encodeKnownLatin1, encodeLatin1 } from "./latin1.js";
 
 const CRLF = encodeLatin1("\r\n");
 const LAST_CHUNK = encodeLatin1("0\r\n");
@@ -13,11 +13,15 @@ function fieldsText(scan: HeaderScan): string {
   // Host goes first, as RFC 9112 §3.2 recommends and h11 does.
   let host = "";
   let rest = "";
-  const { headers, lowerNames } = scan;
+  const headers = scan.headers;
+  const hasHost = scan.hostCount > 0;
   for (let i = 0; i < headers.length; i++) {
     const [name, value] = headers[i]!;
-    if (lowerNames[i] === "host") host += `${name}: ${value}\r\n`;
-    else rest += `${name}: ${value}\r\n`;
+    if (hasHost && name.length === 4 && name.toLowerCase() === "host") {
+      host += `${name}: ${value}\r\n`;
+    } else {
+      rest += `${name}: ${value}\r\n`;
+    }
   }
   return `${host}${rest}\r\n`;
 }
@@ -35,7 +39,8 @@ export function writeRequestHead(
   scan: HeaderScan,
 ): Uint8Array {
   checkVersion(version);
-  return encodeLatin1(`${method} ${target} HTTP/1.1\r\n${fieldsText(scan)}`);
+  // Every part was validated as bytes already (method, target, names, values).
+  return encodeKnownLatin1(`${method} ${target} HTTP/1.1\r\n${fieldsText(scan)}`);
 }
 
 export function writeResponseHead(
@@ -45,7 +50,8 @@ export function writeResponseHead(
   scan: HeaderScan,
 ): Uint8Array {
   checkVersion(version);
-  return encodeLatin1(`HTTP/1.1 ${status} ${reason}\r\n${fieldsText(scan)}`);
+  // Every part was validated as bytes already (reason, names, values).
+  return encodeKnownLatin1(`HTTP/1.1 ${status} ${reason}\r\n${fieldsText(scan)}`);
 }
 
 export interface BodyWriter {
@@ -80,12 +86,12 @@ export class ChunkedWriter implements BodyWriter {
   data(data: Uint8Array, out: Uint8Array[]): void {
     // An empty chunk would end the body: send nothing instead.
     if (data.length === 0) return;
-    out.push(encodeLatin1(`${data.length.toString(16)}\r\n`), data, CRLF);
+    out.push(encodeKnownLatin1(`${data.length.toString(16)}\r\n`), data, CRLF);
   }
 
   endOfMessage(trailers: HeaderScan | null, out: Uint8Array[]): void {
     out.push(LAST_CHUNK);
-    out.push(trailers === null ? CRLF : encodeLatin1(fieldsText(trailers)));
+    out.push(trailers === null ? CRLF : encodeKnownLatin1(fieldsText(trailers)));
   }
 }
 
