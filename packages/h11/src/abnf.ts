@@ -27,11 +27,8 @@ const FOLD_LINE = "[ \\t][^\\0\\x0b\\x0c\\r\\n]*\\r?\\n";
  */
 export const FIELD_LINES_RE: RegExp = new RegExp(`(?:${FIELD_LINE}|${FOLD_LINE})*\\r?\\n`, "y");
 
-/** method = token */
-export const METHOD_RE: RegExp = new RegExp(`^${TOKEN}$`);
-
-/** request-target = 1*VCHAR (loosely: each form of RFC 9112 §3.2 is made of these) */
-export const REQUEST_TARGET_RE: RegExp = new RegExp(`^${VCHAR}+$`);
+// method = token and request-target = 1*VCHAR (loosely: each form of RFC 9112 §3.2 is made
+// of these) are checked on send with the byte tables of chars.ts (isToken, isVisibleAscii).
 
 // HTTP-version = HTTP-name "/" DIGIT "." DIGIT
 const HTTP_VERSION = "HTTP/([0-9]\\.[0-9])";

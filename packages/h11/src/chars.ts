@@ -32,6 +32,17 @@ export function isToken(text: string): boolean {
   return true;
 }
 
+/** True when `text` is a non-empty run of VCHAR (%x21-7E), as a request-target is. */
+export function isVisibleAscii(text: string): boolean {
+  const n = text.length;
+  if (n === 0) return false;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
 /**
  * True when `text[start, end)` is a field value with surrounding whitespace already
  * removed: field-vchars, with spaces and tabs only between them.

@@ -3,7 +3,7 @@
 // HTTP/1.1 rules that span events: framing (RFC 9112 §6), keep-alive (§9.3), 100-continue
 // and protocol switches. It does no I/O: bytes in, events out; events in, bytes out.
 
-import { METHOD_RE, REQUEST_TARGET_RE } from "./abnf.js";
+import { isToken, isVisibleAscii } from "./chars.js";
 import { argumentError, LocalProtocolError, RemoteProtocolError } from "./errors.js";
 import {
   type ConnectionClosed,
@@ -356,10 +356,11 @@ export class Connection {
   #validateOutgoing(event: Event): HeaderScan | null {
     switch (event.type) {
       case "Request": {
-        if (!METHOD_RE.test(event.method)) {
+        // method = token; request-target = 1*VCHAR (abnf.ts), checked with the byte tables.
+        if (!isToken(event.method)) {
           throw new LocalProtocolError(`Illegal method ${JSON.stringify(event.method)}`);
         }
-        if (!REQUEST_TARGET_RE.test(event.target)) {
+        if (!isVisibleAscii(event.target)) {
           throw new LocalProtocolError(
             `Illegal target characters in ${JSON.stringify(event.target)}`,
           );

@@ -48,13 +48,15 @@ function checkObviouslyInvalid(buf: ReceiveBuffer): void {
 export class RequestHeadReader implements HeadReader {
   scan: HeaderScan | null = null;
   readonly #limit: number;
+  readonly #tooLarge: () => never;
 
   constructor(limit: number) {
     this.#limit = limit;
+    this.#tooLarge = tooLarge(limit);
   }
 
   read(buf: ReceiveBuffer): Request | null {
-    const head = buf.extractHead(this.#limit, tooLarge(this.#limit));
+    const head = buf.extractHead(this.#limit, this.#tooLarge);
     if (head === null) {
       checkObviouslyInvalid(buf);
       return null;
@@ -72,13 +74,15 @@ export class RequestHeadReader implements HeadReader {
 export class ResponseHeadReader implements HeadReader {
   scan: HeaderScan | null = null;
   readonly #limit: number;
+  readonly #tooLarge: () => never;
 
   constructor(limit: number) {
     this.#limit = limit;
+    this.#tooLarge = tooLarge(limit);
   }
 
   read(buf: ReceiveBuffer): InformationalResponse | Response | null {
-    const head = buf.extractHead(this.#limit, tooLarge(this.#limit));
+    const head = buf.extractHead(this.#limit, this.#tooLarge);
     if (head === null) {
       checkObviouslyInvalid(buf);
       return null;
@@ -148,14 +152,16 @@ export class ChunkedReader implements Reader {
   #readingTrailer = false;
   #startPending = false;
   readonly #limit: number;
+  readonly #tooLarge: () => never;
 
   constructor(limit: number) {
     this.#limit = limit;
+    this.#tooLarge = tooLarge(limit);
   }
 
   read(buf: ReceiveBuffer): Data | EndOfMessage | null {
     if (this.#readingTrailer) {
-      const head = buf.extractHead(this.#limit, tooLarge(this.#limit));
+      const head = buf.extractHead(this.#limit, this.#tooLarge);
       if (head === null) return null;
       return { type: "EndOfMessage", headers: parseFields(new LineCursor(head)).headers };
     }

@@ -215,7 +215,7 @@ export class ConnectionState {
         );
       }
       key = `${type}/${serverSwitch}`;
-    } else if (type === "Response") {
+    } else if (type === "Response" && this.pendingSwitches.size > 0) {
       this.pendingSwitches.clear();
     }
     this.#fireEventTriggered(role, key, type);

@@ -330,6 +330,6 @@ const out = `${here}../results`;
 mkdirSync(out, { recursive: true });
 const json = JSON.stringify({ machine, results, queue, rss, parser }, null, 2);
 const file = QUICK || only ? "quick" : "latest";
-writeFileSync(`${out}/${file}.json`, json);
+writeFileSync(`${out}/${file}.json`, `${json}\n`);
 writeFileSync(`${out}/${file}.md`, `${report}\n`);
 process.exit(0);
