@@ -724,14 +724,14 @@ class PoolBody implements ReadAllStream, AsyncIterator<Uint8Array> {
     return closing === CLOSED ? chunks : closing.then(() => chunks);
   }
 
-  async #readLater(pending: Promise<Uint8Array[]>): Promise<Uint8Array[]> {
-    try {
-      return await pending;
-    } catch (error) {
-      throw this.#signal?.aborted ? this.#signal.reason : error;
-    } finally {
-      await this.close();
-    }
+  #readLater(pending: Promise<Uint8Array[]>): Promise<Uint8Array[]> {
+    return pending.then(
+      (chunks) => {
+        const closing = this.close();
+        return closing === CLOSED ? chunks : closing.then(() => chunks);
+      },
+      (error: unknown) => this.#failed(error),
+    );
   }
 
   async #readByIteration(): Promise<Uint8Array[]> {

@@ -565,25 +565,31 @@ class HTTP11Body implements ReadAllStream, AsyncIterator<Uint8Array> {
     return closing === CLOSED ? chunks : closing.then(() => chunks);
   }
 
-  async #readRest(
-    chunks: Uint8Array[],
-    pending: Promise<Uint8Array | null>,
-  ): Promise<Uint8Array[]> {
-    try {
-      let chunk = await pending;
-      for (;;) {
-        if (chunk === null) {
-          this.#finished = true;
-          break;
-        }
-        chunks.push(chunk);
-        const next = this.#connection.nextChunk(this.#timeout);
-        chunk = next instanceof Uint8Array || next === null ? next : await next;
-      }
-    } finally {
-      await this.close();
+  // The rest of the body, after `pending` (a read from the network). Continuations, not an
+  // async function: many bodies may be in flight, and each would keep a suspended frame.
+  #readRest(chunks: Uint8Array[], pending: Promise<Uint8Array | null>): Promise<Uint8Array[]> {
+    return pending.then(
+      (chunk) => this.#collect(chunks, chunk),
+      (error: unknown) => {
+        this.#finished = true;
+        return this.close().then(() => {
+          throw error;
+        });
+      },
+    );
+  }
+
+  #collect(chunks: Uint8Array[], first: Uint8Array | null): Uint8Array[] | Promise<Uint8Array[]> {
+    let chunk = first;
+    while (chunk !== null) {
+      chunks.push(chunk);
+      const next = this.#connection.nextChunk(this.#timeout);
+      if (next !== null && !(next instanceof Uint8Array)) return this.#readRest(chunks, next);
+      chunk = next;
     }
-    return chunks;
+    this.#finished = true;
+    const closing = this.close();
+    return closing === CLOSED ? chunks : closing.then(() => chunks);
   }
 
   async #readAllTraced(): Promise<Uint8Array[]> {
