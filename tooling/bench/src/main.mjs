@@ -16,7 +16,7 @@ import { fmt, median, table } from "./stats.mjs";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const scale = (n) => (QUICK ? Math.max(1, Math.round(n / 20)) : n);
-const ROUNDS = QUICK ? 2 : 5;
+const ROUNDS = QUICK ? 2 : 7;
 const here = fileURLToPath(new URL(".", import.meta.url));
 
 const server = fork(`${here}server.mjs`, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
@@ -35,7 +35,7 @@ const scenarios = [
     path: "/small",
     connections: 1,
     inFlight: 1,
-    requests: 5000,
+    requests: 15000,
   },
   {
     id: "small-50",
@@ -53,7 +53,7 @@ const scenarios = [
     path: "/64k",
     connections: 50,
     inFlight: 100,
-    requests: 5000,
+    requests: 15000,
   },
   {
     id: "https-50",
@@ -170,6 +170,9 @@ for (const s of scenarios.filter((x) => !only || only.includes(x.id))) {
     median: med,
     ratio: ratios,
     rounds,
+    // Every round's numbers, so that the spread behind each median can be seen.
+    perRound: perClient,
+    perRoundRatio: roundRatios,
   });
   process.stderr.write(`done: ${s.name}\n`);
 }
