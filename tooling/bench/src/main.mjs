@@ -192,7 +192,7 @@ async function gcWithin(from, to) {
   return ms;
 }
 // Both sides process the same number of requests: `count` at a time, until `total`.
-async function queued(make, count, total = scale(10000)) {
+async function queued(make, count, total = scale(50000)) {
   const c = make();
   await Promise.all(Array.from({ length: 50 }, () => c.get()));
   const t0 = performance.now();
