@@ -26,7 +26,6 @@ import { HTTPConnection, type HTTPConnectionOptions } from "./connection.js";
 import { type ConnectionInterface, isReusedConnectionFailure } from "./connection-interface.js";
 import { argumentError, ConnectionNotAvailable, PoolTimeout } from "./errors.js";
 import {
-  CLOSED,
   chunkOf,
   type HeaderList,
   type HeadersInit,
@@ -40,6 +39,7 @@ import {
   type ResponseStream,
 } from "./models.js";
 import { printable } from "./printable.js";
+import { SETTLED } from "./settled.js";
 import type { Origin, URL } from "./url.js";
 
 /**
@@ -94,6 +94,8 @@ class PoolRequest {
   retried = false;
   /** Settled, or given up on: the queue skips it. */
   cancelled = false;
+  /** Holding a connection (counted as active). */
+  active = false;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   stopWatching: (() => void) | null = null;
 
@@ -187,7 +189,9 @@ export class ConnectionPool {
   // Connections released idle, the most recent last: where requests look first.
   readonly #idle: ConnectionInterface[] = [];
   readonly #queue = new Queue<PoolRequest>();
-  readonly #active = new Set<PoolRequest>();
+  // Requests holding a connection (for printing; a count, since a Set of them churns a hash
+  // table per request).
+  #activeCount = 0;
   // Connections handed to a request, from assignment until that request is released or
   // fails. A connection looks idle before its request starts and again just before the
   // release runs; only the pool knows it is still spoken for.
@@ -326,6 +330,12 @@ export class ConnectionPool {
     }, timeout);
   }
 
+  #inactive(pr: PoolRequest): void {
+    if (!pr.active) return;
+    pr.active = false;
+    this.#activeCount--;
+  }
+
   // `connection` was chosen for `pr` (by #assign): send the request on it.
   #send(pr: PoolRequest, connection: ConnectionInterface): void {
     pr.connection = connection;
@@ -363,7 +373,7 @@ export class ConnectionPool {
       pr.retried = true;
       pr.freshOnly = true;
     }
-    this.#active.delete(pr);
+    this.#inactive(pr);
     this.#giveBack(connection);
     pr.connection = null;
     this.#queue.pushFront(pr);
@@ -379,7 +389,7 @@ export class ConnectionPool {
     pr.stopWatching?.();
     // A request can fail and leave its connection usable (refused before any byte).
     if (pr.connection !== null) this.#giveBack(pr.connection);
-    this.#active.delete(pr);
+    this.#inactive(pr);
     this.#assign();
     const signal = pr.request.signal;
     pr.reject(signal?.aborted ? signal.reason : error);
@@ -388,7 +398,7 @@ export class ConnectionPool {
   #responded(pr: PoolRequest, response: Response): void {
     const release = (): void => {
       pr.stopWatching?.();
-      this.#active.delete(pr);
+      this.#inactive(pr);
       if (pr.connection !== null) this.#giveBack(pr.connection);
       this.#assign();
     };
@@ -570,7 +580,8 @@ export class ConnectionPool {
       }
       this.#used.set(chosen, ++this.#clock);
       queue.shift();
-      this.#active.add(pr);
+      pr.active = true;
+      this.#activeCount++;
       this.#busy.add(chosen);
       this.#send(pr, chosen);
     }
@@ -593,7 +604,7 @@ export class ConnectionPool {
     for (const c of this.#connections) if (c.isIdle()) idle++;
     let queued = 0;
     for (const pr of this.#queue) if (!pr.cancelled) queued++;
-    const requests = `Requests: ${this.#active.size} active, ${queued} queued`;
+    const requests = `Requests: ${this.#activeCount} active, ${queued} queued`;
     const conns = `Connections: ${this.#connections.length - idle} active, ${idle} idle`;
     return `<${this.constructor.name} [${requests} | ${conns}]>`;
   }
@@ -701,7 +712,7 @@ class PoolBody implements ReadAllStream, AsyncIterator<Uint8Array> {
   // The body was read to its end: close (release the connection), then say so.
   #ended(): null | Promise<null> {
     const closing = this.close();
-    return closing === CLOSED ? null : closing.then(() => null);
+    return closing === SETTLED ? null : closing.then(() => null);
   }
 
   #failed(error: unknown): Promise<never> {
@@ -721,14 +732,14 @@ class PoolBody implements ReadAllStream, AsyncIterator<Uint8Array> {
     }
     if (!Array.isArray(chunks)) return this.#readLater(chunks);
     const closing = this.close();
-    return closing === CLOSED ? chunks : closing.then(() => chunks);
+    return closing === SETTLED ? chunks : closing.then(() => chunks);
   }
 
   #readLater(pending: Promise<Uint8Array[]>): Promise<Uint8Array[]> {
     return pending.then(
       (chunks) => {
         const closing = this.close();
-        return closing === CLOSED ? chunks : closing.then(() => chunks);
+        return closing === SETTLED ? chunks : closing.then(() => chunks);
       },
       (error: unknown) => this.#failed(error),
     );
@@ -741,7 +752,7 @@ class PoolBody implements ReadAllStream, AsyncIterator<Uint8Array> {
   }
 
   close(): Promise<void> {
-    if (this.#closed) return CLOSED;
+    if (this.#closed) return SETTLED;
     this.#closed = true;
     let closing: Promise<void> | undefined;
     try {
@@ -750,9 +761,9 @@ class PoolBody implements ReadAllStream, AsyncIterator<Uint8Array> {
       this.#release();
       return Promise.reject(error);
     }
-    if (closing === undefined || closing === CLOSED) {
+    if (closing === undefined || closing === SETTLED) {
       this.#release();
-      return CLOSED;
+      return SETTLED;
     }
     return closing.finally(this.#release);
   }

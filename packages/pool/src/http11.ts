@@ -27,7 +27,6 @@ import {
   WriteError,
 } from "./errors.js";
 import {
-  CLOSED,
   chunkOf,
   type HeaderList,
   kNext,
@@ -39,6 +38,7 @@ import {
 } from "./models.js";
 import type { NetworkStream } from "./network.js";
 import { printable } from "./printable.js";
+import { SETTLED } from "./settled.js";
 import { traced } from "./trace.js";
 import type { Origin } from "./url.js";
 
@@ -214,10 +214,13 @@ export class HTTP11Connection implements ConnectionInterface {
       let response: ResponseHead;
       if (request.extensions.trace === undefined && fitsOneWrite(content)) {
         // The common case, in one function: the whole request in one write, then the head.
-        try {
-          await this.#stream.write(this.#wholeRequest(head, content), timeouts.write);
-        } catch (error) {
-          if (!(error instanceof WriteError)) throw error;
+        const writing = this.#stream.write(this.#wholeRequest(head, content), timeouts.write);
+        if (writing !== SETTLED) {
+          try {
+            await writing;
+          } catch (error) {
+            if (!(error instanceof WriteError)) throw error;
+          }
         }
         for (;;) {
           const event = this.#pull();
@@ -411,7 +414,7 @@ export class HTTP11Connection implements ConnectionInterface {
   }
 
   /**
-   * @internal Called when a response is closed: back to IDLE (returning CLOSED, nothing to
+   * @internal Called when a response is closed: back to IDLE (returning SETTLED, nothing to
    * wait for), or closed.
    */
   responseClosed(): Promise<void> {
@@ -419,7 +422,7 @@ export class HTTP11Connection implements ConnectionInterface {
   }
 
   #responseClosed(): Promise<void> {
-    if (this.#state === "CLOSED") return CLOSED;
+    if (this.#state === "CLOSED") return SETTLED;
     const h11 = this.#h11;
     if (h11.ourState !== "DONE" || h11.theirState !== "DONE") return this.close();
     this.#state = "IDLE";
@@ -430,7 +433,7 @@ export class HTTP11Connection implements ConnectionInterface {
       expiry = expiry === null ? hint : Math.min(expiry, hint);
     }
     if (expiry !== null) this.#expireAt = performance.now() + expiry;
-    return CLOSED;
+    return SETTLED;
   }
 
   async close(): Promise<void> {
@@ -562,7 +565,7 @@ class HTTP11Body implements ReadAllStream, AsyncIterator<Uint8Array> {
       else return this.#readRest(chunks, next);
     }
     const closing = this.close();
-    return closing === CLOSED ? chunks : closing.then(() => chunks);
+    return closing === SETTLED ? chunks : closing.then(() => chunks);
   }
 
   // The rest of the body, after `pending` (a read from the network). Continuations, not an
@@ -589,7 +592,7 @@ class HTTP11Body implements ReadAllStream, AsyncIterator<Uint8Array> {
     }
     this.#finished = true;
     const closing = this.close();
-    return closing === CLOSED ? chunks : closing.then(() => chunks);
+    return closing === SETTLED ? chunks : closing.then(() => chunks);
   }
 
   async #readAllTraced(): Promise<Uint8Array[]> {
@@ -600,7 +603,7 @@ class HTTP11Body implements ReadAllStream, AsyncIterator<Uint8Array> {
   }
 
   close(): Promise<void> {
-    if (this.#closed) return CLOSED;
+    if (this.#closed) return SETTLED;
     this.#closed = true;
     this.#finished = true;
     return traced("http11.response_closed", this.#request, {}, () =>

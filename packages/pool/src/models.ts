@@ -116,12 +116,6 @@ export function chunkOf(result: IteratorResult<Uint8Array>): Uint8Array | null {
   return result.done ? null : result.value;
 }
 
-/**
- * @internal What a close that had nothing to wait for returns: callers that see it go on
- * at once instead of waiting a turn of the event loop.
- */
-export const CLOSED: Promise<void> = Promise.resolve();
-
 const TOKEN_RE = /^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$/;
 // Any byte but NUL, CR and LF, and nothing above 0xFF.
 const VALUE_RE = /^[^\0\r\n\u0100-\uffff]*$/;

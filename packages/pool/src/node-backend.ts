@@ -23,16 +23,10 @@ import {
   WriteTimeout,
 } from "./errors.js";
 import type { ConnectOptions, NetworkBackend, NetworkStream, SocketOptions } from "./network.js";
+import { SETTLED } from "./settled.js";
 
 const EMPTY = new Uint8Array(0);
 const HIGH_WATER = 256 * 1024;
-
-interface Waiter {
-  readonly resolve: (chunk: Uint8Array) => void;
-  readonly reject: (error: Error) => void;
-  readonly maxBytes: number;
-  timer: ReturnType<typeof setTimeout> | null;
-}
 
 function describe(error: unknown): string {
   if (error instanceof Error) {
@@ -56,7 +50,15 @@ export class NodeStream implements NetworkStream {
   #eof = false;
   #error: Error | null = null;
   #closed = false;
-  #waiter: Waiter | null = null;
+  // The pending read, if any: its settlers, size and timer. Fields, not an object per read.
+  #waitResolve: ((chunk: Uint8Array) => void) | null = null;
+  #waitReject: ((error: Error) => void) | null = null;
+  #waitMax = 0;
+  #waitTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #park = (resolve: (chunk: Uint8Array) => void, reject: (error: Error) => void): void => {
+    this.#waitResolve = resolve;
+    this.#waitReject = reject;
+  };
 
   constructor(socket: Socket) {
     this.#socket = socket;
@@ -72,16 +74,16 @@ export class NodeStream implements NetworkStream {
   }
 
   #onData = (chunk: Buffer): void => {
-    const waiter = this.#waiter;
-    if (waiter !== null && this.#queue.length === 0) {
-      this.#waiter = null;
-      if (waiter.timer !== null) clearTimeout(waiter.timer);
-      if (chunk.length > waiter.maxBytes) {
-        this.#queue.push(chunk.subarray(waiter.maxBytes));
-        this.#queued += chunk.length - waiter.maxBytes;
-        waiter.resolve(chunk.subarray(0, waiter.maxBytes));
+    const resolve = this.#waitResolve;
+    if (resolve !== null && this.#queue.length === 0) {
+      const max = this.#waitMax;
+      this.#unpark();
+      if (chunk.length > max) {
+        this.#queue.push(chunk.subarray(max));
+        this.#queued += chunk.length - max;
+        resolve(chunk.subarray(0, max));
       } else {
-        waiter.resolve(chunk);
+        resolve(chunk);
       }
       return;
     }
@@ -108,15 +110,25 @@ export class NodeStream implements NetworkStream {
     this.#wake();
   };
 
+  // Forgets the pending read (its settlers are about to be called, or were).
+  #unpark(): void {
+    this.#waitResolve = null;
+    this.#waitReject = null;
+    if (this.#waitTimer !== null) {
+      clearTimeout(this.#waitTimer);
+      this.#waitTimer = null;
+    }
+  }
+
   // Settles a pending read after EOF, an error or a close.
   #wake(): void {
-    const waiter = this.#waiter;
-    if (waiter === null) return;
-    this.#waiter = null;
-    if (waiter.timer !== null) clearTimeout(waiter.timer);
-    if (this.#error !== null) waiter.reject(this.#readError());
-    else if (this.#closed) waiter.reject(new ReadError("the connection was closed while reading"));
-    else waiter.resolve(EMPTY);
+    const resolve = this.#waitResolve;
+    const reject = this.#waitReject;
+    if (resolve === null || reject === null) return;
+    this.#unpark();
+    if (this.#error !== null) reject(this.#readError());
+    else if (this.#closed) reject(new ReadError("the connection was closed while reading"));
+    else resolve(EMPTY);
   }
 
   #readError(): ReadError {
@@ -140,21 +152,24 @@ export class NodeStream implements NetworkStream {
     if (this.#closed) return Promise.reject(new ReadError("the connection was closed"));
     if (this.#error !== null) return Promise.reject(this.#readError());
     if (this.#eof) return Promise.resolve(EMPTY);
-    if (this.#waiter !== null) return Promise.reject(new ReadError("a read is already pending"));
-    return new Promise<Uint8Array>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, maxBytes, timer: null };
-      if (timeout !== undefined) {
-        waiter.timer = setTimeout(() => {
-          if (this.#waiter === waiter) this.#waiter = null;
-          reject(new ReadTimeout(`no data arrived within ${timeout} ms`));
-        }, timeout);
-      }
-      this.#waiter = waiter;
-      if (this.#paused) {
-        this.#paused = false;
-        this.#socket.resume();
-      }
-    });
+    if (this.#waitResolve !== null) {
+      return Promise.reject(new ReadError("a read is already pending"));
+    }
+    const pending = new Promise<Uint8Array>(this.#park);
+    this.#waitMax = maxBytes;
+    if (timeout !== undefined) {
+      const reject = this.#waitReject!;
+      this.#waitTimer = setTimeout(() => {
+        if (this.#waitReject !== reject) return;
+        this.#unpark();
+        reject(new ReadTimeout(`no data arrived within ${timeout} ms`));
+      }, timeout);
+    }
+    if (this.#paused) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+    return pending;
   }
 
   write(data: Uint8Array, timeout?: number): Promise<void> {
@@ -167,8 +182,7 @@ export class NodeStream implements NetworkStream {
         ),
       );
     }
-    if (data.length === 0) return Promise.resolve();
-    if (socket.write(data)) return Promise.resolve();
+    if (data.length === 0 || socket.write(data)) return SETTLED;
     return new Promise<void>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | null = null;
       const done = (error: Error | null): void => {

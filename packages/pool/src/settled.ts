@@ -1,0 +1,6 @@
+/**
+ * @internal A promise already resolved, shared. Functions that had nothing to wait for (a
+ * close of a finished body, a write the socket took at once) return it, and callers that
+ * get it go on at once instead of waiting a turn of the microtask queue.
+ */
+export const SETTLED: Promise<void> = Promise.resolve();
