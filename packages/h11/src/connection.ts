@@ -100,7 +100,7 @@ function bodyFraming(requestMethod: string | null, event: Event, scan: HeaderSca
 
 // HTTP/1.1 is persistent unless someone says close; we do not keep HTTP/1.0 alive at all.
 function keepAlive(version: string | undefined, scan: HeaderScan): boolean {
-  return !scan.close && (version ?? "1.1") >= "1.1";
+  return !scan.close && (version === undefined || version === "1.1" || version >= "1.1");
 }
 
 /**
@@ -132,6 +132,7 @@ export class Connection {
   #reader: Reader | null;
   #writer: BodyWriter | null = null;
   readonly #headReader: HeadReader;
+  readonly #weAreClient: boolean;
 
   constructor(ourRole: Role, options: ConnectionOptions = {}) {
     if (ourRole !== CLIENT && ourRole !== SERVER) {
@@ -144,9 +145,19 @@ export class Connection {
     this.#maxIncompleteEventSize = max;
     this.ourRole = ourRole;
     this.theirRole = ourRole === CLIENT ? SERVER : CLIENT;
+    this.#weAreClient = ourRole === CLIENT;
     this.#headReader =
       this.theirRole === CLIENT ? new RequestHeadReader(max) : new ResponseHeadReader(max);
     this.#reader = this.#headReader;
+  }
+
+  // Our state and theirs, for the hot paths (the public getters go through the role).
+  #ours(): State {
+    return this.#weAreClient ? this.#cstate.client : this.#cstate.server;
+  }
+
+  #theirs(): State {
+    return this.#weAreClient ? this.#cstate.server : this.#cstate.client;
   }
 
   /** Our state. */
@@ -205,7 +216,7 @@ export class Connection {
    * first. Throws RemoteProtocolError when the peer breaks the protocol.
    */
   nextEvent(): Event | NeedData | Paused {
-    if (this.theirState === ERROR) {
+    if (this.#theirs() === ERROR) {
       throw new RemoteProtocolError("Can't receive data when peer state is ERROR");
     }
     try {
@@ -273,7 +284,7 @@ export class Connection {
   sendWithDataPassthrough(event: Exclude<Event, ConnectionClosed>): Uint8Array[];
   sendWithDataPassthrough(event: Event): Uint8Array[] | undefined;
   sendWithDataPassthrough(event: Event): Uint8Array[] | undefined {
-    if (this.ourState === ERROR) {
+    if (this.#ours() === ERROR) {
       throw new LocalProtocolError("Can't send data when our state is ERROR");
     }
     checkEventShape(event);
@@ -287,7 +298,7 @@ export class Connection {
       }
       const writer = this.#writer;
       const role = this.ourRole;
-      const state = this.ourState;
+      const state = this.#ours();
       if (outgoing.type === "Data" && state === SEND_BODY && writer !== null) {
         // Data never changes a state: only the 100-continue flag.
         if (role === CLIENT) this.clientIsWaitingFor100Continue = false;
@@ -345,8 +356,8 @@ export class Connection {
    * DONE. Throws LocalProtocolError otherwise.
    */
   startNextCycle(): void {
-    const ourBefore = this.ourState;
-    const theirBefore = this.theirState;
+    const ourBefore = this.#ours();
+    const theirBefore = this.#theirs();
     this.#cstate.startNextCycle();
     this.#requestMethod = null;
     this.#respondToStateChanges(ourBefore, theirBefore, null, null);
@@ -389,7 +400,7 @@ export class Connection {
   }
 
   #extractNextReceiveEvent(): Event | NeedData | Paused {
-    const state = this.theirState;
+    const state = this.#theirs();
     // In DONE we may still see ConnectionClosed, but buffered bytes belong to the next
     // cycle: pause until startNextCycle().
     if (state === DONE && this.#buffer.length > 0) return PAUSED;
@@ -405,8 +416,8 @@ export class Connection {
 
   #processEvent(role: Role, event: Event, scan: HeaderScan | null): void {
     const cstate = this.#cstate;
-    const ourBefore = this.ourState;
-    const theirBefore = this.theirState;
+    const ourBefore = this.#ours();
+    const theirBefore = this.#theirs();
     const type = event.type;
     if (role === CLIENT && type === "Request") {
       if (event.method === "CONNECT") cstate.processClientSwitchProposal("CONNECT");
@@ -418,6 +429,7 @@ export class Connection {
       if (type === "InformationalResponse" && event.status === 101) serverSwitch = "UPGRADE";
       else if (
         type === "Response" &&
+        cstate.pendingSwitches.size > 0 &&
         cstate.pendingSwitches.has("CONNECT") &&
         event.status >= 200 &&
         event.status < 300
@@ -447,8 +459,8 @@ export class Connection {
   }
 
   #processError(role: Role): void {
-    const ourBefore = this.ourState;
-    const theirBefore = this.theirState;
+    const ourBefore = this.#ours();
+    const theirBefore = this.#theirs();
     this.#cstate.processError(role);
     this.#respondToStateChanges(ourBefore, theirBefore, null, null);
   }
@@ -460,14 +472,14 @@ export class Connection {
     event: Event | null,
     scan: HeaderScan | null,
   ): void {
-    const ours = this.ourState;
+    const ours = this.#ours();
     if (ours !== ourBefore) {
       this.#writer =
         ours === SEND_BODY
           ? this.#bodyWriter(bodyFraming(this.#requestMethod, event!, scan!))
           : null;
     }
-    const theirs = this.theirState;
+    const theirs = this.#theirs();
     if (theirs !== theirBefore) this.#reader = this.#readerFor(this.theirRole, theirs, event, scan);
   }
 

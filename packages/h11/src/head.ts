@@ -116,12 +116,25 @@ export function parseFields(cursor: LineCursor): HeaderScan {
 
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
+// The version digits of a start line that begins "HTTP/x.y": the common two without slicing.
+function versionOf(line: string): string {
+  const major = line.charCodeAt(5);
+  const minor = line.charCodeAt(7);
+  if (major === 0x31 && minor === 0x31) return "1.1";
+  if (major === 0x31 && minor === 0x30) return "1.0";
+  return line.slice(5, 8);
+}
+
 /** status-line = HTTP-version SP status-code [ SP reason-phrase ], as h11 reads it. */
 export function parseStatusLine(line: string): { version: string; status: number; reason: string } {
   const n = line.length;
   const ok =
     n >= 12 &&
-    line.startsWith("HTTP/") &&
+    line.charCodeAt(0) === 0x48 && // H
+    line.charCodeAt(1) === 0x54 && // T
+    line.charCodeAt(2) === 0x54 && // T
+    line.charCodeAt(3) === 0x50 && // P
+    line.charCodeAt(4) === 0x2f && // /
     isDigit(line.charCodeAt(5)) &&
     line.charCodeAt(6) === 0x2e &&
     isDigit(line.charCodeAt(7)) &&
@@ -138,7 +151,7 @@ export function parseStatusLine(line: string): { version: string; status: number
     }
   }
   return {
-    version: line.slice(5, 8),
+    version: versionOf(line),
     status:
       (line.charCodeAt(9) - 0x30) * 100 +
       (line.charCodeAt(10) - 0x30) * 10 +
