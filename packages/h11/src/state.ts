@@ -1,4 +1,4 @@
-// The HTTP/1.1 state machine, as tables. This file does not know which role we play:
+// The HTTP/1.1 state machine. This file does not know which role we play:
 // it tracks both sides, the client's and the server's, and the Connection asks it what
 // each may do next.
 //
@@ -133,52 +133,51 @@ type EventType =
 /** A protocol switch a client can propose and a server can accept. */
 export type Switch = "CONNECT" | "UPGRADE";
 
-// Keys: "<EventType>" or "<EventType>/<Switch>" for the server's acceptance of a switch,
-// or "Request/client" for the server seeing the client's request.
-type Transitions = Readonly<Record<string, Readonly<Record<string, State>>>>;
+// The transitions are h11's two tables written out as code: looking a variable key up in
+// nested objects is a megamorphic property load in V8 (~900 instructions per parsed
+// response in a callgrind profile), a comparison of interned strings is a pointer compare.
 
-const EVENT_TRIGGERED: Readonly<Record<Role, Transitions>> = {
-  client: {
-    IDLE: { Request: SEND_BODY, ConnectionClosed: CLOSED },
-    SEND_BODY: { Data: SEND_BODY, EndOfMessage: DONE },
-    DONE: { ConnectionClosed: CLOSED },
-    MUST_CLOSE: { ConnectionClosed: CLOSED },
-    CLOSED: { ConnectionClosed: CLOSED },
-    MIGHT_SWITCH_PROTOCOL: {},
-    SWITCHED_PROTOCOL: {},
-    ERROR: {},
-  },
-  server: {
-    IDLE: {
-      ConnectionClosed: CLOSED,
-      Response: SEND_BODY,
-      "Request/client": SEND_RESPONSE,
-    },
-    SEND_RESPONSE: {
-      InformationalResponse: SEND_RESPONSE,
-      Response: SEND_BODY,
-      "InformationalResponse/UPGRADE": SWITCHED_PROTOCOL,
-      "Response/CONNECT": SWITCHED_PROTOCOL,
-    },
-    SEND_BODY: { Data: SEND_BODY, EndOfMessage: DONE },
-    DONE: { ConnectionClosed: CLOSED },
-    MUST_CLOSE: { ConnectionClosed: CLOSED },
-    CLOSED: { ConnectionClosed: CLOSED },
-    SWITCHED_PROTOCOL: {},
-    ERROR: {},
-  },
-};
+// EVENT_TRIGGERED: the state an event moves one side to, or undefined when that side may not
+// send it in `state`. `key` is the event type; "<type>/<switch>" for the server accepting a
+// switch; "Request/client" for the server's side seeing the client's request.
+export function eventTriggered(role: Role, state: State, key: string): State | undefined {
+  switch (state) {
+    case IDLE:
+      if (key === "ConnectionClosed") return CLOSED;
+      if (role === CLIENT) return key === "Request" ? SEND_BODY : undefined;
+      if (key === "Response") return SEND_BODY;
+      return key === "Request/client" ? SEND_RESPONSE : undefined;
+    case SEND_RESPONSE: // the server's only
+      if (role !== SERVER) return undefined;
+      if (key === "InformationalResponse") return SEND_RESPONSE;
+      if (key === "Response") return SEND_BODY;
+      if (key === "InformationalResponse/UPGRADE" || key === "Response/CONNECT") {
+        return SWITCHED_PROTOCOL;
+      }
+      return undefined;
+    case SEND_BODY:
+      if (key === "Data") return SEND_BODY;
+      return key === "EndOfMessage" ? DONE : undefined;
+    case DONE:
+    case MUST_CLOSE:
+    case CLOSED:
+      return key === "ConnectionClosed" ? CLOSED : undefined;
+    default: // MIGHT_SWITCH_PROTOCOL, SWITCHED_PROTOCOL, ERROR: no event moves them
+      return undefined;
+  }
+}
 
-// (client state, server state) -> the changes that follow from them.
-const STATE_TRIGGERED: Readonly<
-  Record<string, Readonly<Record<string, Partial<Record<Role, State>>>>>
-> = {
-  MIGHT_SWITCH_PROTOCOL: { SWITCHED_PROTOCOL: { client: SWITCHED_PROTOCOL } },
-  CLOSED: { DONE: { server: MUST_CLOSE }, IDLE: { server: MUST_CLOSE } },
-  ERROR: { DONE: { server: MUST_CLOSE } },
-  DONE: { CLOSED: { client: MUST_CLOSE }, ERROR: { client: MUST_CLOSE } },
-  IDLE: { CLOSED: { client: MUST_CLOSE } },
-};
+// STATE_TRIGGERED: applies what follows from the pair (client state, server state).
+export function applyStateTriggered(states: { client: State; server: State }): void {
+  const c = states.client;
+  const s = states.server;
+  if (c === MIGHT_SWITCH_PROTOCOL && s === SWITCHED_PROTOCOL) states.client = SWITCHED_PROTOCOL;
+  else if ((c === CLOSED && (s === DONE || s === IDLE)) || (c === ERROR && s === DONE)) {
+    states.server = MUST_CLOSE;
+  } else if ((c === DONE && (s === CLOSED || s === ERROR)) || (c === IDLE && s === CLOSED)) {
+    states.client = MUST_CLOSE;
+  }
+}
 
 /** Both sides' states, keep-alive and pending switch proposals. */
 export class ConnectionState {
@@ -241,7 +240,7 @@ export class ConnectionState {
 
   #fireEventTriggered(role: Role, key: string, type: EventType): void {
     const state = this.get(role);
-    const next = EVENT_TRIGGERED[role][state]![key];
+    const next = eventTriggered(role, state, key);
     if (next === undefined) {
       throw new LocalProtocolError(
         `can't handle event type ${type} when role=${role} and state=${state}`,
@@ -265,11 +264,7 @@ export class ConnectionState {
         if (this.client === DONE) this.client = MUST_CLOSE;
         if (this.server === DONE) this.server = MUST_CLOSE;
       }
-      const changes = STATE_TRIGGERED[this.client]?.[this.server];
-      if (changes !== undefined) {
-        if (changes.client !== undefined) this.client = changes.client;
-        if (changes.server !== undefined) this.server = changes.server;
-      }
+      applyStateTriggered(this);
       if (this.client === client && this.server === server) return;
     }
   }
