@@ -116,48 +116,57 @@ export function parseFields(cursor: LineCursor): HeaderScan {
 
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
-// The version digits of a start line that begins "HTTP/x.y": the common two without slicing.
-function versionOf(line: string): string {
-  const major = line.charCodeAt(5);
-  const minor = line.charCodeAt(7);
+// The version digits of a start line at `at` that begins "HTTP/x.y": the common two
+// without slicing.
+function versionOf(text: string, at: number): string {
+  const major = text.charCodeAt(at + 5);
+  const minor = text.charCodeAt(at + 7);
   if (major === 0x31 && minor === 0x31) return "1.1";
   if (major === 0x31 && minor === 0x30) return "1.0";
-  return line.slice(5, 8);
+  return text.slice(at + 5, at + 8);
 }
 
-/** status-line = HTTP-version SP status-code [ SP reason-phrase ], as h11 reads it. */
-export function parseStatusLine(line: string): { version: string; status: number; reason: string } {
-  const n = line.length;
+/**
+ * status-line = HTTP-version SP status-code [ SP reason-phrase ], as h11 reads it: the line
+ * `text[start, end)`, read in place (a slice of a head would make every charCodeAt go
+ * through the slice).
+ */
+export function parseStatusLine(
+  text: string,
+  start: number,
+  end: number,
+): { version: string; status: number; reason: string } {
+  const n = end - start;
+  const at = (i: number): number => text.charCodeAt(start + i);
   const ok =
     n >= 12 &&
-    line.charCodeAt(0) === 0x48 && // H
-    line.charCodeAt(1) === 0x54 && // T
-    line.charCodeAt(2) === 0x54 && // T
-    line.charCodeAt(3) === 0x50 && // P
-    line.charCodeAt(4) === 0x2f && // /
-    isDigit(line.charCodeAt(5)) &&
-    line.charCodeAt(6) === 0x2e &&
-    isDigit(line.charCodeAt(7)) &&
-    line.charCodeAt(8) === SP &&
-    isDigit(line.charCodeAt(9)) &&
-    isDigit(line.charCodeAt(10)) &&
-    isDigit(line.charCodeAt(11)) &&
-    (n === 12 || line.charCodeAt(12) === SP);
-  if (!ok) throw new LocalProtocolError(`illegal status line: ${JSON.stringify(line)}`);
-  for (let i = 13; i < n; i++) {
+    at(0) === 0x48 && // H
+    at(1) === 0x54 && // T
+    at(2) === 0x54 && // T
+    at(3) === 0x50 && // P
+    at(4) === 0x2f && // /
+    isDigit(at(5)) &&
+    at(6) === 0x2e &&
+    isDigit(at(7)) &&
+    at(8) === SP &&
+    isDigit(at(9)) &&
+    isDigit(at(10)) &&
+    isDigit(at(11)) &&
+    (n === 12 || at(12) === SP);
+  if (!ok) throw illegalStatusLine(text.slice(start, end));
+  for (let i = start + 13; i < end; i++) {
     // reason-phrase = *( HTAB / SP / VCHAR / obs-text ); like h11, other control bytes pass.
-    if (NEVER_IN_LINE[line.charCodeAt(i)] === 1) {
-      throw new LocalProtocolError(`illegal status line: ${JSON.stringify(line)}`);
-    }
+    if (NEVER_IN_LINE[text.charCodeAt(i)] === 1) throw illegalStatusLine(text.slice(start, end));
   }
   return {
-    version: versionOf(line),
-    status:
-      (line.charCodeAt(9) - 0x30) * 100 +
-      (line.charCodeAt(10) - 0x30) * 10 +
-      (line.charCodeAt(11) - 0x30),
-    reason: n > 13 ? line.slice(13) : "",
+    version: versionOf(text, start),
+    status: (at(9) - 0x30) * 100 + (at(10) - 0x30) * 10 + (at(11) - 0x30),
+    reason: n > 13 ? text.slice(start + 13, end) : "",
   };
+}
+
+function illegalStatusLine(line: string): LocalProtocolError {
+  return new LocalProtocolError(`illegal status line: ${JSON.stringify(line)}`);
 }
 
 /** request-line = method SP request-target SP HTTP-version */

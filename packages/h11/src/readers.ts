@@ -88,9 +88,9 @@ export class ResponseHeadReader implements HeadReader {
       return null;
     }
     const cursor = new LineCursor(head);
-    const line = cursor.next();
-    if (line === null) throw new LocalProtocolError("no response line received");
-    const { version, status, reason } = parseStatusLine(line);
+    const lineEnd = cursor.nextEnd();
+    if (lineEnd === 0) throw new LocalProtocolError("no response line received");
+    const { version, status, reason } = parseStatusLine(head, 0, lineEnd);
     const scan = parseFields(cursor);
     this.scan = scan;
     if (status < 100) {
