@@ -89,8 +89,10 @@ class PoolRequest {
   readonly resolve: (response: Response) => void;
   readonly reject: (error: unknown) => void;
   connection: ConnectionInterface | null = null;
-  /** After a failure on a reused connection: only a new connection will do. */
-  freshOnly = false;
+  /**
+   * Retried once after a failure on a reused connection: only a new connection will do,
+   * and it is not retried again.
+   */
   retried = false;
   /** Settled, or given up on: the queue skips it. */
   cancelled = false;
@@ -371,7 +373,6 @@ export class ConnectionPool {
     }
     if (!(error instanceof ConnectionNotAvailable)) {
       pr.retried = true;
-      pr.freshOnly = true;
     }
     this.#inactive(pr);
     this.#giveBack(connection);
@@ -556,7 +557,7 @@ export class ConnectionPool {
         continue;
       }
       const origin = pr.request.url.origin;
-      let chosen = pr.freshOnly ? null : this.#takeIdle(origin);
+      let chosen = pr.retried ? null : this.#takeIdle(origin);
       if (chosen === null) {
         if (connections.length >= this.#maxConnections) this.#dropClosed();
         if (connections.length >= this.#maxConnections) {
