@@ -7,6 +7,11 @@ function defaultPort(scheme: string): number | null {
   return DEFAULT_PORTS[scheme] ?? null;
 }
 
+/** A host as written in a URL: an IPv6 address in brackets. */
+function bracketed(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
 /** Throws UnsupportedProtocol unless the scheme is one we speak. */
 function checkScheme(scheme: string): void {
   if (scheme === "") {
@@ -42,13 +47,12 @@ export class Origin {
 
   /** The host with IPv6 brackets, and the port when it is not the scheme's default. */
   get authority(): string {
-    const host = this.host.includes(":") ? `[${this.host}]` : this.host;
+    const host = bracketed(this.host);
     return this.port === defaultPort(this.scheme) ? host : `${host}:${this.port}`;
   }
 
   toString(): string {
-    const host = this.host.includes(":") ? `[${this.host}]` : this.host;
-    return `${this.scheme}://${host}:${this.port}`;
+    return `${this.scheme}://${bracketed(this.host)}:${this.port}`;
   }
 }
 
@@ -156,8 +160,7 @@ export class URL {
   }
 
   toString(): string {
-    const host = this.host.includes(":") ? `[${this.host}]` : this.host;
     const port = this.port === null ? "" : `:${this.port}`;
-    return `${this.scheme}://${host}${port}${this.target}`;
+    return `${this.scheme}://${bracketed(this.host)}${port}${this.target}`;
   }
 }
