@@ -3,6 +3,7 @@ import {
   type ConnectionInterface,
   ConnectionPool,
   type ConnectionPoolOptions,
+  getHeader,
   type HeaderList,
   type HeadersInit,
   Origin,
@@ -11,12 +12,11 @@ import {
 } from "@x/pool";
 import { ForwardHTTPConnection } from "./forward.js";
 import { basicAuth } from "./headers.js";
+import { TunnelHTTPConnection } from "./tunnel.js";
 
 function argumentError(message: string): TypeError & { code: string } {
   return Object.assign(new TypeError(message), { code: "ERR_INVALID_ARG_VALUE" });
 }
-
-import { TunnelHTTPConnection } from "./tunnel.js";
 
 /**
  * Options of an HTTPProxy: every pool option, plus the proxy's.
@@ -107,7 +107,7 @@ export class HTTPProxy extends ConnectionPool {
           "proxy credentials must not contain CR, LF or NUL, nor a colon in the username",
         );
       }
-      if (!headers.some(([name]) => name.toLowerCase() === "proxy-authorization")) {
+      if (getHeader(headers, "Proxy-Authorization") === undefined) {
         headers.push(["Proxy-Authorization", basicAuth(username, password)]);
       }
     }
