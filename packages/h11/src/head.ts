@@ -25,12 +25,12 @@ export class LineCursor {
 
   next(): string | null {
     const start = this.pos;
-    const stop = this.#advance();
+    const stop = this.nextEnd();
     return stop === start ? null : this.text.slice(start, stop);
   }
 
   /** Moves past the next line; returns where its content ends (before CR LF). */
-  #advance(): number {
+  nextEnd(): number {
     const text = this.text;
     const start = this.pos;
     if (start >= text.length) return start;
@@ -38,11 +38,6 @@ export class LineCursor {
     if (end === -1) end = text.length;
     this.pos = end + 1;
     return end > start && text.charCodeAt(end - 1) === CR ? end - 1 : end;
-  }
-
-  /** The end of the next line's content (before CR LF), moving past it. */
-  nextEnd(): number {
-    return this.#advance();
   }
 
   /** True when the next line continues this one (obs-fold: it starts with SP or HTAB). */
