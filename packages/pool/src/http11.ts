@@ -556,8 +556,12 @@ class HTTP11Body implements ReadAllStream, AsyncIterator<Uint8Array> {
   [kReadAll](): Uint8Array[] | Promise<Uint8Array[]> {
     // With a trace callback, go the long way so that every event is reported.
     if (this.#request.extensions.trace !== undefined) return this.#readAllTraced();
-    const chunks: Uint8Array[] = [];
-    // What h11 has buffered is taken at once; only a read from the network needs a promise.
+    return this.#collect([]);
+  }
+
+  // Takes the rest of the body into `chunks`: what h11 has buffered at once, and a promise
+  // only when the network must be read. Closes the body at its end.
+  #collect(chunks: Uint8Array[]): Uint8Array[] | Promise<Uint8Array[]> {
     while (!this.#finished) {
       const next = this.#connection.nextChunk(this.#timeout);
       if (next === null) this.#finished = true;
@@ -568,11 +572,15 @@ class HTTP11Body implements ReadAllStream, AsyncIterator<Uint8Array> {
     return closing === SETTLED ? chunks : closing.then(() => chunks);
   }
 
-  // The rest of the body, after `pending` (a read from the network). Continuations, not an
-  // async function: many bodies may be in flight, and each would keep a suspended frame.
+  // Goes on after `pending` (a read from the network). Continuations, not an async
+  // function: many bodies may be in flight, and each would keep a suspended frame.
   #readRest(chunks: Uint8Array[], pending: Promise<Uint8Array | null>): Promise<Uint8Array[]> {
     return pending.then(
-      (chunk) => this.#collect(chunks, chunk),
+      (chunk) => {
+        if (chunk === null) this.#finished = true;
+        else chunks.push(chunk);
+        return this.#collect(chunks);
+      },
       (error: unknown) => {
         this.#finished = true;
         return this.close().then(() => {
@@ -580,19 +588,6 @@ class HTTP11Body implements ReadAllStream, AsyncIterator<Uint8Array> {
         });
       },
     );
-  }
-
-  #collect(chunks: Uint8Array[], first: Uint8Array | null): Uint8Array[] | Promise<Uint8Array[]> {
-    let chunk = first;
-    while (chunk !== null) {
-      chunks.push(chunk);
-      const next = this.#connection.nextChunk(this.#timeout);
-      if (next !== null && !(next instanceof Uint8Array)) return this.#readRest(chunks, next);
-      chunk = next;
-    }
-    this.#finished = true;
-    const closing = this.close();
-    return closing === SETTLED ? chunks : closing.then(() => chunks);
   }
 
   async #readAllTraced(): Promise<Uint8Array[]> {
