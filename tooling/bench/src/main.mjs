@@ -21,9 +21,14 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 
 const server = fork(`${here}server.mjs`, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
 const ports = await new Promise((resolve) => server.once("message", resolve));
+const proxyProcess = fork(`${here}proxy.mjs`, [], {
+  stdio: ["ignore", "inherit", "inherit", "ipc"],
+});
+proxyProcess.send({ httpPort: ports.httpPort, httpsPort: ports.httpsPort });
+const { proxyPort } = await new Promise((resolve) => proxyProcess.once("message", resolve));
 const HTTP = `http://127.0.0.1:${ports.httpPort}`;
 const HTTPS = `https://localhost:${ports.httpsPort}`;
-const PROXY = `http://127.0.0.1:${ports.proxyPort}`;
+const PROXY = `http://127.0.0.1:${proxyPort}`;
 const ca = ports.ca;
 
 const MiB = 1024 * 1024;
@@ -254,6 +259,8 @@ const rss =
 
 server.disconnect();
 server.kill();
+proxyProcess.disconnect();
+proxyProcess.kill();
 
 const parser =
   only && !only.includes("h11") ? [] : benchH11({ rounds: QUICK ? 3 : 7, log: () => {} });

@@ -1,8 +1,8 @@
-// The benchmark's server process: node:http with keep-alive over HTTP and HTTPS, and the
-// embedded proxy, all on loopback. Sends its ports (and the CA) to the parent over IPC.
+// The benchmark's server process: node:http with keep-alive over HTTP and HTTPS, on
+// loopback. Sends its ports (and the CA) to the parent over IPC.
 import { createServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { startProxy, testCA } from "@x/testkit";
+import { testCA } from "@x/testkit";
 
 const SMALL = Buffer.from(
   JSON.stringify({ id: 12345, name: "widget", tags: ["a", "b", "c"], price: 9.99, ok: true }),
@@ -53,8 +53,5 @@ const https = createHttpsServer(
 );
 const httpPort = await listen(http);
 const httpsPort = await listen(https);
-const proxy = await startProxy({
-  hosts: { "bench.test:80": httpPort, "bench.test:443": httpsPort },
-});
-process.send({ httpPort, httpsPort, proxyPort: proxy.port, ca: testCA().cert });
+process.send({ httpPort, httpsPort, ca: testCA().cert });
 process.on("disconnect", () => process.exit(0));

@@ -106,9 +106,23 @@ class Peer {
     }
   }
 
+  // Writes made in one pass of the event loop (a head, its body, its end) leave in one
+  // syscall: the socket is corked at the first and uncorked once the pass's ticks are done.
+  #corked = false;
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.socket.uncork();
+  };
+
   send(event: Event): void {
     const bytes = this.h11.send(event);
-    if (bytes !== undefined && bytes.length > 0 && !this.socket.destroyed) this.socket.write(bytes);
+    if (bytes === undefined || bytes.length === 0 || this.socket.destroyed) return;
+    if (!this.#corked) {
+      this.#corked = true;
+      this.socket.cork();
+      process.nextTick(this.#uncork);
+    }
+    this.socket.write(bytes);
   }
 
   respond(status: number, reason: string, body: string, extra: Array<[string, string]> = []): void {
