@@ -26,8 +26,14 @@ export interface ConnectionInterface {
 }
 
 // Errors raised on a *reused* connection before any byte of the response arrived. The pool
-// may retry such a request once on a new connection (see ConnectionPool).
+// may retry such a request once on a new connection (see ConnectionPool), when it is safe
+// to send twice: its method is idempotent (RFC 9110 §9.2.2) and its body can be sent again.
 const reusedFailures = new WeakSet<object>();
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+
+export function canRetry(request: Request): boolean {
+  return IDEMPOTENT.has(request.method) && request.replayable;
+}
 
 export function markReusedConnectionFailure(error: unknown): void {
   if (typeof error === "object" && error !== null) reusedFailures.add(error);

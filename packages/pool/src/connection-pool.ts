@@ -23,7 +23,11 @@
 
 import { concat } from "./bytes.js";
 import { HTTPConnection, type HTTPConnectionOptions } from "./connection.js";
-import { type ConnectionInterface, isReusedConnectionFailure } from "./connection-interface.js";
+import {
+  type ConnectionInterface,
+  canRetry,
+  isReusedConnectionFailure,
+} from "./connection-interface.js";
 import { argumentError, ConnectionNotAvailable, PoolTimeout } from "./errors.js";
 import {
   chunkOf,
@@ -73,7 +77,6 @@ export interface RequestCallOptions {
 }
 
 // Methods that may be sent twice (RFC 9110 §9.2.2).
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 // Methods whose requests carry content, so an empty one says Content-Length: 0.
 const CONTENT_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
@@ -363,10 +366,7 @@ export class ConnectionPool {
     const retry =
       !request.signal?.aborted &&
       (error instanceof ConnectionNotAvailable ||
-        (isReusedConnectionFailure(error) &&
-          !pr.retried &&
-          IDEMPOTENT.has(request.method) &&
-          request.replayable));
+        (isReusedConnectionFailure(error) && !pr.retried && canRetry(request)));
     if (!retry) {
       this.#fail(pr, error);
       return;

@@ -9,6 +9,14 @@
 // Requests with a body are written while the response is already being read, so a server
 // that answers early (a 413 before the upload is over) is heard, as httpcore hears it when
 // the write fails.
+//
+// A request that must not be sent twice (see canRetry) is not written to a connection
+// that became idle too recently: a FIN, a reset or stray bytes the server sent right behind
+// its response may be in the kernel already, not yet delivered to us. Such a request waits
+// until the event loop has been through a poll phase since (two check phases, where
+// setImmediate runs), then the connection is looked at again; a stale one fails the
+// request with ConnectionNotAvailable, which the pool answers with another connection.
+// Other requests go at once: were the connection stale, the pool sends them again.
 
 import {
   Connection as H11Connection,
@@ -17,8 +25,11 @@ import {
   NEED_DATA,
 } from "@x/h11";
 import { concat } from "./bytes.js";
-import type { ConnectionInterface } from "./connection-interface.js";
-import { markReusedConnectionFailure } from "./connection-interface.js";
+import {
+  type ConnectionInterface,
+  canRetry,
+  markReusedConnectionFailure,
+} from "./connection-interface.js";
 import {
   ConnectionNotAvailable,
   LocalProtocolError,
@@ -59,6 +70,40 @@ export type HTTP11State = "NEW" | "ACTIVE" | "IDLE" | "CLOSED";
 export interface HTTP11ConnectionOptions {
   /** Milliseconds an idle connection may be kept; undefined keeps it until the server closes it. */
   readonly keepaliveExpiry?: number | undefined;
+}
+
+// Turns of the event loop: `turn` moves on in each check phase (where setImmediate runs)
+// while a request waits for it. A connection that became idle at turn T has been through
+// a whole poll phase (the kernel's news about its socket delivered) once turn is T + 2;
+// since turns are counted only while someone waits, that may be later than needed, never
+// sooner.
+const SETTLE_TURNS = 2;
+let turn = 0;
+let ticking = false;
+// Callbacks due when this turn ends, and when the one after it ends; a spare array.
+let dueNext: Array<() => void> = [];
+let dueAfter: Array<() => void> = [];
+let spare: Array<() => void> = [];
+
+function tick(): void {
+  turn++;
+  const due = dueNext;
+  dueNext = dueAfter;
+  dueAfter = spare;
+  if (dueNext.length > 0) setImmediate(tick);
+  else ticking = false;
+  for (let i = 0; i < due.length; i++) due[i]!();
+  due.length = 0;
+  spare = due;
+}
+
+// Calls `f` when `turn` reaches `until` (turn + 1 or turn + 2).
+function atTurn(until: number, f: () => void): void {
+  (until <= turn + 1 ? dueNext : dueAfter).push(f);
+  if (!ticking) {
+    ticking = true;
+    setImmediate(tick);
+  }
 }
 
 const READ_NUM_BYTES = 64 * 1024;
@@ -159,6 +204,8 @@ export class HTTP11Connection implements ConnectionInterface {
   #keepaliveHint: number | null = null;
   // Response bytes received in the current cycle.
   #received = 0;
+  // The turn of the event loop in which the connection last became idle (see the top).
+  #idleTurn = -SETTLE_TURNS;
 
   constructor(origin: Origin, stream: NetworkStream, options: HTTP11ConnectionOptions = {}) {
     this.#origin = origin;
@@ -178,7 +225,6 @@ export class HTTP11Connection implements ConnectionInterface {
   }
 
   handleRequest(request: Request): Promise<Response> {
-    let head: Uint8Array;
     try {
       if (!this.canHandleRequest(request.url.origin)) {
         throw new ConnectionNotAvailable(
@@ -188,6 +234,38 @@ export class HTTP11Connection implements ConnectionInterface {
       if (this.#state !== "NEW" && this.#state !== "IDLE") {
         throw new ConnectionNotAvailable(`the connection is ${this.#state}`);
       }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const settled = this.#idleTurn + SETTLE_TURNS;
+    if (this.#state === "IDLE" && turn < settled && !canRetry(request)) {
+      // Perhaps idle only just now, and this request must not be sent twice: taken at
+      // once, used once a poll phase has gone by.
+      this.#state = "ACTIVE";
+      return new Promise<Response>((resolve, reject) => {
+        atTurn(settled, () => {
+          if (this.#state === "CLOSED") {
+            reject(new WriteError("the connection was closed before the request was sent"));
+            return;
+          }
+          this.#state = "IDLE";
+          if (this.hasExpired()) {
+            void this.close();
+            reject(
+              new ConnectionNotAvailable("the server closed the connection while it was idle"),
+            );
+            return;
+          }
+          resolve(this.#start(request));
+        });
+      });
+    }
+    return this.#start(request);
+  }
+
+  #start(request: Request): Promise<Response> {
+    let head: Uint8Array;
+    try {
       // h11 checks the head before it changes any state: a request it refuses (say, two Host
       // fields) fails here, with nothing written and the connection still usable.
       head = this.#send({
@@ -426,6 +504,7 @@ export class HTTP11Connection implements ConnectionInterface {
     const h11 = this.#h11;
     if (h11.ourState !== "DONE" || h11.theirState !== "DONE") return this.close();
     this.#state = "IDLE";
+    this.#idleTurn = turn;
     h11.startNextCycle();
     let expiry = this.#keepaliveExpiry ?? null;
     if (this.#keepaliveHint !== null) {

@@ -14,6 +14,7 @@ import {
   ConnectionPool,
   ReadTimeout,
   RemoteProtocolError,
+  WriteError,
   WriteTimeout,
 } from "../src/index.js";
 
@@ -53,6 +54,43 @@ describe("stale and misbehaving connections", () => {
       const again = await pool.request("GET", `${raw.url}/`);
       expect(text(again.content)).toBe("ok");
       expect(raw.connections).toBe(2);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("a connection closed right behind its response is not reused, even by a request sent at once", async () => {
+    // No "Connection: close": the FIN follows the response in the same instant. A POST is
+    // not retried on another connection, so sending it on this one would fail it.
+    const raw = await startRawServer((socket) => {
+      onRequestHead(socket, () => socket.end(OK));
+    });
+    try {
+      await using pool = new ConnectionPool();
+      for (let i = 0; i < 20; i++) {
+        const response = await pool.request("POST", `${raw.url}/`, { content: "x" });
+        expect(text(response.content)).toBe("ok");
+      }
+      expect(raw.connections).toBe(20);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("a request waiting for a connection to settle fails when the pool is closed", async () => {
+    const raw = await startRawServer((socket) => {
+      socket.on("data", () => socket.write(OK));
+    });
+    try {
+      await using pool = new ConnectionPool();
+      await pool.request("GET", `${raw.url}/`);
+      // The POST waits for the connection just released; close() ends it first.
+      const waiting = pool.request("POST", `${raw.url}/`, { content: "x" }).catch((e) => e);
+      await pool.close();
+      const error = await waiting;
+      expect(error).toBeInstanceOf(WriteError);
+      expect(error.message).toMatch(/closed before the request was sent/);
+      expect(raw.connections).toBe(1);
     } finally {
       await raw.close();
     }
