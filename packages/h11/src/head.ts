@@ -12,15 +12,17 @@ const HTAB = 0x09;
 
 /**
  * Walks the lines of a head by index; `next()` gives a line without its CR LF, or null at
- * the blank line that ends the head.
+ * the blank line that ends the head. The head is `text[0, end)`; more may follow it.
  */
 export class LineCursor {
   readonly text: string;
+  readonly end: number;
   /** Where the next line starts. */
   pos = 0;
 
-  constructor(text: string) {
+  constructor(text: string, end: number = text.length) {
     this.text = text;
+    this.end = end;
   }
 
   next(): string | null {
@@ -33,9 +35,9 @@ export class LineCursor {
   nextEnd(): number {
     const text = this.text;
     const start = this.pos;
-    if (start >= text.length) return start;
+    if (start >= this.end) return start;
     let end = text.indexOf("\n", start);
-    if (end === -1) end = text.length;
+    if (end === -1 || end >= this.end) end = this.end;
     this.pos = end + 1;
     return end > start && text.charCodeAt(end - 1) === CR ? end - 1 : end;
   }
@@ -79,10 +81,10 @@ function checkLine(text: string, start: number, end: number): void {
 export function parseFields(cursor: LineCursor): HeaderScan {
   const scan = new HeaderScan();
   const text = cursor.text;
-  if (cursor.pos >= text.length) return scan;
+  if (cursor.pos >= cursor.end) return scan;
   if (cursor.continues()) throw new LocalProtocolError("continuation line at start of headers");
   FIELD_LINES_RE.lastIndex = cursor.pos;
-  const wellFormed = FIELD_LINES_RE.test(text) && FIELD_LINES_RE.lastIndex === text.length;
+  const wellFormed = FIELD_LINES_RE.test(text) && FIELD_LINES_RE.lastIndex === cursor.end;
   for (;;) {
     const start = cursor.pos;
     const end = cursor.nextEnd();

@@ -19,6 +19,9 @@ const nativeBuffer = (
 const nativeSlice = nativeBuffer?.prototype.latin1Slice;
 const nativeFrom = nativeSlice === undefined ? undefined : nativeBuffer;
 
+/** True when decodeLatin1 is native (cheap per byte; a call costs ~900 instructions). */
+export const NATIVE_LATIN1: boolean = nativeSlice !== undefined;
+
 /** Bytes `[start, end)` of `bytes` as a latin1 string. */
 export function decodeLatin1(bytes: Uint8Array, start: number, end: number): string {
   const length = end - start;

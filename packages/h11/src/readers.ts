@@ -61,7 +61,7 @@ export class RequestHeadReader implements HeadReader {
       checkObviouslyInvalid(buf);
       return null;
     }
-    const cursor = new LineCursor(head);
+    const cursor = new LineCursor(head, buf.headLength);
     const line = cursor.next();
     if (line === null) throw new LocalProtocolError("no request line received");
     const { method, target, version } = parseRequestLine(line);
@@ -87,7 +87,7 @@ export class ResponseHeadReader implements HeadReader {
       checkObviouslyInvalid(buf);
       return null;
     }
-    const cursor = new LineCursor(head);
+    const cursor = new LineCursor(head, buf.headLength);
     const lineEnd = cursor.nextEnd();
     if (lineEnd === 0) throw new LocalProtocolError("no response line received");
     const { version, status, reason } = parseStatusLine(head, 0, lineEnd);
@@ -163,7 +163,8 @@ export class ChunkedReader implements Reader {
     if (this.#readingTrailer) {
       const head = buf.extractHead(this.#limit, this.#tooLarge);
       if (head === null) return null;
-      return { type: "EndOfMessage", headers: parseFields(new LineCursor(head)).headers };
+      const cursor = new LineCursor(head, buf.headLength);
+      return { type: "EndOfMessage", headers: parseFields(cursor).headers };
     }
     while (this.#discard !== "") {
       const data = buf.extractAtMost(this.#discard.length);

@@ -1,4 +1,4 @@
-import { decodeLatin1 } from "./latin1.js";
+import { decodeLatin1, NATIVE_LATIN1 } from "./latin1.js";
 
 // Theory of operation
 //
@@ -7,7 +7,11 @@ import { decodeLatin1 } from "./latin1.js";
 //
 // 1. Searching is O(n). Looking for the end of a head (a blank line) or of a line starts
 //    where the previous search stopped, so feeding a head one byte at a time still costs
-//    linear time. Both marks reset when bytes are taken out.
+//    linear time. Both marks reset when bytes are taken out. The first look for a head's
+//    end is the exception, bounded: it decodes up to HEAD_WINDOW bytes as text and
+//    searches them natively; the head is parsed from that text (bytes after the head
+//    included, so that the parse reads a flat string), and the next look, if any, goes on
+//    byte by byte.
 //
 // 2. Body bytes are not copied when they need not be. A chunk that arrives while the
 //    buffer is empty is *adopted*: kept as it is, never written to, and body data is
@@ -37,6 +41,21 @@ function find(bytes: Uint8Array, byte: number, from: number, end: number): numbe
 }
 const LF = 0x0a;
 const CR = 0x0d;
+
+// The first look for the end of a head decodes up to this many bytes at once and lets the
+// native string search find the blank line: a JS loop costs ~12 instructions a byte, the
+// decode ~0.5 and the search less, plus ~650 for the two searches (measured with
+// callgrind). Heads rarely need more; below HEAD_WINDOW_FROM bytes the loop is cheaper.
+const HEAD_WINDOW = 1024;
+const HEAD_WINDOW_FROM = 64;
+
+// Where the first blank line (LF LF or LF CR LF) in `text` ends, or -1.
+function blankLineEnd(text: string): number {
+  const crlf = text.indexOf("\n\r\n");
+  const lf = text.indexOf("\n\n");
+  if (lf !== -1 && (crlf === -1 || lf < crlf)) return lf + 2;
+  return crlf === -1 ? -1 : crlf + 3;
+}
 
 export class ReceiveBuffer {
   #buf: Uint8Array = EMPTY;
@@ -135,26 +154,51 @@ export class ReceiveBuffer {
     return -1;
   }
 
+  /** The length of the head at the start of the text extractHead last returned. */
+  headLength = 0;
+
   /**
-   * Takes a head out of the buffer as latin1 text, blank line included, or returns null
-   * when it has not all arrived. An empty head (the buffer starting with a blank line) is
-   * "". `limit` bounds the head: past it `onTooLarge` is called.
+   * Takes a head out of the buffer and returns latin1 text that starts with it, blank line
+   * included (`headLength` says where it ends; bytes after it may follow in the text, and
+   * stay in the buffer), or returns null when it has not all arrived. An empty head (the
+   * buffer starting with a blank line) is "". `limit` bounds the head: past it
+   * `onTooLarge` is called.
    */
   extractHead(limit: number, onTooLarge: () => never): string | null {
     const length = this.#end - this.#start;
     if (length >= 1 && this.#buf[this.#start] === LF) {
       this.#consume(1);
+      this.headLength = 0;
       return "";
     }
     if (length >= 2 && this.#buf[this.#start] === CR && this.#buf[this.#start + 1] === LF) {
       this.#consume(2);
+      this.headLength = 0;
       return "";
+    }
+    if (this.#headSearch === 0 && NATIVE_LATIN1 && length >= HEAD_WINDOW_FROM) {
+      // First look: decode a window and search it natively. When the blank line is not in
+      // it, the byte scan below goes on from the window's last two bytes next time.
+      const window = Math.min(length, HEAD_WINDOW);
+      const text = decodeLatin1(this.#buf, this.#start, this.#start + window);
+      const headEnd = blankLineEnd(text);
+      if (headEnd !== -1) {
+        if (headEnd > limit) onTooLarge();
+        this.#consume(headEnd);
+        // The whole window, not a slice of it: a sliced string makes each character read
+        // of the parse that follows go through the slice (~1,300 instructions a head).
+        this.headLength = headEnd;
+        return text;
+      }
+      this.#headSearch = Math.max(0, window - 2);
+      if (window === length) return null;
     }
     const headEnd = this.findHeadEnd();
     if (headEnd === -1) return null;
     if (headEnd > limit) onTooLarge();
     const text = decodeLatin1(this.#buf, this.#start, this.#start + headEnd);
     this.#consume(headEnd);
+    this.headLength = headEnd;
     return text;
   }
 

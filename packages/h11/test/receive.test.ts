@@ -209,6 +209,50 @@ const RESPONSES: Array<{
     ],
     state: DONE,
   },
+  // The first look for a head's end decodes up to 1024 bytes and searches them: heads
+  // longer than that, blank lines across its edge, and bodies holding blank lines.
+  ...[975, 976, 977, 978, 979, 3000].map((pad) => ({
+    name: `a ${44 + pad + 4}-byte head, body after it`,
+    wire: `HTTP/1.1 200 OK\r\nX-Pad: ${"p".repeat(pad)}\r\nContent-Length: 4\r\n\r\nbody`,
+    events: [
+      {
+        type: "Response",
+        status: 200,
+        reason: "OK",
+        headers: [
+          ["X-Pad", "p".repeat(pad)],
+          ["Content-Length", "4"],
+        ],
+        httpVersion: "1.1",
+      },
+      { type: "Data", data: "body" },
+      { type: "EndOfMessage", headers: [] },
+    ],
+    state: DONE,
+  })),
+  ...[
+    ["\n", "ab\r\n\r\ncd"],
+    ["\r\n", "ab\n\ncd"],
+    ["\r\n", "ab\n\r\ncd"],
+  ].map(([eol, body]) => ({
+    name: `the first blank line ends the head (${JSON.stringify(eol)} lines, body ${JSON.stringify(body)})`,
+    wire: `HTTP/1.1 200 OK${eol}X-Pad: ${"p".repeat(40)}${eol}Content-Length: ${body!.length}${eol}${eol}${body}`,
+    events: [
+      {
+        type: "Response",
+        status: 200,
+        reason: "OK",
+        headers: [
+          ["X-Pad", "p".repeat(40)],
+          ["Content-Length", String(body!.length)],
+        ],
+        httpVersion: "1.1",
+      },
+      { type: "Data", data: body },
+      { type: "EndOfMessage", headers: [] },
+    ],
+    state: DONE,
+  })),
 ];
 
 describe("client receiving responses", () => {
