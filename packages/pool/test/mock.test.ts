@@ -178,3 +178,87 @@ describe("with MockBackend (httpcore's pool tests)", () => {
     ).toBe("a.com:8080");
   });
 });
+
+// A stream that answers each request with a 200 at once, or (held) never answers.
+class EchoStream implements NetworkStream {
+  writes = 0;
+  #replies = 0;
+  #parked: Array<(error: Error) => void> = [];
+  constructor(readonly held = false) {}
+  read(): Promise<Uint8Array> {
+    if (!this.held && this.#replies > 0) {
+      this.#replies--;
+      return Promise.resolve(
+        new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+      );
+    }
+    return new Promise((_, reject) => this.#parked.push(reject));
+  }
+  write(): Promise<void> {
+    this.writes++;
+    this.#replies++;
+    return Promise.resolve();
+  }
+  async close(): Promise<void> {
+    for (const reject of this.#parked.splice(0)) reject(new Error("closed"));
+  }
+  async startTls(): Promise<NetworkStream> {
+    return this;
+  }
+  getExtraInfo(): unknown {
+    return false;
+  }
+}
+
+describe("when a request goes out on a connection released just now", () => {
+  const origin = new Origin("http", "example.com", 80);
+  const get = () =>
+    new Request("GET", "http://example.com/", { headers: [["Host", "example.com"]] });
+  const post = () =>
+    new Request("POST", "http://example.com/", {
+      headers: [
+        ["Host", "example.com"],
+        ["Content-Length", "1"],
+      ],
+      content: new Uint8Array([120]),
+    });
+  const checkPhase = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("alone, a GET is written at once; beside another exchange, in the check phase", async () => {
+    const stream = new EchoStream();
+    const conn = new HTTP11Connection(origin, stream);
+    await (await conn.handleRequest(get())).read();
+    let pending = conn.handleRequest(get());
+    expect(stream.writes).toBe(2);
+    await (await pending).read();
+
+    const busy = new HTTP11Connection(origin, new EchoStream(true));
+    const stalled = busy.handleRequest(get()).catch((e: unknown) => e);
+    pending = conn.handleRequest(get());
+    expect(stream.writes).toBe(2);
+    await checkPhase();
+    expect(stream.writes).toBe(3);
+    await (await pending).read();
+
+    // The other exchange over (its connection closed), a GET goes at once again.
+    await busy.close();
+    expect(await stalled).toBeInstanceOf(Error);
+    pending = conn.handleRequest(get());
+    expect(stream.writes).toBe(4);
+    await (await pending).read();
+  });
+
+  it("a POST waits for a poll phase to go by, then is written", async () => {
+    const stream = new EchoStream();
+    const conn = new HTTP11Connection(origin, stream);
+    await (await conn.handleRequest(get())).read();
+    const pending = conn.handleRequest(post());
+    expect(conn.state).toBe("ACTIVE");
+    await checkPhase();
+    expect(stream.writes).toBe(1);
+    await checkPhase();
+    expect(stream.writes).toBe(2);
+    await (await pending).read();
+    expect(conn.state).toBe("IDLE");
+  });
+});
