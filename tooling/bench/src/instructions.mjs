@@ -10,7 +10,7 @@
 //
 // Run without arguments for every case, or name some; `--worker <case> <n>` is the inner
 // process.
-import { spawnSync } from "node:child_process";
+import { fork, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Connection } from "@x/h11";
 import { ConnectionPool, HTTP11Connection, Origin, Request } from "@x/pool";
@@ -65,11 +65,40 @@ async function setup() {
 const WARMUP = 50_000;
 const N = 100_000;
 
+// Cases over real sockets: our client process only (the server, node:http in its own
+// process, runs outside valgrind). Slower under valgrind, so fewer iterations; the count
+// includes Node's own socket path (~38k instructions for a raw-socket round trip).
+const LOOPBACK = {
+  "ConnectionPool.request GET over loopback (client)": { warmup: 10_000, n: 10_000 },
+};
+async function loopbackCase() {
+  const here = fileURLToPath(new URL(".", import.meta.url));
+  const server = fork(`${here}server.mjs`, [], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  const { httpPort } = await new Promise((resolve) => server.once("message", resolve));
+  const pool = new ConnectionPool({ maxConnections: 1 });
+  const url = `http://127.0.0.1:${httpPort}/small`;
+  return {
+    run: async () => (await pool.request("GET", url)).content.length,
+    stop: async () => {
+      await pool.close();
+      server.kill();
+    },
+  };
+}
+
 if (process.argv[2] === "--worker") {
-  const cases = await setup();
-  const run = cases[process.argv[3]];
+  const name = process.argv[3];
   const n = Number(process.argv[4]);
-  if (run === undefined) throw new Error(`no case ${process.argv[3]}`);
+  if (name in LOOPBACK) {
+    const { run, stop } = await loopbackCase();
+    for (let i = 0; i < LOOPBACK[name].warmup; i++) await run();
+    for (let i = 0; i < n; i++) await run();
+    await stop();
+    process.exit(0);
+  }
+  const cases = await setup();
+  const run = cases[name];
+  if (run === undefined) throw new Error(`no case ${name}`);
   const first = run();
   if (first instanceof Promise) {
     await first;
@@ -105,9 +134,12 @@ function count(name, n) {
   return Number(collected[1]);
 }
 
-const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(await setup());
+const names = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : [...Object.keys(await setup()), ...Object.keys(LOOPBACK)];
 for (const name of names) {
-  const perIteration = (count(name, N) - count(name, 0)) / N;
+  const n = LOOPBACK[name]?.n ?? N;
+  const perIteration = (count(name, n) - count(name, 0)) / n;
   console.log(`${name.padEnd(40)} ${Math.round(perIteration).toLocaleString("en")} instructions`);
 }
 process.exit(0);
