@@ -96,6 +96,26 @@ describe("stale and misbehaving connections", () => {
     }
   });
 
+  it("a request aborted while it waits for a connection to settle fails with the reason", async () => {
+    const raw = await startRawServer((socket) => {
+      socket.on("data", () => socket.write(OK));
+    });
+    try {
+      await using pool = new ConnectionPool();
+      await pool.request("GET", `${raw.url}/`);
+      const controller = new AbortController();
+      const waiting = pool
+        .request("POST", `${raw.url}/`, { content: "x", signal: controller.signal })
+        .catch((e) => e);
+      controller.abort(new Error("stop"));
+      expect((await waiting).message).toBe("stop");
+      expect(raw.connections).toBe(1);
+      expect(pool.connections).toHaveLength(0);
+    } finally {
+      await raw.close();
+    }
+  });
+
   it("an unsolicited response on an idle connection is never taken as the next answer", async () => {
     const raw = await startRawServer((socket, index) => {
       onRequestHead(socket, () => {
