@@ -43,7 +43,7 @@ import {
   type ResponseStream,
 } from "./models.js";
 import { printable } from "./printable.js";
-import { SETTLED } from "./settled.js";
+import { afterSettled, SETTLED } from "./settled.js";
 import type { Origin, URL } from "./url.js";
 
 /**
@@ -712,8 +712,7 @@ class PoolBody implements ReadAllStream, AsyncIterator<Uint8Array> {
 
   // The body was read to its end: close (release the connection), then say so.
   #ended(): null | Promise<null> {
-    const closing = this.close();
-    return closing === SETTLED ? null : closing.then(() => null);
+    return afterSettled(this.close(), null);
   }
 
   #failed(error: unknown): Promise<never> {
@@ -732,16 +731,12 @@ class PoolBody implements ReadAllStream, AsyncIterator<Uint8Array> {
       chunks = Promise.reject(error);
     }
     if (!Array.isArray(chunks)) return this.#readLater(chunks);
-    const closing = this.close();
-    return closing === SETTLED ? chunks : closing.then(() => chunks);
+    return afterSettled(this.close(), chunks);
   }
 
   #readLater(pending: Promise<Uint8Array[]>): Promise<Uint8Array[]> {
     return pending.then(
-      (chunks) => {
-        const closing = this.close();
-        return closing === SETTLED ? chunks : closing.then(() => chunks);
-      },
+      (chunks) => afterSettled(this.close(), chunks),
       (error: unknown) => this.#failed(error),
     );
   }

@@ -54,7 +54,7 @@ import {
 } from "./models.js";
 import type { NetworkStream } from "./network.js";
 import { printable } from "./printable.js";
-import { SETTLED } from "./settled.js";
+import { afterSettled, SETTLED } from "./settled.js";
 import { traced } from "./trace.js";
 import type { Origin } from "./url.js";
 
@@ -639,12 +639,7 @@ class HTTP11Body implements ReadAllStream, AsyncIterator<Uint8Array> {
         if (chunk === null) this.#finished = true;
         return chunk;
       },
-      (error: unknown) => {
-        this.#finished = true;
-        return this.close().then(() => {
-          throw error;
-        });
-      },
+      (error: unknown) => this.#failed(error),
     );
   }
 
@@ -663,8 +658,7 @@ class HTTP11Body implements ReadAllStream, AsyncIterator<Uint8Array> {
       else if (next instanceof Uint8Array) chunks.push(next);
       else return this.#readRest(chunks, next);
     }
-    const closing = this.close();
-    return closing === SETTLED ? chunks : closing.then(() => chunks);
+    return afterSettled(this.close(), chunks);
   }
 
   // Goes on after `pending` (a read from the network). Continuations, not an async
@@ -676,13 +670,16 @@ class HTTP11Body implements ReadAllStream, AsyncIterator<Uint8Array> {
         else chunks.push(chunk);
         return this.#collect(chunks);
       },
-      (error: unknown) => {
-        this.#finished = true;
-        return this.close().then(() => {
-          throw error;
-        });
-      },
+      (error: unknown) => this.#failed(error),
     );
+  }
+
+  // A read failed: the body ends, closes (the connection with it), and rethrows.
+  #failed(error: unknown): Promise<never> {
+    this.#finished = true;
+    return this.close().then(() => {
+      throw error;
+    });
   }
 
   async #readAllTraced(): Promise<Uint8Array[]> {

@@ -4,3 +4,11 @@
  * get it go on at once instead of waiting a turn of the microtask queue.
  */
 export const SETTLED: Promise<void> = Promise.resolve();
+
+/**
+ * @internal `value` once `pending` is done: at once (no promise) when `pending` is SETTLED,
+ * else a promise of it.
+ */
+export function afterSettled<T>(pending: Promise<void>, value: T): T | Promise<T> {
+  return pending === SETTLED ? value : pending.then(() => value);
+}
