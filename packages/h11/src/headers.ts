@@ -9,7 +9,7 @@ const MAX_CONTENT_LENGTH = Number.MAX_SAFE_INTEGER;
 // `usual` is the case it is usually written in: two whole-string compares (a memcmp each)
 // settle the common spellings before the loop, whose charCodeAt calls cost ~25
 // instructions a character.
-function isName(name: string, lower: string, usual: string): boolean {
+export function isName(name: string, lower: string, usual: string): boolean {
   if (name === usual || name === lower) return true;
   if (name.length !== lower.length) return false;
   for (let i = 0; i < lower.length; i++) {

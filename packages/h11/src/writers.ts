@@ -3,7 +3,7 @@
 // is passed through without a copy.
 
 import { LocalProtocolError } from "./errors.js";
-import type { HeaderScan } from "./headers.js";
+import { type HeaderScan, isName } from "./headers.js";
 import { encodeKnownLatin1, encodeLatin1 } from "./latin1.js";
 
 const CRLF = encodeLatin1("\r\n");
@@ -17,7 +17,7 @@ function fieldsText(scan: HeaderScan): string {
   const hasHost = scan.hostCount > 0;
   for (let i = 0; i < headers.length; i++) {
     const [name, value] = headers[i]!;
-    if (hasHost && name.length === 4 && name.toLowerCase() === "host") {
+    if (hasHost && isName(name, "host", "Host")) {
       host += `${name}: ${value}\r\n`;
     } else {
       rest += `${name}: ${value}\r\n`;
