@@ -7,6 +7,11 @@
 // can drop it before using it. Backpressure still holds: a slow reader stops the socket.
 // Writes resolve as soon as the socket accepts the bytes, and wait for 'drain' only when
 // its buffer is full; errors arrive through the 'error' event and fail the next operation.
+//
+// Plain TCP and Unix sockets that NodeBackend opens read into buffers of our own (net's
+// `onread` option, see ReadBuffers) instead of emitting 'data': that skips the readable
+// stream's bookkeeping and a new backing store for every read. TLS sockets, made over an
+// open socket by startTls, cannot take `onread` and use 'data' events.
 
 import { isIP, connect as netConnect, type Socket } from "node:net";
 import {
@@ -27,6 +32,52 @@ import { SETTLED } from "./settled.js";
 
 const EMPTY = new Uint8Array(0);
 const HIGH_WATER = 256 * 1024;
+// A socket's first read buffer, and the size it grows to once a read fills it.
+const FIRST_READ_BUFFER = 16 * 1024;
+const READ_BUFFER = 64 * 1024;
+
+/**
+ * The `onread` option of one socket: where it reads to, and what it does with each read.
+ * A read that fills at least half of its buffer is handed over as it is (a view, no copy)
+ * and the next read gets a new buffer, four times larger if this one was filled, up to
+ * READ_BUFFER. A smaller read is copied out, to an allocation of its own size, and the
+ * buffer is read into again: a small response costs a copy of its bytes, not a 64 KiB
+ * allocation, and a large one is not copied at all. The view over at most twice its length is
+ * the memory a chunk may hold; a socket keeps one buffer (16 or 64 KiB) between reads.
+ */
+class ReadBuffers {
+  #buffer: Buffer = Buffer.allocUnsafeSlow(FIRST_READ_BUFFER);
+  // Who takes the chunks, once the socket's NodeStream exists; until then they wait here.
+  #deliver: ((chunk: Uint8Array) => void) | null = null;
+  #early: Uint8Array[] = [];
+
+  readonly onread = {
+    buffer: (): Buffer => this.#buffer,
+    // Returns true: backpressure is NodeStream's pause(), as with 'data' events.
+    callback: (nread: number, buf: Buffer): boolean => {
+      let chunk: Uint8Array;
+      if (nread * 2 >= buf.length) {
+        chunk = buf.subarray(0, nread);
+        const size = nread === buf.length ? Math.min(buf.length * 4, READ_BUFFER) : buf.length;
+        this.#buffer = Buffer.allocUnsafeSlow(size);
+      } else {
+        chunk = Buffer.allocUnsafe(nread);
+        buf.copy(chunk, 0, 0, nread);
+      }
+      if (this.#deliver === null) this.#early.push(chunk);
+      else this.#deliver(chunk);
+      return true;
+    },
+  };
+
+  /** Sends the chunks to `deliver` from now on (null: drops them), first those that waited. */
+  attach(deliver: ((chunk: Uint8Array) => void) | null): void {
+    this.#deliver = deliver;
+    const early = this.#early;
+    this.#early = [];
+    if (deliver !== null) for (const chunk of early) deliver(chunk);
+  }
+}
 
 function describe(error: unknown): string {
   if (error instanceof Error) {
@@ -60,9 +111,17 @@ export class NodeStream implements NetworkStream {
     this.#waitReject = reject;
   };
 
-  constructor(socket: Socket) {
+  #reads: ReadBuffers | null;
+
+  /**
+   * @param reads The socket's `onread` buffers, when it was opened with them (internal: the
+   *   NodeBackend passes them); otherwise the stream listens for 'data'.
+   */
+  constructor(socket: Socket, reads?: ReadBuffers) {
     this.#socket = socket;
-    socket.on("data", this.#onData);
+    this.#reads = reads ?? null;
+    if (reads === undefined) socket.on("data", this.#onData);
+    else reads.attach(this.#onData);
     socket.on("end", this.#onEnd);
     socket.on("error", this.#onError);
     socket.on("close", this.#onClose);
@@ -73,7 +132,7 @@ export class NodeStream implements NetworkStream {
     return this.#socket;
   }
 
-  #onData = (chunk: Buffer): void => {
+  #onData = (chunk: Uint8Array): void => {
     const resolve = this.#waitResolve;
     if (resolve !== null && this.#queue.length === 0) {
       const max = this.#waitMax;
@@ -223,7 +282,8 @@ export class NodeStream implements NetworkStream {
     signal?: AbortSignal,
   ): Promise<NetworkStream> {
     const raw = this.#socket;
-    raw.off("data", this.#onData);
+    if (this.#reads === null) raw.off("data", this.#onData);
+    else this.#reads.attach(null);
     raw.off("end", this.#onEnd);
     raw.off("error", this.#onError);
     raw.off("close", this.#onClose);
@@ -313,7 +373,12 @@ function applySocketOptions(socket: Socket, options: SocketOptions | undefined):
   if (options?.keepAlive) socket.setKeepAlive(true, options.keepAliveInitialDelay ?? 0);
 }
 
-function open(socket: Socket, what: string, options: ConnectOptions): Promise<NetworkStream> {
+function open(
+  socket: Socket,
+  reads: ReadBuffers,
+  what: string,
+  options: ConnectOptions,
+): Promise<NetworkStream> {
   return new Promise<NetworkStream>((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | null = null;
     const signal = options.signal;
@@ -324,7 +389,7 @@ function open(socket: Socket, what: string, options: ConnectOptions): Promise<Ne
       if (timer !== null) clearTimeout(timer);
       if (error === null) {
         applySocketOptions(socket, options.socketOptions);
-        resolve(new NodeStream(socket));
+        resolve(new NodeStream(socket, reads));
         return;
       }
       socket.destroy();
@@ -362,16 +427,19 @@ function open(socket: Socket, what: string, options: ConnectOptions): Promise<Ne
  */
 export class NodeBackend implements NetworkBackend {
   connectTcp(host: string, port: number, options: ConnectOptions = {}): Promise<NetworkStream> {
+    const reads = new ReadBuffers();
     const socket = netConnect({
       host,
       port,
+      onread: reads.onread,
       ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
     });
-    return open(socket, `${host}:${port}`, options);
+    return open(socket, reads, `${host}:${port}`, options);
   }
 
   connectUnixSocket(path: string, options: ConnectOptions = {}): Promise<NetworkStream> {
-    return open(netConnect({ path }), path, options);
+    const reads = new ReadBuffers();
+    return open(netConnect({ path, onread: reads.onread }), reads, path, options);
   }
 
   sleep(ms: number): Promise<void> {
