@@ -18,14 +18,36 @@ export function isName(name: string, lower: string, usual: string): boolean {
   return true;
 }
 
+const isOWS = (c: number): boolean => c === 0x20 || c === 0x09;
+
+// `value`, a comma-separated list, holds `token` (lower-case) as one of its elements,
+// ignoring ASCII case and optional whitespace: "Keep-Alive" is not "close", without a
+// lower-cased copy or a split.
 function hasToken(value: string, token: string): boolean {
-  const lower = value.toLowerCase();
-  if (lower === token) return true;
-  if (!lower.includes(token)) return false;
-  for (const part of lower.split(",")) {
-    if (part.trim() === token) return true;
+  if (value === token) return true;
+  const n = value.length;
+  let start = 0;
+  while (start < n) {
+    let end = value.indexOf(",", start);
+    if (end === -1) end = n;
+    let from = start;
+    let to = end;
+    while (from < to && isOWS(value.charCodeAt(from))) from++;
+    while (to > from && isOWS(value.charCodeAt(to - 1))) to--;
+    if (to - from === token.length && equalsLower(value, from, token)) return true;
+    start = end + 1;
   }
   return false;
+}
+
+// value[from, from + lower.length) equals `lower` ignoring ASCII case.
+function equalsLower(value: string, from: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    let c = value.charCodeAt(from + i);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 function hasAnyToken(value: string): boolean {

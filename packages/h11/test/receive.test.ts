@@ -436,6 +436,43 @@ describe("server receiving requests", () => {
     expect(drain(s)[0]).toMatchObject({ type: "Request", target: "/2" });
   });
 
+  // Connection and Expect are comma-separated lists: a token counts as a whole element,
+  // in any case, with optional whitespace (SP, HTAB) around it.
+  it.each([
+    ["close", true],
+    ["CLOSE", true],
+    ["keep-alive", false],
+    ["Keep-Alive", false],
+    ["keep-alive, Close", true],
+    ["keep-alive,close", true],
+    [" \tclose\t ", true],
+    ["upgrade ,  cLoSe  , keep-alive", true],
+    [",,close,,", true],
+    ["closed", false],
+    ["xclose", false],
+    ["clo se", false],
+    ["keep-alive, closer", false],
+    ["close\xa0", false],
+    ["", false],
+  ])("a response with Connection: %j closes: %s", (value, closes) => {
+    const c = clientAfter("GET");
+    receive(c, `HTTP/1.1 200 OK\r\nConnection: ${value}\r\nContent-Length: 0\r\n\r\n`);
+    drain(c);
+    expect(c.theirState).toBe(closes ? MUST_CLOSE : DONE);
+  });
+
+  it.each([
+    ["100-continue", true],
+    ["100-Continue", true],
+    ["foo, 100-CONTINUE", true],
+    ["100-continued", false],
+    ["200-continue", false],
+  ])("a request with Expect: %j waits for 100 Continue: %s", (value, waits) => {
+    const s = server();
+    receive(s, `POST / HTTP/1.1\r\nHost: a\r\nExpect: ${value}\r\nContent-Length: 2\r\n\r\n`);
+    expect(s.theyAreWaitingFor100Continue).toBe(waits);
+  });
+
   it("Expect: 100-continue sets the waiting flags until a response or body", () => {
     const s = server();
     receive(s, "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
