@@ -121,20 +121,46 @@ const COALESCE_LIMIT = 16 * 1024;
 // connection before the server closes it.
 const KEEPALIVE_HINT_MARGIN_MS = 1000;
 
+// "Keep-Alive" in any case, without lower-casing ("Connection" has the same length).
+function isKeepAliveName(name: string): boolean {
+  if (name === "Keep-Alive" || name === "keep-alive") return true;
+  if (name.length !== 10) return false;
+  for (let i = 0; i < 10; i++) {
+    let c = name.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== "keep-alive".charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+// A server sends the same Keep-Alive value every time: its parse is kept for the next one.
+let lastKeepAlive = "";
+let lastHint: number | null = null;
+
 function keepAliveHint(headers: HeaderList): number | null {
   let value: string | undefined;
   for (const [name, v] of headers) {
-    if (name.length === 10 && name.toLowerCase() === "keep-alive") {
+    if (isKeepAliveName(name)) {
       value = v;
       break;
     }
   }
   if (value === undefined) return null;
-  const match = /(?:^|[,;\s])timeout\s*=\s*"?(\d+)/i.exec(value);
-  return match === null ? null : Number(match[1]) * 1000;
+  if (value !== lastKeepAlive) {
+    const match = /(?:^|[,;\s])timeout\s*=\s*"?(\d+)/i.exec(value);
+    lastHint = match === null ? null : Number(match[1]) * 1000;
+    lastKeepAlive = value;
+  }
+  return lastHint;
 }
 
 const NO_TIMEOUTS: Timeouts = {};
+
+// "HTTP/1.1" for "1.1": the usual two without building a string.
+function httpVersionName(version: string | undefined): string {
+  if (version === undefined || version === "1.1") return "HTTP/1.1";
+  return version === "1.0" ? "HTTP/1.0" : `HTTP/${version}`;
+}
 
 type ResponseHead = H11Event & { type: "Response" | "InformationalResponse" };
 
@@ -471,7 +497,7 @@ export class HTTP11Connection implements ConnectionInterface {
       head.status === 101 ||
       (request.method === "CONNECT" && head.status >= 200 && head.status < 300);
     const extensions: Record<string, unknown> = {
-      httpVersion: `HTTP/${head.httpVersion ?? "1.1"}`,
+      httpVersion: httpVersionName(head.httpVersion),
       reasonPhrase: head.reason ?? "",
     };
     if (switched) {

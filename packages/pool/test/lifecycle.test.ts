@@ -142,6 +142,28 @@ describe("stale and misbehaving connections", () => {
     expect(pool.connections).toHaveLength(0);
     await pool.request("GET", `${http.url}/keepalive/30`);
     expect(pool.connections).toHaveLength(1);
+    // Each response's own hint counts, not the one seen before it.
+    await sleep(2);
+    expect(pool.connections).toHaveLength(1);
+    await pool.request("GET", `${http.url}/keepalive/1`);
+    await sleep(2);
+    expect(pool.connections).toHaveLength(0);
+  });
+
+  it("the Keep-Alive hint's name is matched in any case", async () => {
+    const raw = await startRawServer((socket) => {
+      onRequestHead(socket, () =>
+        socket.write("HTTP/1.1 200 OK\r\nKEEP-alive: timeout=1\r\nContent-Length: 2\r\n\r\nok"),
+      );
+    });
+    try {
+      await using pool = new ConnectionPool();
+      await pool.request("GET", `${raw.url}/`);
+      await sleep(2);
+      expect(pool.connections).toHaveLength(0);
+    } finally {
+      await raw.close();
+    }
   });
 
   it("connection refused is a ConnectError", async () => {
