@@ -11,11 +11,7 @@ const MAX_CONTENT_LENGTH = Number.MAX_SAFE_INTEGER;
 // instructions a character.
 export function isName(name: string, lower: string, usual: string): boolean {
   if (name === usual || name === lower) return true;
-  if (name.length !== lower.length) return false;
-  for (let i = 0; i < lower.length; i++) {
-    if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
-  }
-  return true;
+  return name.length === lower.length && equalsLower(name, 0, lower);
 }
 
 const isOWS = (c: number): boolean => c === 0x20 || c === 0x09;
@@ -40,10 +36,10 @@ function hasToken(value: string, token: string): boolean {
   return false;
 }
 
-// value[from, from + lower.length) equals `lower` ignoring ASCII case.
-function equalsLower(value: string, from: number, lower: string): boolean {
+// text[from, from + lower.length) equals `lower` ignoring ASCII case.
+function equalsLower(text: string, from: number, lower: string): boolean {
   for (let i = 0; i < lower.length; i++) {
-    let c = value.charCodeAt(from + i);
+    let c = text.charCodeAt(from + i);
     if (c >= 0x41 && c <= 0x5a) c |= 0x20;
     if (c !== lower.charCodeAt(i)) return false;
   }
