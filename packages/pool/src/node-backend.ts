@@ -42,12 +42,13 @@ const READ_BUFFER = 64 * 1024;
  * and the next read gets a new buffer, four times larger if this one was filled, up to
  * READ_BUFFER. A smaller read is copied out, to an allocation of its own size, and the
  * buffer is read into again: a small response costs a copy of its bytes, not a 64 KiB
- * allocation, and a large one is not copied at all. The view over at most twice its length is
- * the memory a chunk may hold; a socket keeps one buffer (16 or 64 KiB) between reads.
+ * allocation, and a large one is not copied at all. A chunk holds at most twice its length
+ * of memory; a socket keeps one buffer (16 or 64 KiB) between reads.
  */
 class ReadBuffers {
   #buffer: Buffer = Buffer.allocUnsafeSlow(FIRST_READ_BUFFER);
-  // Who takes the chunks, once the socket's NodeStream exists; until then they wait here.
+  // Who takes the chunks: the socket's NodeStream, made on 'connect' before the first read
+  // (chunks would wait in #early until then).
   #deliver: ((chunk: Uint8Array) => void) | null = null;
   #early: Uint8Array[] = [];
 
@@ -70,14 +71,16 @@ class ReadBuffers {
     },
   };
 
-  /** Sends the chunks to `deliver` from now on (null: drops them), first those that waited. */
-  attach(deliver: ((chunk: Uint8Array) => void) | null): void {
+  /** Sends the chunks to `deliver` from now on, first those that waited. */
+  attach(deliver: (chunk: Uint8Array) => void): void {
     this.#deliver = deliver;
     const early = this.#early;
     this.#early = [];
-    if (deliver !== null) for (const chunk of early) deliver(chunk);
+    for (const chunk of early) deliver(chunk);
   }
 }
+
+const ignore = (): void => {};
 
 function describe(error: unknown): string {
   if (error instanceof Error) {
@@ -282,8 +285,9 @@ export class NodeStream implements NetworkStream {
     signal?: AbortSignal,
   ): Promise<NetworkStream> {
     const raw = this.#socket;
+    // TLS reads the socket from now on: nothing more comes to this stream.
     if (this.#reads === null) raw.off("data", this.#onData);
-    else this.#reads.attach(null);
+    else this.#reads.attach(ignore);
     raw.off("end", this.#onEnd);
     raw.off("error", this.#onError);
     raw.off("close", this.#onClose);
