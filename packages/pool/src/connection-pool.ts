@@ -76,7 +76,6 @@ export interface RequestCallOptions {
   readonly signal?: AbortSignal;
 }
 
-// Methods that may be sent twice (RFC 9110 §9.2.2).
 // Methods whose requests carry content, so an empty one says Content-Length: 0.
 const CONTENT_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
