@@ -158,8 +158,17 @@ export function parseStatusLine(
   return {
     version: versionOf(text, start),
     status: (at(9) - 0x30) * 100 + (at(10) - 0x30) * 10 + (at(11) - 0x30),
-    reason: n > 13 ? text.slice(start + 13, end) : "",
+    reason: reasonOf(text, start + 13, end),
   };
+}
+
+// The reason phrase text[from, end): the usual "OK" as a constant (nothing to allocate, no
+// copy kept with each response), others sliced.
+function reasonOf(text: string, from: number, end: number): string {
+  if (end - from === 2 && text.charCodeAt(from) === 0x4f && text.charCodeAt(from + 1) === 0x4b) {
+    return "OK";
+  }
+  return end > from ? text.slice(from, end) : "";
 }
 
 function illegalStatusLine(line: string): LocalProtocolError {

@@ -367,6 +367,57 @@ describe("client receiving responses", () => {
     conn.receiveData(enc("HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\n\r\n"));
     expect(conn.nextEvent()).toMatchObject({ type: "Response", status: 408 });
   });
+
+  // The framing names are kept as constants when spelled the usual way or in lower case
+  // (memory, not behaviour): every spelling must still come out as it was received.
+  it.each([
+    ["Content-Length", "0", ""],
+    ["content-length", "0", ""],
+    ["CONTENT-LENGTH", "0", ""],
+    ["Content-length", "0", ""],
+    ["Transfer-Encoding", "chunked", "0\r\n\r\n"],
+    ["transfer-encoding", "chunked", "0\r\n\r\n"],
+    ["TRANSFER-encoding", "chunked", "0\r\n\r\n"],
+  ])("a received %s field keeps its name as sent", (name, value, body) => {
+    const conn = clientAfter("GET");
+    const wire = `HTTP/1.1 200 OK\r\n${name}: ${value}\r\nConnection: keep-alive\r\n\r\n${body}`;
+    const events = receive(conn, wire);
+    expect(events[0]).toMatchObject({
+      headers: [
+        [name, value],
+        ["Connection", "keep-alive"],
+      ],
+    });
+    expect(events.at(-1)).toEqual({ type: "EndOfMessage", headers: [] });
+  });
+
+  it.each(["Connection", "connection", "CONNECTION", "cOnnection"])(
+    "a received %s field keeps its name as sent, and still closes",
+    (name) => {
+      const conn = clientAfter("GET");
+      const events = receive(
+        conn,
+        `HTTP/1.1 200 OK\r\n${name}: close\r\nContent-Length: 0\r\n\r\n`,
+      );
+      expect(events[0]).toMatchObject({
+        headers: [
+          [name, "close"],
+          ["Content-Length", "0"],
+        ],
+      });
+      expect(conn.theirState).toBe(MUST_CLOSE);
+    },
+  );
+
+  // "OK" is kept as a constant; other reasons, even ones starting with OK, as sent.
+  it.each(["OK", "Ok", "ok", "OKAY", "OK!", "OK ", "Not Found", ""])(
+    "the reason %j is kept as sent",
+    (reason) => {
+      const conn = clientAfter("GET");
+      const events = receive(conn, `HTTP/1.1 200 ${reason}\r\nContent-Length: 0\r\n\r\n`);
+      expect(events[0]).toMatchObject({ type: "Response", status: 200, reason });
+    },
+  );
 });
 
 describe("server receiving requests", () => {
@@ -415,6 +466,23 @@ describe("server receiving requests", () => {
     });
     expect(t.theirState).toBe(MIGHT_SWITCH_PROTOCOL);
   });
+
+  it.each(["Host", "host", "HOST", "hOST"])(
+    "a received %s field keeps its name as sent",
+    (name) => {
+      const events = receive(
+        server(),
+        `GET / HTTP/1.1\r\n${name}: a\r\nexpect: 100-continue\r\n\r\n`,
+      );
+      expect(events[0]).toMatchObject({
+        type: "Request",
+        headers: [
+          [name, "a"],
+          ["expect", "100-continue"],
+        ],
+      });
+    },
+  );
 
   it("HTTP/1.0 without Host is fine and is not kept alive", () => {
     const s = server();
