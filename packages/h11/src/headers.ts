@@ -5,23 +5,22 @@ import type { Headers } from "./events.js";
 // Content-Length values above this are refused: lengths are JavaScript numbers.
 const MAX_CONTENT_LENGTH = Number.MAX_SAFE_INTEGER;
 
-// `name` equals `lower` (lower-case letters and "-") ignoring ASCII case, without allocating.
-// `usual` is the case it is usually written in: two whole-string compares (a memcmp each)
-// settle the common spellings before the loop, whose charCodeAt calls cost ~25
-// instructions a character.
-export function isName(name: string, lower: string, usual: string): boolean {
-  if (name === usual || name === lower) return true;
-  return name.length === lower.length && equalsLower(name, 0, lower);
-}
-
-// `name` when it equals `lower` ignoring ASCII case, else null. Spelled exactly `usual` or
-// `lower`, it is returned as that constant: a received name is a slice of the head's text,
-// and a slice of 13 characters or more keeps the whole text (head, and body bytes read
-// with it) alive for as long as the caller keeps the headers.
+// `name` when it equals `lower` (lower-case letters and "-") ignoring ASCII case, else
+// null, without allocating. `usual` is the case it is usually written in: two whole-string
+// compares (a memcmp each) settle the common spellings before the loop, whose charCodeAt
+// calls cost ~25 instructions a character. Spelled exactly `usual` or `lower`, the name is
+// returned as that constant: a received name is a slice of the head's text, and a slice of
+// 13 characters or more keeps the whole text (head, and body bytes read with it) alive for
+// as long as the caller keeps the headers.
 function sameName(name: string, lower: string, usual: string): string | null {
   if (name === usual) return usual;
   if (name === lower) return lower;
   return name.length === lower.length && equalsLower(name, 0, lower) ? name : null;
+}
+
+/** `name` equals `lower` ignoring ASCII case (see sameName). */
+export function isName(name: string, lower: string, usual: string): boolean {
+  return sameName(name, lower, usual) !== null;
 }
 
 const isOWS = (c: number): boolean => c === 0x20 || c === 0x09;
