@@ -10,11 +10,12 @@
 //
 // Run without arguments for every case, or name some; `--worker <case> <n>` is the inner
 // process.
-import { fork, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Connection } from "@x/h11";
 import { ConnectionPool, HTTP11Connection, Origin, Request } from "@x/pool";
 import { echoBackend } from "./echo-backend.mjs";
+import { startServer } from "./server-process.mjs";
 
 const enc = (s) => Buffer.from(s, "latin1");
 const json = JSON.stringify({ id: 12345, name: "widget", tags: ["a", "b", "c"], price: 9.99 });
@@ -94,15 +95,13 @@ const LOOPBACK = {
 const LOOPBACK_WARMUP = 10_000;
 const LOOPBACK_N = 10_000;
 async function loopbackCase(make) {
-  const here = fileURLToPath(new URL(".", import.meta.url));
-  const server = fork(`${here}server.mjs`, [], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
-  const { httpPort } = await new Promise((resolve) => server.once("message", resolve));
-  const { run, close } = await make(`http://127.0.0.1:${httpPort}`);
+  const server = await startServer();
+  const { run, close } = await make(`http://127.0.0.1:${server.ports.httpPort}`);
   return {
     run,
     stop: async () => {
       await close();
-      server.kill();
+      server.stop();
     },
   };
 }

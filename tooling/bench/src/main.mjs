@@ -12,6 +12,7 @@ import { Pool } from "undici";
 import { clients } from "./clients.mjs";
 import { echoBackend } from "./echo-backend.mjs";
 import { benchH11, h11Table } from "./h11.mjs";
+import { startServer } from "./server-process.mjs";
 import { fmt, median, table } from "./stats.mjs";
 
 const QUICK = process.env.BENCH_QUICK === "1";
@@ -19,8 +20,8 @@ const scale = (n) => (QUICK ? Math.max(1, Math.round(n / 20)) : n);
 const ROUNDS = QUICK ? 2 : 7;
 const here = fileURLToPath(new URL(".", import.meta.url));
 
-const server = fork(`${here}server.mjs`, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-const ports = await new Promise((resolve) => server.once("message", resolve));
+const server = await startServer();
+const ports = server.ports;
 const proxyProcess = fork(`${here}proxy.mjs`, [], {
   stdio: ["ignore", "inherit", "inherit", "ipc"],
 });
@@ -257,8 +258,7 @@ const rss =
         child.once("message", resolve);
       });
 
-server.disconnect();
-server.kill();
+server.stop();
 proxyProcess.disconnect();
 proxyProcess.kill();
 

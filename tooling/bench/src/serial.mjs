@@ -4,18 +4,15 @@
 // Prints the wall time and the client process's user and system CPU per request: with one
 // connection the clients share the server's and the kernel's time, so the CPU tells them
 // apart where the wall time mostly does not. Runs on the built packages (`pnpm build`).
-import { fork } from "node:child_process";
 import { clients } from "./clients.mjs";
+import { startServer } from "./server-process.mjs";
 
 const [name = "@x/pool", count = "20000"] = process.argv.slice(2);
 const n = Number(count);
 if (!(name in clients)) throw new Error(`no client ${name}: ${Object.keys(clients).join(", ")}`);
-const server = fork(new URL("./server.mjs", import.meta.url), [], {
-  stdio: ["ignore", "inherit", "inherit", "ipc"],
-});
-const ports = await new Promise((resolve) => server.once("message", resolve));
+const server = await startServer();
 const client = clients[name]({
-  url: `http://127.0.0.1:${ports.httpPort}`,
+  url: `http://127.0.0.1:${server.ports.httpPort}`,
   path: "/small",
   connections: 1,
   inFlight: 1,
@@ -30,4 +27,4 @@ console.log(
   `${name}: ${per((performance.now() - t0) * 1000)} µs wall, ${per(cpu.user)} µs user, ${per(cpu.system)} µs sys per request (${n})`,
 );
 await client.close();
-server.kill();
+server.stop();
