@@ -21,6 +21,7 @@ import {
   EXPECT_NOTHING,
   type HeadReader,
   Http10Reader,
+  type LineRules,
   type Reader,
   RequestHeadReader,
   ResponseHeadReader,
@@ -65,6 +66,29 @@ export interface ConnectionOptions {
    * Default 16 KiB.
    */
   readonly maxIncompleteEventSize?: number;
+  /**
+   * Line shapes to accept from the peer that RFC 9112 lets a recipient accept but that are
+   * request-smuggling vectors when a server and the server in front of it read them
+   * differently. The server role refuses both by default (RemoteProtocolError, status hint
+   * 400); the client role accepts both by default (real servers send them in responses).
+   * Turn them on for a server only when it must talk to broken clients and no other HTTP
+   * parser sits in front of it.
+   */
+  readonly lenient?: LenientOptions;
+}
+
+/**
+ * What a Connection accepts from its peer beyond the strict grammar (see
+ * `ConnectionOptions.lenient`).
+ *
+ * @example
+ * new Connection("server", { lenient: { bareLF: true, obsFold: true } }) // accepts what h11 accepts
+ */
+export interface LenientOptions {
+  /** A bare LF (without CR) as the end of a line in a head or trailer. */
+  readonly bareLF?: boolean;
+  /** A field line continued on the next line (obs-fold, RFC 9112 §5.2), joined with a space. */
+  readonly obsFold?: boolean;
 }
 
 /**
@@ -133,6 +157,9 @@ export class Connection {
   #writer: BodyWriter | null = null;
   readonly #headReader: HeadReader;
   readonly #weAreClient: boolean;
+  readonly #lineRules: LineRules;
+  // Client role: bytes were buffered when we sent a request, so they cannot answer it.
+  #unsolicited = false;
 
   constructor(ourRole: Role, options: ConnectionOptions = {}) {
     if (ourRole !== CLIENT && ourRole !== SERVER) {
@@ -146,8 +173,16 @@ export class Connection {
     this.ourRole = ourRole;
     this.theirRole = ourRole === CLIENT ? SERVER : CLIENT;
     this.#weAreClient = ourRole === CLIENT;
+    // What we read from a client is strict by default, what we read from a server lenient.
+    const lenientByDefault = this.theirRole === SERVER;
+    this.#lineRules = {
+      bareLF: options.lenient?.bareLF ?? lenientByDefault,
+      obsFold: options.lenient?.obsFold ?? lenientByDefault,
+    };
     this.#headReader =
-      this.theirRole === CLIENT ? new RequestHeadReader(max) : new ResponseHeadReader(max);
+      this.theirRole === CLIENT
+        ? new RequestHeadReader(max, this.#lineRules)
+        : new ResponseHeadReader(max, this.#lineRules);
     this.#reader = this.#headReader;
   }
 
@@ -218,6 +253,15 @@ export class Connection {
   nextEvent(): Event | NeedData | Paused {
     if (this.#theirs() === ERROR) {
       throw new RemoteProtocolError("Can't receive data when peer state is ERROR");
+    }
+    if (this.#unsolicited) {
+      // Bytes that were here before our request went out cannot be its answer: taking them
+      // for it would let whoever sent them choose the answer (response-queue poisoning).
+      this.#unsolicited = false;
+      this.#processError(this.theirRole);
+      throw new RemoteProtocolError(
+        "received bytes before the request was sent: the server sent something nobody asked for",
+      );
     }
     try {
       const event = this.#extractNextReceiveEvent();
@@ -307,6 +351,7 @@ export class Connection {
         return out;
       }
       this.#processEvent(role, outgoing, outgoingScan);
+      if (outgoing.type === "Request" && this.#buffer.length > 0) this.#unsolicited = true;
       const out: Uint8Array[] = [];
       switch (outgoing.type) {
         case "ConnectionClosed":
@@ -496,7 +541,9 @@ export class Connection {
         return role === SERVER ? this.#headReader : null;
       case SEND_BODY: {
         const framing = bodyFraming(this.#requestMethod, event!, scan!);
-        if (framing === CHUNKED) return new ChunkedReader(this.#maxIncompleteEventSize);
+        if (framing === CHUNKED) {
+          return new ChunkedReader(this.#maxIncompleteEventSize, this.#lineRules);
+        }
         if (framing === UNTIL_CLOSE) return new Http10Reader();
         return new ContentLengthReader(framing);
       }

@@ -49,6 +49,29 @@ export class LineCursor {
   }
 }
 
+/**
+ * What a reader accepts beyond the strict grammar (ConnectionOptions.lenient, resolved for
+ * the role): true lets the shape through.
+ */
+export interface LineRules {
+  readonly bareLF: boolean;
+  readonly obsFold: boolean;
+}
+
+/**
+ * Refuses a bare LF (one without CR before it) in the head `text[0, end)`: every line,
+ * the blank one that ends the head included, must end in CR LF.
+ */
+export function checkLineEnds(text: string, end: number): void {
+  for (let at = text.indexOf("\n"); at !== -1 && at < end; at = text.indexOf("\n", at + 1)) {
+    if (at === 0 || text.charCodeAt(at - 1) !== CR) {
+      throw new LocalProtocolError(
+        `a line of the head ends in a bare LF (at byte ${at}): only CR LF ends a line here`,
+      );
+    }
+  }
+}
+
 function illegalLine(line: string): LocalProtocolError {
   return new LocalProtocolError(`illegal header line: ${JSON.stringify(line)}`);
 }
@@ -78,7 +101,7 @@ function checkLine(text: string, start: number, end: number): void {
  * The common case (every line well formed) is checked by one regular expression over the
  * whole head; only a head that fails it is walked line by line to word the error.
  */
-export function parseFields(cursor: LineCursor): HeaderScan {
+export function parseFields(cursor: LineCursor, allowFold: boolean): HeaderScan {
   const scan = new HeaderScan();
   const text = cursor.text;
   if (cursor.pos >= cursor.end) return scan;
@@ -93,6 +116,11 @@ export function parseFields(cursor: LineCursor): HeaderScan {
       if (!wellFormed) checkLine(text, start, end);
       addKnownGoodLine(scan, text, start, end);
       continue;
+    }
+    if (!allowFold) {
+      throw new LocalProtocolError(
+        `obs-fold (a field line continued on the next line) after ${JSON.stringify(text.slice(start, end))}`,
+      );
     }
     let line = text.slice(start, end);
     while (cursor.continues()) {
@@ -151,6 +179,7 @@ export function parseStatusLine(
     isDigit(at(11)) &&
     (n === 12 || at(12) === SP);
   if (!ok) throw illegalStatusLine(text.slice(start, end));
+  if (at(5) !== 0x31) throw unsupportedVersion(text.slice(start + 5, start + 8), 400);
   for (let i = start + 13; i < end; i++) {
     // reason-phrase = *( HTAB / SP / VCHAR / obs-text ); like h11, other control bytes pass.
     if (NEVER_IN_LINE[text.charCodeAt(i)] === 1) throw illegalStatusLine(text.slice(start, end));
@@ -171,6 +200,14 @@ function reasonOf(text: string, from: number, end: number): string {
   return end > from ? text.slice(from, end) : "";
 }
 
+// Only HTTP/1.x is HTTP/1.1's to read (RFC 9112 §2.3): any other major version is not.
+function unsupportedVersion(version: string, hint: number): LocalProtocolError {
+  return new LocalProtocolError(
+    `HTTP/${version} is not a version of HTTP/1 (only HTTP/1.x is read here)`,
+    hint,
+  );
+}
+
 function illegalStatusLine(line: string): LocalProtocolError {
   return new LocalProtocolError(`illegal status line: ${JSON.stringify(line)}`);
 }
@@ -183,5 +220,7 @@ export function parseRequestLine(line: string): {
 } {
   const match = REQUEST_LINE_RE.exec(line);
   if (match === null) throw new LocalProtocolError(`illegal request line: ${JSON.stringify(line)}`);
-  return { method: match[1]!, target: match[2]!, version: match[3]! };
+  const version = match[3]!;
+  if (version.charCodeAt(0) !== 0x31) throw unsupportedVersion(version, 505);
+  return { method: match[1]!, target: match[2]!, version };
 }

@@ -2,6 +2,7 @@ export {
   Connection,
   type ConnectionOptions,
   DEFAULT_MAX_INCOMPLETE_EVENT_SIZE,
+  type LenientOptions,
 } from "./connection.js";
 export { LocalProtocolError, ProtocolError, RemoteProtocolError } from "./errors.js";
 export {

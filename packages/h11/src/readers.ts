@@ -13,7 +13,14 @@ import type {
   Request,
   Response,
 } from "./events.js";
-import { LineCursor, parseFields, parseRequestLine, parseStatusLine } from "./head.js";
+import {
+  checkLineEnds,
+  LineCursor,
+  type LineRules,
+  parseFields,
+  parseRequestLine,
+  parseStatusLine,
+} from "./head.js";
 import type { HeaderScan } from "./headers.js";
 import type { ReceiveBuffer } from "./receive-buffer.js";
 
@@ -22,6 +29,8 @@ const END_OF_MESSAGE: EndOfMessage = Object.freeze({
   type: "EndOfMessage" as const,
   headers: Object.freeze([]) as readonly [],
 });
+
+export type { LineRules } from "./head.js";
 
 export interface Reader {
   read(buf: ReceiveBuffer): Event | null;
@@ -49,10 +58,12 @@ export class RequestHeadReader implements HeadReader {
   scan: HeaderScan | null = null;
   readonly #limit: number;
   readonly #tooLarge: () => never;
+  readonly #rules: LineRules;
 
-  constructor(limit: number) {
+  constructor(limit: number, rules: LineRules) {
     this.#limit = limit;
     this.#tooLarge = tooLarge(limit);
+    this.#rules = rules;
   }
 
   read(buf: ReceiveBuffer): Request | null {
@@ -61,11 +72,12 @@ export class RequestHeadReader implements HeadReader {
       checkObviouslyInvalid(buf);
       return null;
     }
+    if (!this.#rules.bareLF) checkLineEnds(head, buf.headLength);
     const cursor = new LineCursor(head, buf.headLength);
     const line = cursor.next();
     if (line === null) throw new LocalProtocolError("no request line received");
     const { method, target, version } = parseRequestLine(line);
-    const scan = parseFields(cursor);
+    const scan = parseFields(cursor, this.#rules.obsFold);
     this.scan = scan;
     return { type: "Request", method, target, headers: scan.headers, httpVersion: version };
   }
@@ -75,10 +87,12 @@ export class ResponseHeadReader implements HeadReader {
   scan: HeaderScan | null = null;
   readonly #limit: number;
   readonly #tooLarge: () => never;
+  readonly #rules: LineRules;
 
-  constructor(limit: number) {
+  constructor(limit: number, rules: LineRules) {
     this.#limit = limit;
     this.#tooLarge = tooLarge(limit);
+    this.#rules = rules;
   }
 
   read(buf: ReceiveBuffer): InformationalResponse | Response | null {
@@ -87,11 +101,12 @@ export class ResponseHeadReader implements HeadReader {
       checkObviouslyInvalid(buf);
       return null;
     }
+    if (!this.#rules.bareLF) checkLineEnds(head, buf.headLength);
     const cursor = new LineCursor(head, buf.headLength);
     const lineEnd = cursor.nextEnd();
     if (lineEnd === 0) throw new LocalProtocolError("no response line received");
     const { version, status, reason } = parseStatusLine(head, 0, lineEnd);
-    const scan = parseFields(cursor);
+    const scan = parseFields(cursor, this.#rules.obsFold);
     this.scan = scan;
     if (status < 100) {
       throw new LocalProtocolError(
@@ -153,18 +168,21 @@ export class ChunkedReader implements Reader {
   #startPending = false;
   readonly #limit: number;
   readonly #tooLarge: () => never;
+  readonly #rules: LineRules;
 
-  constructor(limit: number) {
+  constructor(limit: number, rules: LineRules) {
     this.#limit = limit;
     this.#tooLarge = tooLarge(limit);
+    this.#rules = rules;
   }
 
   read(buf: ReceiveBuffer): Data | EndOfMessage | null {
     if (this.#readingTrailer) {
       const head = buf.extractHead(this.#limit, this.#tooLarge);
       if (head === null) return null;
+      if (!this.#rules.bareLF) checkLineEnds(head, buf.headLength);
       const cursor = new LineCursor(head, buf.headLength);
-      return { type: "EndOfMessage", headers: parseFields(cursor).headers };
+      return { type: "EndOfMessage", headers: parseFields(cursor, this.#rules.obsFold).headers };
     }
     while (this.#discard !== "") {
       const data = buf.extractAtMost(this.#discard.length);

@@ -10,7 +10,17 @@ function client(): Connection {
   return c;
 }
 
-const ACCEPTED: Array<[string, "client" | "server", string, unknown]> = [
+type Side = "client" | "server" | "lenient server";
+
+function connFor(side: Side): Connection {
+  if (side === "client") return client();
+  if (side === "server") return new Connection("server");
+  return new Connection("server", { lenient: { bareLF: true, obsFold: true } });
+}
+
+// h11 accepts obs-fold from clients; our server role does only when told to (see
+// strict.test.ts), so those cases run on a lenient server.
+const ACCEPTED: Array<[string, Side, string, unknown]> = [
   [
     "HTTP/1.0 request without fields",
     "server",
@@ -38,7 +48,7 @@ const ACCEPTED: Array<[string, "client" | "server", string, unknown]> = [
   ],
   [
     "obs-fold across several lines, whitespace squeezed to one space",
-    "server",
+    "lenient server",
     "HEAD /foo HTTP/1.1\r\nHost: example.com\r\nSome: multi-line\r\n header\r\n\tnonsense\r\n    \t   \t\tI guess\r\nConnection: close\r\nMore-nonsense: in the\r\n    last header  \r\n\r\n",
     {
       headers: [
@@ -77,8 +87,7 @@ describe("unusual input h11 accepts", () => {
   for (const [name, role, wire, expected] of ACCEPTED) {
     for (const how of SPLITS) {
       it(`${name} (${how})`, () => {
-        const conn = role === "client" ? client() : new Connection("server");
-        expect(receive(conn, wire, how)[0]).toMatchObject(expected as object);
+        expect(receive(connFor(role), wire, how)[0]).toMatchObject(expected as object);
       });
     }
   }
