@@ -10,18 +10,24 @@
 // that answers early (a 413 before the upload is over) is heard, as httpcore hears it when
 // the write fails.
 //
-// A request that must not be sent twice (see canRetry) is not written to a connection
-// that became idle too recently: a FIN, a reset or stray bytes the server sent right behind
-// its response may be in the kernel already, not yet delivered to us. Such a request waits
-// until the event loop has been through a poll phase since (two check phases, where
-// setImmediate runs), then the connection is looked at again; a stale one fails the
-// request with ConnectionNotAvailable, which the pool answers with another connection.
-// Other requests need no such wait: were the connection stale, the pool sends them again.
-// But while other exchanges are in flight, a request for a connection released in this
-// pass waits for the pass's check phase all the same, so that the requests answered in
-// one poll phase leave together: a busy server is then woken once for them, not once for
-// each (64 KiB responses on 50 connections: ~9% more per second, and half the server's
-// context switches). Alone, a request goes at once: there is nothing to wait for.
+// A connection is not reused while what the server sent right behind a response may still
+// be on its way to us: such bytes (junk, a second response nobody asked for, a body sent
+// after HEAD) would answer the next request. Bytes read together with the end of a response
+// close the connection when the response ends (#responseClosed). Bytes of the same poll
+// phase that come in a later read (the read that ended the response filled its buffer, so
+// the socket is read again at once; the stream says so with "read_may_continue") are waited
+// for: the request goes in the check phase after that poll phase (setImmediate), when the
+// connection is looked at again. A request that must not be sent twice (see canRetry) waits
+// longer, until a whole poll phase has passed (two check phases): a FIN, a reset or stray
+// bytes the server sent right behind its response may be in the kernel already, not yet
+// delivered to us. A stale connection fails the request with ConnectionNotAvailable, which
+// the pool answers with another connection.
+// While other exchanges are in flight, a request for a connection released in this pass
+// waits for the pass's check phase all the same, so that the requests answered in one poll
+// phase leave together: a busy server is then woken once for them, not once for each (64 KiB
+// responses on 50 connections: ~9% more per second, and half the server's context
+// switches). Alone, after a read that emptied the socket, a request goes at once: nothing
+// more can arrive before the next poll phase, however long we wait in this one.
 
 import {
   Connection as H11Connection,
@@ -209,6 +215,17 @@ class UpgradedStream implements NetworkStream {
   }
 
   startTls(...args: Parameters<NetworkStream["startTls"]>): Promise<NetworkStream> {
+    if (this.#trailing.length > 0) {
+      // A TLS client speaks first: bytes the peer sent after its switch and before our
+      // ClientHello are not TLS we can start on, and dropping them would hide them.
+      const count = this.#trailing.length;
+      this.#trailing = this.#trailing.subarray(count);
+      return this.#stream.close().then(() => {
+        throw new RemoteProtocolError(
+          `${count} byte(s) arrived after the switch (2xx to CONNECT, or 101) and before TLS began`,
+        );
+      });
+    }
     return this.#stream.startTls(...args);
   }
 
@@ -279,7 +296,11 @@ export class HTTP11Connection implements ConnectionInterface {
     } catch (error) {
       return Promise.reject(error);
     }
-    const wait = canRetry(request) ? (exchanges > 0 ? 1 : 0) : SETTLE_TURNS;
+    const wait = !canRetry(request)
+      ? SETTLE_TURNS
+      : exchanges > 0 || this.#stream.getExtraInfo("read_may_continue") !== false
+        ? 1
+        : 0;
     const settled = this.#idleTurn + wait;
     if (this.#state === "IDLE" && turn < settled) {
       // Idle only just now: taken at once, used once the wait (see the top) is over.
@@ -301,6 +322,12 @@ export class HTTP11Connection implements ConnectionInterface {
           resolve(this.#start(request));
         });
       });
+    }
+    if (this.#state === "IDLE" && this.hasExpired()) {
+      void this.close();
+      return Promise.reject(
+        new ConnectionNotAvailable("the server closed the connection while it was idle"),
+      );
     }
     return this.#start(request);
   }
@@ -468,6 +495,16 @@ export class HTTP11Connection implements ConnectionInterface {
     return event as H11Event;
   }
 
+  // What h11 holds once the response is done: NEED_DATA (nothing), PAUSED (bytes beyond it)
+  // or ConnectionClosed.
+  #pullAfterResponse(): unknown {
+    try {
+      return this.#h11.nextEvent();
+    } catch {
+      return null;
+    }
+  }
+
   // Hands bytes read from the stream to h11 (none: the peer closed).
   #feed(data: Uint8Array): void {
     if (data.length === 0 && this.#h11.theirState === "SEND_RESPONSE") {
@@ -545,6 +582,11 @@ export class HTTP11Connection implements ConnectionInterface {
     if (this.#state === "CLOSED") return SETTLED;
     const h11 = this.#h11;
     if (h11.ourState !== "DONE" || h11.theirState !== "DONE") return this.close();
+    // Bytes read together with the end of the response (a second response nobody asked
+    // for, a body sent after HEAD, 204 or 304, junk) would answer the next request: the
+    // connection cannot be trusted with one. h11 says PAUSED when such bytes wait, and
+    // ConnectionClosed when the server has closed; only NEED_DATA leaves it reusable.
+    if (this.#pullAfterResponse() !== NEED_DATA) return this.close();
     this.#setState("IDLE");
     this.#idleTurn = turn;
     h11.startNextCycle();

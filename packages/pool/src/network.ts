@@ -54,7 +54,9 @@ export interface NetworkStream {
   ): Promise<NetworkStream>;
   /**
    * Extra facts: "is_readable" (bytes or EOF are waiting: on an idle connection that means
-   * the peer closed or misbehaved), "tls_socket", "socket", "server_addr", "client_addr".
+   * the peer closed or misbehaved), "read_may_continue" (false only when the last read
+   * emptied the socket, so nothing more can arrive before the event loop polls again;
+   * anything else is taken as maybe), "tls_socket", "socket", "server_addr", "client_addr".
    */
   getExtraInfo(key: string): unknown;
 }

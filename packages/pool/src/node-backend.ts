@@ -50,6 +50,11 @@ const READ_BUFFER = 64 * 1024;
  */
 class ReadBuffers {
   #buffer: Buffer = Buffer.allocUnsafeSlow(FIRST_READ_BUFFER);
+  /**
+   * The last read filled its buffer, so libuv reads the socket again in this poll phase:
+   * more bytes may come before the event loop moves on.
+   */
+  lastFilled = false;
   // Who takes the chunks: the socket's NodeStream, made on 'connect' before the first read
   // (chunks would wait in #early until then).
   #deliver: ((chunk: Uint8Array) => void) | null = null;
@@ -60,6 +65,7 @@ class ReadBuffers {
     // Returns true: backpressure is NodeStream's pause(), as with 'data' events.
     callback: (nread: number, buf: Buffer): boolean => {
       let chunk: Uint8Array;
+      this.lastFilled = nread === buf.length;
       if (nread * 2 >= buf.length) {
         chunk = buf.subarray(0, nread);
         const size = nread === buf.length ? Math.min(buf.length * 4, READ_BUFFER) : buf.length;
@@ -315,6 +321,9 @@ export class NodeStream implements NetworkStream {
     switch (key) {
       case "is_readable":
         return this.#queue.length > 0 || this.#eof || this.#error !== null || socket.destroyed;
+      case "read_may_continue":
+        // 'data' sockets (TLS) may emit several chunks of one read: always maybe.
+        return this.#reads === null || this.#reads.lastFilled;
       case "socket":
         return socket;
       case "tls_socket":

@@ -184,6 +184,8 @@ class EchoStream implements NetworkStream {
   writes = 0;
   #replies = 0;
   #parked: Array<(error: Error) => void> = [];
+  /** What "read_may_continue" answers: true when a read may be followed by more at once. */
+  mayContinue = false;
   constructor(readonly held = false) {}
   read(): Promise<Uint8Array> {
     if (!this.held && this.#replies > 0) {
@@ -205,8 +207,8 @@ class EchoStream implements NetworkStream {
   async startTls(): Promise<NetworkStream> {
     return this;
   }
-  getExtraInfo(): unknown {
-    return false;
+  getExtraInfo(key: string): unknown {
+    return key === "read_may_continue" ? this.mayContinue : false;
   }
 }
 
@@ -245,6 +247,19 @@ describe("when a request goes out on a connection released just now", () => {
     expect(await stalled).toBeInstanceOf(Error);
     pending = conn.handleRequest(get());
     expect(stream.writes).toBe(4);
+    await (await pending).read();
+  });
+
+  it("after a read that may go on in this poll phase, a GET waits for the check phase", async () => {
+    const stream = new EchoStream();
+    const conn = new HTTP11Connection(origin, stream);
+    await (await conn.handleRequest(get())).read();
+    stream.mayContinue = true;
+    const pending = conn.handleRequest(get());
+    expect(conn.state).toBe("ACTIVE");
+    expect(stream.writes).toBe(1);
+    await checkPhase();
+    expect(stream.writes).toBe(2);
     await (await pending).read();
   });
 

@@ -1,7 +1,7 @@
 // Misbehaving origin servers, one behaviour each, for the reliability tests. Each is a
 // handler for startRawServer: it gets the socket and answers (or not) as it likes.
 import type { Socket } from "node:net";
-import { onRequestHead } from "./raw.js";
+import { onEachRequestHead, onRequestHead } from "./raw.js";
 
 export type HostileHandler = (socket: Socket, index: number) => void;
 
@@ -94,3 +94,48 @@ export const hostileOrigins: Record<HostileName, HostileHandler> = {
 export const neverHandshakes: HostileHandler = (socket) => {
   socket.resume();
 };
+
+/** How `answerEach` writes a response and the bytes after it. */
+export type ExtraSplit = "one packet" | "two packets" | "inside the extra";
+
+export interface Answer {
+  /** The response, as bytes on the wire (latin1). */
+  readonly response: string;
+  /** Bytes sent right behind it that nobody asked for. */
+  readonly extra?: string;
+  /** How the two are written (default "one packet"). */
+  readonly split?: ExtraSplit;
+}
+
+/** `HTTP/1.1 200 OK` with `body` and its Content-Length. */
+export function okResponse(body: string): string {
+  return `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+}
+
+/**
+ * Answers each request head on a connection with what `answer` says for it (given its
+ * target and its index on the connection). "two packets" writes the extra bytes in a second
+ * write one check phase later; "inside the extra" sends the extra's first byte with the
+ * response and the rest likewise. Nagle is off, so each write leaves as its own segment.
+ */
+export function answerEach(answer: (target: string, index: number) => Answer): HostileHandler {
+  return (socket) => {
+    socket.setNoDelay(true);
+    onEachRequestHead(socket, (head, index) => {
+      const target = head.slice(head.indexOf(" ") + 1, head.indexOf(" HTTP/"));
+      const { response, extra = "", split = "one packet" } = answer(target, index);
+      const cut =
+        split === "one packet"
+          ? extra.length
+          : split === "two packets"
+            ? 0
+            : Math.min(1, extra.length);
+      socket.write(Buffer.from(response + extra.slice(0, cut), "latin1"));
+      if (cut < extra.length) {
+        setImmediate(() => {
+          if (!socket.destroyed) socket.write(Buffer.from(extra.slice(cut), "latin1"));
+        });
+      }
+    });
+  };
+}

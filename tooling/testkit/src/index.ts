@@ -1,9 +1,13 @@
 export { createCA, type KeyPair, type TestCA, testCA } from "./ca.js";
 export {
+  type Answer,
+  answerEach,
+  type ExtraSplit,
   type HostileHandler,
   type HostileName,
   hostileOrigins,
   neverHandshakes,
+  okResponse,
 } from "./hostile.js";
 export { expectSocketsClosed, openSocketHandles } from "./leaks.js";
 export {
@@ -20,7 +24,13 @@ export {
   type ProxyOptions,
   startProxy,
 } from "./proxy.js";
-export { onRequestHead, type RawServer, startRawServer } from "./raw.js";
+export {
+  onEachRequestHead,
+  onRequestHead,
+  type RawServer,
+  type RawServerOptions,
+  startRawServer,
+} from "./raw.js";
 export {
   type RealProxy,
   type SquidOptions,
