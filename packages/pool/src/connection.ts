@@ -1,20 +1,12 @@
 import type { ConnectionOptions as TlsOptions } from "node:tls";
+import type { ConnectionInterface } from "./connection-interface.js";
 import { DeferredConnection } from "./deferred.js";
-import { ConnectError, ConnectTimeout } from "./errors.js";
+import { type Dialer, DirectDialer, HTTP11_ALPN, startTlsFor } from "./dialer.js";
+import { ConnectError, ConnectionNotAvailable } from "./errors.js";
 import { HTTP11Connection } from "./http11.js";
 import type { Request } from "./models.js";
 import type { NetworkBackend, NetworkStream, SocketOptions } from "./network.js";
-import { NodeBackend } from "./node-backend.js";
-import { traced } from "./trace.js";
 import type { Origin } from "./url.js";
-
-/** Delays between connect retries, as httpcore: 0, 500, 1000, 2000, 4000 … ms. */
-export function* exponentialBackoff(factorMs: number): Generator<number> {
-  yield 0;
-  for (let n = 0; ; n++) yield factorMs * 2 ** n;
-}
-
-const RETRIES_BACKOFF_FACTOR_MS = 500;
 
 /**
  * Options of an HTTPConnection (the pool passes its own).
@@ -37,11 +29,17 @@ export interface HTTPConnectionOptions {
   readonly networkBackend?: NetworkBackend | undefined;
   /** Settings for each new TCP socket (default `{ noDelay: true }`). */
   readonly socketOptions?: SocketOptions | undefined;
+  /**
+   * How the stream to the origin is opened (default: a DirectDialer made from the options
+   * above). @x/proxy's tunnels bring a ConnectDialer.
+   */
+  readonly dialer?: Dialer | undefined;
 }
 
 /**
- * A connection to one origin: it connects on its first request (TCP or a Unix socket, then
- * TLS for https/wss, with connect retries), then speaks HTTP/1.1 over it.
+ * A connection to one origin: on its first request it dials (TCP or a Unix socket with
+ * connect retries, or whatever its Dialer does), starts TLS for https/wss origins, then
+ * speaks the protocol TLS negotiated (HTTP/1.1) over it.
  *
  * @example
  * const conn = new HTTPConnection(new URL("https://example.com/").origin);
@@ -49,70 +47,55 @@ export interface HTTPConnectionOptions {
  */
 export class HTTPConnection extends DeferredConnection {
   readonly #options: HTTPConnectionOptions;
-  readonly #backend: NetworkBackend;
+  readonly #dialer: Dialer;
   readonly #abort = new AbortController();
+  // The last stream opening got, closed by release() when opening stops half way.
+  #stream: NetworkStream | null = null;
 
   constructor(origin: Origin, options: HTTPConnectionOptions = {}) {
     super(origin);
     this.#options = options;
-    this.#backend = options.networkBackend ?? new NodeBackend();
+    this.#dialer = options.dialer ?? new DirectDialer(options);
   }
 
-  protected async open(request: Request): Promise<HTTP11Connection> {
-    const stream = await this.#connect(request);
+  protected async open(request: Request): Promise<ConnectionInterface> {
+    const signal = this.#abort.signal;
+    const plain = await this.#dialer.dial(this.origin, request, signal);
+    this.#stream = plain;
+    this.#checkNotClosing();
+    const stream = await startTlsFor(
+      this.origin,
+      plain,
+      request,
+      this.#options.tls,
+      HTTP11_ALPN,
+      signal,
+    );
+    this.#stream = stream;
+    this.#checkNotClosing();
+    return this.#speak(stream);
+  }
+
+  // The connection for what TLS negotiated (none, or "http/1.1": HTTP/1.1).
+  #speak(stream: NetworkStream): ConnectionInterface {
+    const alpn = stream.getExtraInfo("alpn_protocol");
+    if (typeof alpn === "string" && alpn !== "" && alpn !== "http/1.1") {
+      void stream.close();
+      throw new ConnectError(`the server chose ${alpn} (by ALPN), which was not offered`);
+    }
     return new HTTP11Connection(this.origin, stream, {
       keepaliveExpiry: this.#options.keepaliveExpiry,
     });
   }
 
-  protected async release(): Promise<void> {
-    // Stops a connect (or TLS handshake) still under way.
-    this.#abort.abort();
+  #checkNotClosing(): void {
+    if (this.closing) throw new ConnectionNotAvailable("the connection was closed while opening");
   }
 
-  async #connect(request: Request): Promise<NetworkStream> {
-    const timeout = request.extensions.timeout?.connect;
-    const signal = this.#abort.signal;
-    let retriesLeft = this.#options.retries ?? 0;
-    const delays = exponentialBackoff(RETRIES_BACKOFF_FACTOR_MS);
-    for (;;) {
-      try {
-        let stream: NetworkStream;
-        const { uds, localAddress, socketOptions } = this.#options;
-        if (uds === undefined) {
-          const info = { host: this.origin.host, port: this.origin.port, timeout, localAddress };
-          stream = await traced("connection.connect_tcp", request, info, () =>
-            this.#backend.connectTcp(this.origin.host, this.origin.port, {
-              timeout,
-              localAddress,
-              socketOptions,
-              signal,
-            }),
-          );
-        } else {
-          stream = await traced(
-            "connection.connect_unix_socket",
-            request,
-            { path: uds, timeout },
-            () => this.#backend.connectUnixSocket(uds, { timeout, socketOptions, signal }),
-          );
-        }
-        if (this.origin.scheme === "https" || this.origin.scheme === "wss") {
-          const serverHostname = request.extensions.sniHostname ?? this.origin.host;
-          const tls = this.#options.tls ?? {};
-          const plain = stream;
-          stream = await traced("connection.start_tls", request, { serverHostname, timeout }, () =>
-            plain.startTls(tls, serverHostname, timeout, signal),
-          );
-        }
-        return stream;
-      } catch (error) {
-        const retryable = error instanceof ConnectError || error instanceof ConnectTimeout;
-        if (!retryable || retriesLeft <= 0 || this.closing) throw error;
-        retriesLeft--;
-        const delay = delays.next().value as number;
-        await traced("connection.retry", request, { delay }, () => this.#backend.sleep(delay));
-      }
-    }
+  protected async release(): Promise<void> {
+    // Stops a dial (or TLS handshake) still under way, and lets go of what it left open.
+    this.#abort.abort();
+    await this.#stream?.close();
+    await this.#dialer.close?.();
   }
 }

@@ -1,16 +1,15 @@
 import type { ConnectionInterface } from "./connection-interface.js";
 import { ConnectionNotAvailable } from "./errors.js";
-import type { HTTP11Connection } from "./http11.js";
 import type { Request, Response } from "./models.js";
 import { printable } from "./printable.js";
 import type { Origin } from "./url.js";
 
 /**
- * An HTTP/1.1 connection that is opened on its first request — by connecting (as
- * `HTTPConnection` does), or by tunnelling through a proxy (as @x/proxy's
- * `TunnelHTTPConnection` does) — and speaks HTTP/1.1 afterwards. Subclasses say how to
- * open it and what to release; this class keeps the lifecycle: CONNECTING, then the
- * HTTP/1.1 connection's states, or CONNECTION FAILED (closed, so the pool drops it).
+ * A connection that is opened on its first request — by dialing (as `HTTPConnection`
+ * does, directly or through a proxy's tunnel) — and hands requests to the connection it
+ * opened (any ConnectionInterface: HTTP11Connection today). Subclasses say how to open it
+ * and what to release; this class keeps the lifecycle: CONNECTING, then the opened
+ * connection's states, or CONNECTION FAILED (closed, so the pool drops it).
  *
  * @example
  * class Opener extends DeferredConnection {
@@ -21,7 +20,7 @@ import type { Origin } from "./url.js";
 export abstract class DeferredConnection implements ConnectionInterface {
   /** Where this connection's requests go. */
   protected readonly origin: Origin;
-  #connection: HTTP11Connection | null = null;
+  #connection: ConnectionInterface | null = null;
   #opening = false;
   #failed = false;
   #closed = false;
@@ -31,7 +30,7 @@ export abstract class DeferredConnection implements ConnectionInterface {
   }
 
   /** Opens the connection for its first request. */
-  protected abstract open(request: Request): Promise<HTTP11Connection>;
+  protected abstract open(request: Request): Promise<ConnectionInterface>;
 
   /** Releases what opening holds (sockets, tunnels); called on close and when opening fails. */
   protected abstract release(): Promise<void>;

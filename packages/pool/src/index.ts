@@ -7,6 +7,14 @@ export {
 } from "./connection-pool.js";
 export { DeferredConnection } from "./deferred.js";
 export {
+  type Dialer,
+  DirectDialer,
+  type DirectDialerOptions,
+  exponentialBackoff,
+  HTTP11_ALPN,
+  startTlsFor,
+} from "./dialer.js";
+export {
   ConnectError,
   ConnectionNotAvailable,
   ConnectTimeout,

@@ -56,7 +56,8 @@ export interface NetworkStream {
    * Extra facts: "is_readable" (bytes or EOF are waiting: on an idle connection that means
    * the peer closed or misbehaved), "read_may_continue" (false only when the last read
    * emptied the socket, so nothing more can arrive before the event loop polls again;
-   * anything else is taken as maybe), "tls_socket", "socket", "server_addr", "client_addr".
+   * anything else is taken as maybe), "alpn_protocol" (what TLS negotiated by ALPN, or
+   * null), "tls_socket", "socket", "server_addr", "client_addr".
    */
   getExtraInfo(key: string): unknown;
 }

@@ -329,6 +329,9 @@ export class NodeStream implements NetworkStream {
       case "tls_socket":
       case "ssl_object":
         return "encrypted" in socket ? socket : undefined;
+      case "alpn_protocol":
+        // The protocol TLS negotiated by ALPN, or null (none, or not TLS).
+        return "encrypted" in socket ? (socket as TLSSocket).alpnProtocol || null : null;
       case "server_addr":
         return socket.remoteAddress === undefined
           ? undefined

@@ -2,4 +2,9 @@ export { PROXY_ERROR_BODY_LIMIT, ProxyError, type ProxyErrorInit } from "./error
 export { ForwardHTTPConnection, type ForwardHTTPConnectionOptions } from "./forward.js";
 export { basicAuth, mergeHeaders } from "./headers.js";
 export { HTTPProxy, type HTTPProxyOptions } from "./http-proxy.js";
-export { TunnelHTTPConnection, type TunnelHTTPConnectionOptions } from "./tunnel.js";
+export {
+  ConnectDialer,
+  type ConnectDialerOptions,
+  TunnelHTTPConnection,
+  type TunnelHTTPConnectionOptions,
+} from "./tunnel.js";

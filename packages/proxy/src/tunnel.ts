@@ -1,5 +1,6 @@
-// TunnelHTTPConnection: CONNECT through the proxy, then TLS to the origin inside the tunnel,
-// then HTTP/1.1 over it. One tunnel per origin.
+// TunnelHTTPConnection: an HTTPConnection whose Dialer is a ConnectDialer: CONNECT through
+// the proxy, then (HTTPConnection's own step) TLS to the origin inside the tunnel, then
+// HTTP/1.1 over it. One tunnel per origin.
 //
 // Unlike httpcore, a tunnel that fails to open (a refused CONNECT, a proxy that closes or
 // answers garbage, a TLS failure after a 2xx) is closed at once and reports itself closed,
@@ -7,35 +8,18 @@
 
 import {
   ConnectionNotAvailable,
-  DeferredConnection,
+  type Dialer,
   type HeaderList,
-  HTTP11Connection,
   HTTPConnection,
   type HTTPConnectionOptions,
   type NetworkStream,
   type Origin,
   Request,
   type Response,
-  traced,
   URL,
 } from "@x/pool";
 import { PROXY_ERROR_BODY_LIMIT, ProxyError } from "./errors.js";
 import { mergeHeaders } from "./headers.js";
-
-/**
- * Options of a TunnelHTTPConnection.
- *
- * @example
- * new TunnelHTTPConnection({ proxyOrigin, remoteOrigin, proxyHeaders: [["Proxy-Authorization", basicAuth("u", "p")]] })
- */
-export interface TunnelHTTPConnectionOptions extends HTTPConnectionOptions {
-  readonly proxyOrigin: Origin;
-  readonly remoteOrigin: Origin;
-  /** Sent with the CONNECT request only, never inside the tunnel. */
-  readonly proxyHeaders?: HeaderList;
-  /** TLS to an https: proxy (the origin's TLS then runs inside it). */
-  readonly proxyTls?: HTTPConnectionOptions["tls"];
-}
 
 async function readLimited(response: Response, limit: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
@@ -53,47 +37,51 @@ async function readLimited(response: Response, limit: number): Promise<Uint8Arra
 }
 
 /**
- * Tunnelling: an `https:` origin reached through `CONNECT host:port` on the proxy, with
- * TLS to the origin inside the tunnel. Prints with the remote origin once connected.
+ * Options of a ConnectDialer.
  *
  * @example
- * const conn = new TunnelHTTPConnection({ proxyOrigin: new URL("http://127.0.0.1:8080").origin, remoteOrigin: new URL("https://example.com").origin });
+ * new ConnectDialer({ proxyOrigin: new URL("http://127.0.0.1:8080").origin })
  */
-export class TunnelHTTPConnection extends DeferredConnection {
-  readonly #options: TunnelHTTPConnectionOptions;
-  readonly #proxyOrigin: Origin;
-  readonly #proxyConnection: HTTPConnection;
-  #tunnelStream: NetworkStream | null = null;
+export interface ConnectDialerOptions extends HTTPConnectionOptions {
+  /** The proxy's origin (scheme http or https). */
+  readonly proxyOrigin: Origin;
+  /** Sent with the CONNECT request only, never inside the tunnel. */
+  readonly proxyHeaders?: HeaderList;
+  /** TLS to an https: proxy (the origin's TLS then runs inside it). */
+  readonly proxyTls?: HTTPConnectionOptions["tls"];
+}
 
-  constructor(options: TunnelHTTPConnectionOptions) {
-    super(options.remoteOrigin);
+/**
+ * Dials through an HTTP proxy: `CONNECT host:port` on a connection of its own to the proxy,
+ * and the tunnel's stream once the proxy answers 2xx; any other answer is a ProxyError
+ * (with the first 64 KiB of its body). One dialer serves one connection.
+ *
+ * @example
+ * new HTTPConnection(origin, { dialer: new ConnectDialer({ proxyOrigin }) })
+ */
+export class ConnectDialer implements Dialer {
+  readonly #options: ConnectDialerOptions;
+  readonly #proxyConnection: HTTPConnection;
+
+  constructor(options: ConnectDialerOptions) {
     this.#options = options;
-    this.#proxyOrigin = options.proxyOrigin;
+    const { dialer: _ignored, ...direct } = options;
     this.#proxyConnection = new HTTPConnection(options.proxyOrigin, {
-      ...options,
+      ...direct,
       tls: options.proxyTls,
     });
   }
 
-  protected open(request: Request): Promise<HTTP11Connection> {
-    return this.#openTunnel(request);
-  }
-
-  protected async release(): Promise<void> {
-    await this.#tunnelStream?.close();
-    await this.#proxyConnection.close();
-  }
-
-  async #openTunnel(request: Request): Promise<HTTP11Connection> {
-    const remote = this.origin;
+  async dial(remote: Origin, request: Request, _signal: AbortSignal): Promise<NetworkStream> {
+    const proxyOrigin = this.#options.proxyOrigin;
     const host = remote.host.includes(":") ? `[${remote.host}]` : remote.host;
     const target = `${host}:${remote.port}`;
     const connectRequest = new Request(
       "CONNECT",
       new URL({
-        scheme: this.#proxyOrigin.scheme,
-        host: this.#proxyOrigin.host,
-        port: this.#proxyOrigin.port,
+        scheme: proxyOrigin.scheme,
+        host: proxyOrigin.host,
+        port: proxyOrigin.port,
         target,
       }),
       {
@@ -118,18 +106,41 @@ export class TunnelHTTPConnection extends DeferredConnection {
         body,
       });
     }
-    const plain = response.extensions.networkStream;
-    if (plain === undefined)
+    const stream = response.extensions.networkStream;
+    if (stream === undefined) {
       throw new ConnectionNotAvailable("the proxy did not hand over the tunnel");
-    this.#tunnelStream = plain;
-    if (this.closing) throw new ConnectionNotAvailable("the tunnel was closed while opening");
-    const serverHostname = request.extensions.sniHostname ?? remote.host;
-    const timeout = request.extensions.timeout?.connect;
-    const stream = await traced("connection.start_tls", request, { serverHostname, timeout }, () =>
-      plain.startTls(this.#options.tls ?? {}, serverHostname, timeout),
-    );
-    this.#tunnelStream = stream;
-    if (this.closing) throw new ConnectionNotAvailable("the tunnel was closed while opening");
-    return new HTTP11Connection(remote, stream, { keepaliveExpiry: this.#options.keepaliveExpiry });
+    }
+    return stream;
+  }
+
+  async close(): Promise<void> {
+    await this.#proxyConnection.close();
+  }
+}
+
+/**
+ * Options of a TunnelHTTPConnection.
+ *
+ * @example
+ * new TunnelHTTPConnection({ proxyOrigin, remoteOrigin, proxyHeaders: [["Proxy-Authorization", basicAuth("u", "p")]] })
+ */
+export interface TunnelHTTPConnectionOptions extends ConnectDialerOptions {
+  readonly remoteOrigin: Origin;
+}
+
+/**
+ * Tunnelling: an `https:` origin reached through `CONNECT host:port` on the proxy, with
+ * TLS to the origin inside the tunnel. Prints with the remote origin once connected.
+ *
+ * Unlike httpcore, a tunnel that fails to open (a refused CONNECT, a proxy that closes or
+ * answers garbage, a TLS failure after a 2xx) is closed at once and reports itself closed,
+ * so the pool drops it: nothing half-open is left behind.
+ *
+ * @example
+ * const conn = new TunnelHTTPConnection({ proxyOrigin: new URL("http://127.0.0.1:8080").origin, remoteOrigin: new URL("https://example.com").origin });
+ */
+export class TunnelHTTPConnection extends HTTPConnection {
+  constructor(options: TunnelHTTPConnectionOptions) {
+    super(options.remoteOrigin, { ...options, dialer: new ConnectDialer(options) });
   }
 }

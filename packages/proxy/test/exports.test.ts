@@ -4,6 +4,7 @@ import * as proxy from "../src/index.js";
 it("exports exactly the public API", () => {
   expect(Object.keys(proxy).sort()).toEqual(
     [
+      "ConnectDialer",
       "ForwardHTTPConnection",
       "HTTPProxy",
       "PROXY_ERROR_BODY_LIMIT",
