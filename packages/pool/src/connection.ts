@@ -1,11 +1,17 @@
 import type { ConnectionOptions as TlsOptions } from "node:tls";
 import type { ConnectionInterface } from "./connection-interface.js";
 import { DeferredConnection } from "./deferred.js";
-import { type Dialer, DirectDialer, HTTP11_ALPN, startTlsFor } from "./dialer.js";
+import {
+  type Dialer,
+  DirectDialer,
+  type DirectDialerOptions,
+  HTTP11_ALPN,
+  startTlsFor,
+} from "./dialer.js";
 import { ConnectError, ConnectionNotAvailable } from "./errors.js";
 import { HTTP11Connection } from "./http11.js";
 import type { Request } from "./models.js";
-import type { NetworkBackend, NetworkStream, SocketOptions } from "./network.js";
+import type { NetworkStream } from "./network.js";
 import type { Origin } from "./url.js";
 
 /**
@@ -14,21 +20,11 @@ import type { Origin } from "./url.js";
  * @example
  * new HTTPConnection(origin, { tls: { ca }, retries: 2 })
  */
-export interface HTTPConnectionOptions {
+export interface HTTPConnectionOptions extends DirectDialerOptions {
   /** TLS options for https origins (certificates are verified unless you say otherwise). */
   readonly tls?: TlsOptions | undefined;
   /** Idle connections are closed after this many ms (default: kept until the server closes them). */
   readonly keepaliveExpiry?: number | undefined;
-  /** Connect retries, with httpcore's backoff (0, 500, 1000 … ms). Default 0. */
-  readonly retries?: number | undefined;
-  /** The local address to connect from. */
-  readonly localAddress?: string | undefined;
-  /** Connect to this Unix socket instead of the URL's host and port. */
-  readonly uds?: string | undefined;
-  /** Where connections come from (default: a NodeBackend). */
-  readonly networkBackend?: NetworkBackend | undefined;
-  /** Settings for each new TCP socket (default `{ noDelay: true }`). */
-  readonly socketOptions?: SocketOptions | undefined;
   /**
    * How the stream to the origin is opened (default: a DirectDialer made from the options
    * above). @x/proxy's tunnels bring a ConnectDialer.
