@@ -10,19 +10,37 @@ import type { Origin } from "./url.js";
  * class Mine implements ConnectionInterface { handleRequest(request) { return myTransport(request) } … }
  */
 export interface ConnectionInterface {
+  /**
+   * Sends `request` and resolves with the response once its head has arrived. The request's
+   * AbortSignal is the connection's to honour: it decides what an abort costs (HTTP/1.1
+   * closes the connection).
+   */
   handleRequest(request: Request): Promise<Response>;
   /** True when this connection goes to `origin` (or, for a forwarding proxy, can reach it). */
   canHandleRequest(origin: Origin): boolean;
-  /** True when a request could be sent now. */
+  /** True when it could take another request now (it has room that nobody has reserved). */
   isAvailable(): boolean;
   /** True when the connection must not be used again (keep-alive expired, peer closed). */
   hasExpired(): boolean;
-  /** True between requests on a kept-alive connection. */
+  /** True between requests on a kept-alive connection (nothing in flight). */
   isIdle(): boolean;
   isClosed(): boolean;
   /** The text inside the brackets when printed, e.g. "'http://a.com:80', HTTP/1.1, IDLE, Request Count: 2". */
   info(): string;
   close(): Promise<void>;
+  /**
+   * The capacity contract (optional; the pool keeps the books itself for a connection
+   * without it). Claims room for `request` at once: true means the connection holds a place
+   * for it — `handleRequest(request)` comes next, or `unreserve(request)` — and counts as
+   * neither available (if that was its last place) nor idle until `unreserve(request)`.
+   * False means no room now. An HTTP/1.1 connection has one place, free when NEW or IDLE.
+   */
+  tryReserve?(request: Request): boolean;
+  /**
+   * Gives back the place `request` held: its response was closed or read to the end, or it
+   * failed, or it was never sent. Anything else is ignored.
+   */
+  unreserve?(request: Request): void;
 }
 
 // Errors raised on a *reused* connection before any byte of the response arrived. The pool

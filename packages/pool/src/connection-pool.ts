@@ -3,14 +3,29 @@
 // Theory of operation. Requests wait in a FIFO queue. One routine, #assign(), runs whenever
 // something changes (a request arrives, a response is closed, a request fails): it drops
 // closed and expired connections, trims idle ones past the keep-alive limit, and then hands
-// queued requests, oldest first, to connections: an available one for the request's origin
-// (the most recently used first), else a new one while there is room, else a new one in
-// place of an idle connection to another origin. It stops at the first request it cannot
-// place, since no later one could be placed either (an HTTP/1.1 connection is available
-// only when idle), so its cost does not grow with the length of the queue. A request that
-// arrives behind waiting ones is only queued: nothing can be placed until something
-// changes, and every change runs #assign(). Waiting requests are plain objects holding the
-// caller's resolve/reject (no suspended async function each), settled by callbacks.
+// queued requests, oldest first, to connections: one with room for the request's origin
+// (the most recently released first), else a new one while there is room, else a new one
+// in place of an idle connection to another origin.
+//
+// Capacity. A connection says itself whether it can take a request (ConnectionInterface's
+// tryReserve/unreserve): the pool reserves a place on it for a request, and gives the place
+// back when that request is done with it (its response closed, or it failed). Between the
+// two the connection counts as neither available (if that was its last place) nor idle,
+// whatever its protocol state says in the hand-off; so nothing else needs to remember which
+// connection is spoken for. A connection that still has room after a reservation stays where
+// requests look first, so the loop can place many requests on one connection (an HTTP/1.1
+// connection has one place). With one place per connection, a request that cannot be placed
+// means that no connection has room, so the loop stops there, and its cost does not grow
+// with the length of the queue; a request that arrives behind waiting ones is only queued,
+// since nothing can be placed until something changes, and every change runs #assign().
+// Waiting requests are plain objects holding the caller's resolve/reject (no suspended
+// async function each), settled by callbacks.
+//
+// Cancellation. While a request waits in the queue, its AbortSignal is the pool's: an abort
+// takes it out and rejects it. Once it has a connection, the signal is the connection's,
+// which decides what an abort costs (HTTP/1.1 closes the connection; a connection with room
+// for several requests need not). A connection without the capacity contract is closed by
+// the pool on abort, as before.
 //
 // Each request then runs on its connection; its response body holds the connection until
 // it is read to the end or closed, which calls #assign() again.
@@ -21,6 +36,7 @@
 // once on a new connection when it is idempotent and its body can be replayed; a response
 // body read to the end releases its connection without an explicit close().
 
+import { watchAbort } from "./abort.js";
 import { concat } from "./bytes.js";
 import { HTTPConnection, type HTTPConnectionOptions } from "./connection.js";
 import {
@@ -98,8 +114,6 @@ class PoolRequest {
   retried = false;
   /** Settled, or given up on: the queue skips it. */
   cancelled = false;
-  /** Holding a connection (counted as active). */
-  active = false;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   stopWatching: (() => void) | null = null;
 
@@ -186,20 +200,16 @@ export class ConnectionPool {
   // listed most recently used first, and idle connections are closed oldest first.
   readonly #used = new Map<ConnectionInterface, number>();
   #clock = 0;
-  readonly #abortWatches = new WeakMap<
-    AbortSignal,
-    { callbacks: Set<() => void>; listener: () => void }
-  >();
-  // Connections released idle, the most recent last: where requests look first.
+  // Connections that had room when last released or placed, the most recent last: where
+  // requests look first. A hint: tryReserve has the last word.
   readonly #idle: ConnectionInterface[] = [];
   readonly #queue = new Queue<PoolRequest>();
-  // Requests holding a connection (for printing; a count, since a Set of them churns a hash
-  // table per request).
+  // Requests holding a place on a connection (for printing; a count, kept where places are
+  // taken and given back, since a Set of them churns a hash table per request).
   #activeCount = 0;
-  // Connections handed to a request, from assignment until that request is released or
-  // fails. A connection looks idle before its request starts and again just before the
-  // release runs; only the pool knows it is still spoken for.
-  readonly #busy = new Set<ConnectionInterface>();
+  // Places held on connections without the capacity contract (no tryReserve): for those
+  // the pool keeps the books.
+  readonly #heldHere = new Set<ConnectionInterface>();
 
   constructor(options: ConnectionPoolOptions = {}) {
     checkCount("maxConnections", options.maxConnections, 1);
@@ -309,9 +319,11 @@ export class ConnectionPool {
       const behindOthers = this.#queue.length > 0;
       this.#queue.push(pr);
       if (signal !== undefined) {
-        pr.stopWatching = this.#watchAbort(signal, () => {
-          if (pr.connection !== null) void pr.connection.close();
-          else this.#fail(pr, signal.reason);
+        pr.stopWatching = watchAbort(signal, () => {
+          const connection = pr.connection;
+          if (connection === null) this.#fail(pr, signal.reason);
+          else if (connection.tryReserve === undefined) void connection.close();
+          // Otherwise the connection honours the signal itself.
         });
       }
       if (!behindOthers) this.#assign();
@@ -334,12 +346,6 @@ export class ConnectionPool {
     }, timeout);
   }
 
-  #inactive(pr: PoolRequest): void {
-    if (!pr.active) return;
-    pr.active = false;
-    this.#activeCount--;
-  }
-
   // `connection` was chosen for `pr` (by #assign): send the request on it.
   #send(pr: PoolRequest, connection: ConnectionInterface): void {
     pr.connection = connection;
@@ -355,12 +361,12 @@ export class ConnectionPool {
     }
     pending.then(
       (response) => this.#responded(pr, response),
-      (error: unknown) => this.#failed(pr, connection, error),
+      (error: unknown) => this.#failed(pr, error),
     );
   }
 
-  // The request failed on `connection`: send it again, or fail.
-  #failed(pr: PoolRequest, connection: ConnectionInterface, error: unknown): void {
+  // The request failed on its connection: send it again, or fail.
+  #failed(pr: PoolRequest, error: unknown): void {
     const request = pr.request;
     const retry =
       !request.signal?.aborted &&
@@ -373,9 +379,7 @@ export class ConnectionPool {
     if (!(error instanceof ConnectionNotAvailable)) {
       pr.retried = true;
     }
-    this.#inactive(pr);
-    this.#giveBack(connection);
-    pr.connection = null;
+    this.#release(pr);
     this.#queue.pushFront(pr);
     this.#assign();
     if (pr.connection === null) this.#waitForConnection(pr);
@@ -388,8 +392,7 @@ export class ConnectionPool {
     if (pr.timer !== undefined) clearTimeout(pr.timer);
     pr.stopWatching?.();
     // A request can fail and leave its connection usable (refused before any byte).
-    if (pr.connection !== null) this.#giveBack(pr.connection);
-    this.#inactive(pr);
+    this.#release(pr);
     this.#assign();
     const signal = pr.request.signal;
     pr.reject(signal?.aborted ? signal.reason : error);
@@ -398,8 +401,7 @@ export class ConnectionPool {
   #responded(pr: PoolRequest, response: Response): void {
     const release = (): void => {
       pr.stopWatching?.();
-      this.#inactive(pr);
-      if (pr.connection !== null) this.#giveBack(pr.connection);
+      this.#release(pr);
       this.#assign();
     };
     const stream = response.stream;
@@ -454,13 +456,13 @@ export class ConnectionPool {
         void c.close();
         continue;
       }
-      if (c.isIdle()) idle++;
+      if (this.#isFree(c)) idle++;
       connections[keep++] = c;
     }
     connections.length = keep;
     if (idle <= this.#maxKeepalive) return;
     const idleByAge = connections
-      .filter((c) => c.isIdle() && !this.#busy.has(c))
+      .filter((c) => this.#isFree(c))
       .sort((a, b) => this.#lastUse(a) - this.#lastUse(b));
     for (const c of idleByAge) {
       if (idle-- <= this.#maxKeepalive) break;
@@ -474,44 +476,44 @@ export class ConnectionPool {
     return this.#used.get(c) ?? 0;
   }
 
-  // Calls `onAbort` when `signal` aborts, until the returned function is called. One listener
-  // per signal serves every request of this pool that uses it, so that a signal shared by
-  // many concurrent requests does not collect a listener for each (nor Node's warning).
-  #watchAbort(signal: AbortSignal, onAbort: () => void): () => void {
-    let watch = this.#abortWatches.get(signal);
-    if (watch === undefined) {
-      const callbacks = new Set<() => void>();
-      const listener = (): void => {
-        this.#abortWatches.delete(signal);
-        for (const callback of callbacks) callback();
-        callbacks.clear();
-      };
-      watch = { callbacks, listener };
-      this.#abortWatches.set(signal, watch);
-      signal.addEventListener("abort", listener, { once: true });
-    }
-    const { callbacks, listener } = watch;
-    callbacks.add(onAbort);
-    return () => {
-      callbacks.delete(onAbort);
-      if (callbacks.size === 0 && this.#abortWatches.get(signal) === watch) {
-        this.#abortWatches.delete(signal);
-        signal.removeEventListener("abort", listener);
-      }
-    };
+  // Idle and unreserved: no request holds a place on it, nothing is in flight.
+  #isFree(c: ConnectionInterface): boolean {
+    return c.isIdle() && c.isAvailable() && !this.#heldHere.has(c);
   }
 
-  // A request is done with `connection`: it is no longer busy; if it can take another
-  // request it goes on the idle stack, and if it closed it leaves the pool.
-  #giveBack(connection: ConnectionInterface): void {
-    this.#busy.delete(connection);
-    if (connection.isAvailable()) this.#idle.push(connection);
-    else if (connection.isClosed()) this.#drop(connection);
+  // Reserves a place on `c` for `request` (the pool keeps the books for a connection
+  // without the capacity contract).
+  #tryReserve(c: ConnectionInterface, request: Request): boolean {
+    if (c.tryReserve !== undefined) return c.tryReserve(request);
+    if (this.#heldHere.has(c) || !c.isAvailable()) return false;
+    this.#heldHere.add(c);
+    return true;
+  }
+
+  // `pr` holds its place on `c` from now on.
+  #hold(pr: PoolRequest, c: ConnectionInterface): void {
+    pr.connection = c;
+    this.#activeCount++;
+    this.#used.set(c, ++this.#clock);
+  }
+
+  // `pr` gives back its place: the connection goes where requests look first if it has
+  // room again, and leaves the pool if it closed.
+  #release(pr: PoolRequest): void {
+    const c = pr.connection;
+    if (c === null) return;
+    pr.connection = null;
+    this.#activeCount--;
+    const hadRoom = c.isAvailable() && !this.#heldHere.has(c);
+    if (c.unreserve !== undefined) c.unreserve(pr.request);
+    else this.#heldHere.delete(c);
+    if (c.isClosed()) this.#drop(c);
+    else if (!hadRoom && c.isAvailable()) this.#idle.push(c);
   }
 
   // Removes what the pool remembers about a connection that is leaving it.
   #forget(c: ConnectionInterface): void {
-    this.#busy.delete(c);
+    this.#heldHere.delete(c);
     this.#used.delete(c);
     const at = this.#idle.indexOf(c);
     if (at !== -1) this.#idle.splice(at, 1);
@@ -524,25 +526,43 @@ export class ConnectionPool {
     void c.close();
   }
 
-  // The idle connection most recently released that can take a request for `origin`.
-  #takeIdle(origin: Origin): ConnectionInterface | null {
+  // The connection most recently released with room for a request to `origin`, with a place
+  // reserved on it for `request`.
+  #takeIdle(origin: Origin, request: Request): ConnectionInterface | null {
     const idle = this.#idle;
     for (let i = idle.length - 1; i >= 0; i--) {
       const c = idle[i]!;
-      if (!c.isAvailable() || this.#busy.has(c)) {
-        // No longer idle (closed, or taken): it will come back here when released again.
+      if (!c.isAvailable() || this.#heldHere.has(c)) {
+        // No room (closed, or full): it comes back here when a place is given back.
         idle.splice(i, 1);
         continue;
       }
       if (!c.canHandleRequest(origin)) continue;
-      idle.splice(i, 1);
       if (c.hasExpired()) {
+        idle.splice(i, 1);
         this.#drop(c);
         continue;
       }
+      if (!this.#tryReserve(c, request)) {
+        idle.splice(i, 1);
+        continue;
+      }
+      // Still room (a connection with several places): it stays where requests look first.
+      if (!c.isAvailable() || this.#heldHere.has(c)) idle.splice(i, 1);
       return c;
     }
     return null;
+  }
+
+  // The free connection used least recently (to close in favour of another origin), or null.
+  #oldestFree(): ConnectionInterface | null {
+    let oldest: ConnectionInterface | null = null;
+    for (const c of this.#idle) {
+      if (this.#isFree(c) && (oldest === null || this.#lastUse(c) < this.#lastUse(oldest))) {
+        oldest = c;
+      }
+    }
+    return oldest;
   }
 
   #assign(): void {
@@ -555,34 +575,28 @@ export class ConnectionPool {
         queue.shift();
         continue;
       }
-      const origin = pr.request.url.origin;
-      let chosen = pr.retried ? null : this.#takeIdle(origin);
+      const request = pr.request;
+      const origin = request.url.origin;
+      let chosen = pr.retried ? null : this.#takeIdle(origin, request);
       if (chosen === null) {
         if (connections.length >= this.#maxConnections) this.#dropClosed();
         if (connections.length >= this.#maxConnections) {
-          // Make room by closing the least recently used idle connection, if there is one.
-          // Every idle connection is on the idle stack: it became idle when released.
-          let oldest: ConnectionInterface | null = null;
-          for (const c of this.#idle) {
-            if (
-              c.isIdle() &&
-              !this.#busy.has(c) &&
-              (oldest === null || this.#lastUse(c) < this.#lastUse(oldest))
-            ) {
-              oldest = c;
-            }
-          }
+          // Make room by closing the least recently used free connection, if there is one.
+          // Every free connection is on the idle stack: it had room when it was released.
+          const oldest = this.#oldestFree();
           if (oldest === null) break;
           this.#drop(oldest);
         }
         chosen = this.createConnection(origin);
         connections.push(chosen);
+        // A new connection has room for its first request.
+        if (!this.#tryReserve(chosen, request) && chosen.tryReserve === undefined) {
+          this.#heldHere.add(chosen);
+        }
+        if (chosen.isAvailable() && !this.#heldHere.has(chosen)) this.#idle.push(chosen);
       }
-      this.#used.set(chosen, ++this.#clock);
       queue.shift();
-      pr.active = true;
-      this.#activeCount++;
-      this.#busy.add(chosen);
+      this.#hold(pr, chosen);
       this.#send(pr, chosen);
     }
   }
@@ -601,7 +615,7 @@ export class ConnectionPool {
 
   toString(): string {
     let idle = 0;
-    for (const c of this.#connections) if (c.isIdle()) idle++;
+    for (const c of this.#connections) if (this.#isFree(c)) idle++;
     let queued = 0;
     for (const pr of this.#queue) if (!pr.cancelled) queued++;
     const requests = `Requests: ${this.#activeCount} active, ${queued} queued`;

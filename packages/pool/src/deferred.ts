@@ -1,4 +1,12 @@
+import { watchAbort } from "./abort.js";
 import type { ConnectionInterface } from "./connection-interface.js";
+
+// Reserves a place on `connection` for `request`; one without the capacity contract takes a
+// request when it says it is available.
+function reserve(connection: ConnectionInterface, request: Request): boolean {
+  return connection.tryReserve?.(request) ?? connection.isAvailable();
+}
+
 import { ConnectionNotAvailable } from "./errors.js";
 import type { Request, Response } from "./models.js";
 import { printable } from "./printable.js";
@@ -21,6 +29,8 @@ export abstract class DeferredConnection implements ConnectionInterface {
   /** Where this connection's requests go. */
   protected readonly origin: Origin;
   #connection: ConnectionInterface | null = null;
+  // The request holding the place before the connection is open (it opens it).
+  #reservedFor: Request | null = null;
   #opening = false;
   #failed = false;
   #closed = false;
@@ -59,18 +69,32 @@ export abstract class DeferredConnection implements ConnectionInterface {
         throw new ConnectionNotAvailable("the connection is not available");
       }
       this.#opening = true;
+      // An abort while opening closes what is being opened (it is this request's alone).
+      const signal = request.signal;
+      const stopWatching =
+        signal === undefined ? null : watchAbort(signal, () => void this.close());
       try {
+        if (signal?.aborted) throw signal.reason;
         const connection = await this.open(request);
         if (this.#closed) {
           await connection.close();
           throw new ConnectionNotAvailable("the connection was closed while opening");
         }
         this.#connection = connection;
+        // The place reserved before opening moves to the connection now open.
+        const holder = this.#reservedFor;
+        if (holder !== null) {
+          this.#reservedFor = null;
+          if (!reserve(connection, holder)) {
+            throw new ConnectionNotAvailable("the connection opened has no room for the request");
+          }
+        }
       } catch (error) {
         this.#failed = true;
         await this.release();
-        throw error;
+        throw signal?.aborted ? signal.reason : error;
       } finally {
+        stopWatching?.();
         this.#opening = false;
       }
     }
@@ -81,8 +105,23 @@ export abstract class DeferredConnection implements ConnectionInterface {
     return origin.equals(this.origin);
   }
 
+  tryReserve(request: Request): boolean {
+    const connection = this.#connection;
+    if (connection !== null) return reserve(connection, request);
+    if (this.#reservedFor !== null || this.#opening || this.#failed || this.#closed) return false;
+    this.#reservedFor = request;
+    return true;
+  }
+
+  unreserve(request: Request): void {
+    if (this.#reservedFor === request) this.#reservedFor = null;
+    else this.#connection?.unreserve?.(request);
+  }
+
   isAvailable(): boolean {
-    return this.#connection?.isAvailable() ?? false;
+    const connection = this.#connection;
+    if (connection !== null) return connection.isAvailable();
+    return this.#reservedFor === null && !this.#opening && !this.#failed && !this.#closed;
   }
 
   hasExpired(): boolean {

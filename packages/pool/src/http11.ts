@@ -35,6 +35,7 @@ import {
   ProtocolError as H11ProtocolError,
   NEED_DATA,
 } from "@x/h11";
+import { watchAbort } from "./abort.js";
 import { concat } from "./bytes.js";
 import {
   type ConnectionInterface,
@@ -256,6 +257,13 @@ export class HTTP11Connection implements ConnectionInterface {
   #received = 0;
   // The turn of the event loop in which the connection last became idle (see the top).
   #idleTurn = -SETTLE_TURNS;
+  // The request holding this connection's one place (tryReserve), until unreserve.
+  #reservedFor: Request | null = null;
+  // Stops watching the AbortSignal of the request in flight.
+  #stopWatching: (() => void) | null = null;
+  readonly #closeOnAbort = (): void => {
+    void this.close();
+  };
 
   constructor(origin: Origin, stream: NetworkStream, options: HTTP11ConnectionOptions = {}) {
     this.#origin = origin;
@@ -293,6 +301,7 @@ export class HTTP11Connection implements ConnectionInterface {
       if (this.#state !== "NEW" && this.#state !== "IDLE") {
         throw new ConnectionNotAvailable(`the connection is ${this.#state}`);
       }
+      if (request.signal?.aborted) throw request.signal.reason;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -312,6 +321,11 @@ export class HTTP11Connection implements ConnectionInterface {
             return;
           }
           this.#setState("IDLE");
+          if (request.signal?.aborted) {
+            // Aborted before a byte was written: the connection is as it was.
+            reject(request.signal.reason);
+            return;
+          }
           if (this.hasExpired()) {
             void this.close();
             reject(
@@ -350,6 +364,10 @@ export class HTTP11Connection implements ConnectionInterface {
     this.#setState("ACTIVE");
     this.#expireAt = null;
     this.#received = 0;
+    // An abort from now until the response is closed costs the connection (HTTP/1.1 cannot
+    // take back a request in flight).
+    const signal = request.signal;
+    if (signal !== undefined) this.#stopWatching = watchAbort(signal, this.#closeOnAbort);
     return this.#roundTrip(request, head);
   }
 
@@ -384,6 +402,7 @@ export class HTTP11Connection implements ConnectionInterface {
       return this.#makeResponse(request, response);
     } catch (error) {
       await traced("http11.response_closed", request, {}, () => this.#responseClosed());
+      if (request.signal?.aborted) throw request.signal.reason;
       if (
         reused &&
         this.#received === 0 &&
@@ -579,6 +598,7 @@ export class HTTP11Connection implements ConnectionInterface {
   }
 
   #responseClosed(): Promise<void> {
+    this.#unwatch();
     if (this.#state === "CLOSED") return SETTLED;
     const h11 = this.#h11;
     if (h11.ourState !== "DONE" || h11.theirState !== "DONE") return this.close();
@@ -599,7 +619,16 @@ export class HTTP11Connection implements ConnectionInterface {
     return SETTLED;
   }
 
+  #unwatch(): void {
+    const stop = this.#stopWatching;
+    if (stop !== null) {
+      this.#stopWatching = null;
+      stop();
+    }
+  }
+
   async close(): Promise<void> {
+    this.#unwatch();
     if (this.#state === "CLOSED") return;
     this.#setState("CLOSED");
     await this.#stream.close();
@@ -609,8 +638,20 @@ export class HTTP11Connection implements ConnectionInterface {
     return origin.equals(this.#origin);
   }
 
+  tryReserve(request: Request): boolean {
+    if (this.#reservedFor !== null || (this.#state !== "NEW" && this.#state !== "IDLE")) {
+      return false;
+    }
+    this.#reservedFor = request;
+    return true;
+  }
+
+  unreserve(request: Request): void {
+    if (this.#reservedFor === request) this.#reservedFor = null;
+  }
+
   isAvailable(): boolean {
-    return this.#state === "IDLE";
+    return this.#state === "IDLE" && this.#reservedFor === null;
   }
 
   hasExpired(): boolean {
@@ -678,7 +719,7 @@ class HTTP11Body implements ReadAllStream, AsyncIterator<Uint8Array> {
         exception: error,
       });
       await this.close();
-      throw error;
+      throw this.#reason(error);
     }
     if (chunk !== null) return { done: false, value: chunk };
     this.#finished = true;
@@ -746,8 +787,14 @@ class HTTP11Body implements ReadAllStream, AsyncIterator<Uint8Array> {
   #failed(error: unknown): Promise<never> {
     this.#finished = true;
     return this.close().then(() => {
-      throw error;
+      throw this.#reason(error);
     });
+  }
+
+  // What a failed read reports: the signal's reason when the request was aborted.
+  #reason(error: unknown): unknown {
+    const signal = this.#request.signal;
+    return signal?.aborted ? signal.reason : error;
   }
 
   async #readAllTraced(): Promise<Uint8Array[]> {

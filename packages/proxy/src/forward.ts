@@ -77,6 +77,14 @@ export class ForwardHTTPConnection implements ConnectionInterface {
     return origin.equals(this.#remoteOrigin);
   }
 
+  tryReserve(request: Request): boolean {
+    return this.#connection.tryReserve(request);
+  }
+
+  unreserve(request: Request): void {
+    this.#connection.unreserve(request);
+  }
+
   isAvailable(): boolean {
     return this.#connection.isAvailable();
   }

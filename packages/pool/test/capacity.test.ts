@@ -1,0 +1,274 @@
+// The capacity contract (tryReserve/unreserve) and where cancellation lives: the pool places
+// as many requests on a connection as it has room for, and a connection, not the pool,
+// decides what an abort costs.
+import {
+  expectSocketsClosed,
+  neverHandshakes,
+  openSocketHandles,
+  startOrigin,
+  startRawServer,
+} from "@x/testkit";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  type ConnectionInterface,
+  ConnectionPool,
+  HTTP11Connection,
+  HTTPConnection,
+  NodeBackend,
+  type Origin,
+  Request,
+  Response,
+  URL,
+} from "../src/index.js";
+
+let baseline: number;
+beforeEach(() => {
+  baseline = openSocketHandles();
+});
+afterEach(async () => {
+  await expectSocketsClosed(baseline);
+});
+
+/**
+ * A connection with `places` places that answers each request when the test says so: a
+ * stand-in for a multiplexing protocol. An abort fails only its own request.
+ */
+class Multiplexed implements ConnectionInterface {
+  readonly reserved = new Set<Request>();
+  readonly inFlight = new Map<Request, (r: Response) => void>();
+  handled = 0;
+  closed = false;
+  constructor(
+    readonly origin: Origin,
+    readonly places: number,
+  ) {}
+  tryReserve(request: Request): boolean {
+    if (this.closed || this.reserved.size >= this.places) return false;
+    this.reserved.add(request);
+    return true;
+  }
+  unreserve(request: Request): void {
+    this.reserved.delete(request);
+  }
+  handleRequest(request: Request): Promise<Response> {
+    this.handled++;
+    return new Promise((resolve, reject) => {
+      this.inFlight.set(request, resolve);
+      request.signal?.addEventListener("abort", () => {
+        this.inFlight.delete(request);
+        reject(request.signal?.reason);
+      });
+    });
+  }
+  /** Answers the oldest request in flight. */
+  answer(body: string): void {
+    const [request, resolve] = this.inFlight.entries().next().value!;
+    this.inFlight.delete(request);
+    resolve(new Response(200, { content: new TextEncoder().encode(body) }));
+  }
+  canHandleRequest(origin: Origin): boolean {
+    return origin.equals(this.origin);
+  }
+  isAvailable(): boolean {
+    return !this.closed && this.reserved.size < this.places;
+  }
+  hasExpired(): boolean {
+    return false;
+  }
+  isIdle(): boolean {
+    return this.reserved.size === 0;
+  }
+  isClosed(): boolean {
+    return this.closed;
+  }
+  info(): string {
+    return `'${this.origin}', MUX, ${this.reserved.size} of ${this.places}`;
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+class MuxPool extends ConnectionPool {
+  readonly made: Multiplexed[] = [];
+  constructor(
+    readonly places: number,
+    maxConnections: number,
+  ) {
+    super({ maxConnections });
+  }
+  protected override createConnection(origin: Origin): ConnectionInterface {
+    const c = new Multiplexed(origin, this.places);
+    this.made.push(c);
+    return c;
+  }
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const getWith = (url: URL, signal?: AbortSignal) =>
+  new Request("GET", url, {
+    headers: [["Host", url.origin.authority]],
+    ...(signal === undefined ? {} : { signal }),
+  });
+
+describe("the capacity contract", () => {
+  it("places as many requests on one connection as it has room for, and queues the rest", async () => {
+    const pool = new MuxPool(3, 1);
+    const pending = [1, 2, 3, 4, 5].map((i) => pool.request("GET", `http://a.test/${i}`));
+    await turn();
+    expect(pool.made).toHaveLength(1);
+    const mux = pool.made[0]!;
+    expect(mux.handled).toBe(3);
+    expect(String(pool)).toBe(
+      "<MuxPool [Requests: 3 active, 2 queued | Connections: 1 active, 0 idle]>",
+    );
+    mux.answer("one");
+    expect(new TextDecoder().decode((await pending[0]!).content)).toBe("one");
+    await turn();
+    // The place given back went to the oldest waiting request, on the same connection.
+    expect(mux.handled).toBe(4);
+    for (const body of ["two", "three", "four"]) mux.answer(body);
+    await turn();
+    expect(mux.handled).toBe(5);
+    mux.answer("five");
+    const bodies = await Promise.all(pending);
+    expect(bodies.map((r) => new TextDecoder().decode(r.content))).toEqual([
+      "one",
+      "two",
+      "three",
+      "four",
+      "five",
+    ]);
+    expect(pool.made).toHaveLength(1);
+    expect(mux.reserved.size).toBe(0);
+    expect(String(pool)).toBe(
+      "<MuxPool [Requests: 0 active, 0 queued | Connections: 0 active, 1 idle]>",
+    );
+  });
+
+  it("a connection with room is used before another is opened", async () => {
+    const pool = new MuxPool(2, 5);
+    const pending = [1, 2, 3].map((i) => pool.request("GET", `http://a.test/${i}`));
+    await turn();
+    expect(pool.made.map((c) => c.handled)).toEqual([2, 1]);
+    for (const c of pool.made) while (c.inFlight.size > 0) c.answer("x");
+    await Promise.all(pending);
+  });
+
+  it("an abort fails its own request and leaves the connection to the others", async () => {
+    const pool = new MuxPool(2, 1);
+    const controller = new AbortController();
+    const aborted = pool
+      .request("GET", "http://a.test/1", { signal: controller.signal })
+      .catch((e: unknown) => e);
+    const other = pool.request("GET", "http://a.test/2");
+    await turn();
+    controller.abort(new Error("stop"));
+    expect(((await aborted) as Error).message).toBe("stop");
+    const mux = pool.made[0]!;
+    expect(mux.closed).toBe(false);
+    mux.answer("still here");
+    expect(new TextDecoder().decode((await other).content)).toBe("still here");
+    expect(mux.reserved.size).toBe(0);
+  });
+
+  it("an HTTP/1.1 connection has one place, free when NEW or IDLE", async () => {
+    const origin = await startOrigin();
+    try {
+      const url = new URL(`${origin.url}/`);
+      const stream = await new NodeBackend().connectTcp("127.0.0.1", origin.port);
+      const conn = new HTTP11Connection(url.origin, stream);
+      const first = new Request("GET", url, { headers: [["Host", url.origin.authority]] });
+      const second = new Request("GET", url, { headers: [["Host", url.origin.authority]] });
+      expect(conn.tryReserve(first)).toBe(true);
+      expect(conn.tryReserve(second)).toBe(false);
+      expect(conn.isAvailable()).toBe(false);
+      const r = await conn.handleRequest(first);
+      await r.read();
+      // IDLE again, but the place is held until it is given back.
+      expect(conn.state).toBe("IDLE");
+      expect(conn.isAvailable()).toBe(false);
+      expect(conn.tryReserve(second)).toBe(false);
+      conn.unreserve(second); // not the holder: ignored
+      expect(conn.isAvailable()).toBe(false);
+      conn.unreserve(first);
+      expect(conn.isAvailable()).toBe(true);
+      expect(conn.tryReserve(second)).toBe(true);
+      await conn.close();
+      expect(conn.isAvailable()).toBe(false);
+    } finally {
+      await origin.close();
+    }
+  });
+});
+
+describe("a bare connection honours its request's AbortSignal", () => {
+  it("while waiting for the response: rejects with the reason and closes (HTTP/1.1)", async () => {
+    const raw = await startRawServer((socket) => socket.resume());
+    try {
+      const url = new URL(`${raw.url}/`);
+      const conn = new HTTPConnection(url.origin);
+      const controller = new AbortController();
+      const pending = conn.handleRequest(getWith(url, controller.signal)).catch((e: unknown) => e);
+      await pause(20);
+      expect(conn.info()).toMatch(/ACTIVE/);
+      controller.abort(new Error("user gave up"));
+      expect(((await pending) as Error).message).toBe("user gave up");
+      expect(conn.isClosed()).toBe(true);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("while reading the body: the read fails with the reason", async () => {
+    const raw = await startRawServer((socket) =>
+      socket.once("data", () => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart")),
+    );
+    try {
+      const url = new URL(`${raw.url}/`);
+      const conn = new HTTPConnection(url.origin);
+      const controller = new AbortController();
+      const response = await conn.handleRequest(getWith(url, controller.signal));
+      const reading = response.read().catch((e: unknown) => e);
+      await pause(20);
+      controller.abort(new Error("enough"));
+      expect(((await reading) as Error).message).toBe("enough");
+      expect(conn.isClosed()).toBe(true);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("while connecting (a TLS handshake that never ends): CONNECTION FAILED, nothing left open", async () => {
+    const raw = await startRawServer(neverHandshakes);
+    try {
+      const url = new URL(`https://127.0.0.1:${raw.port}/`);
+      const conn = new HTTPConnection(url.origin);
+      const controller = new AbortController();
+      const pending = conn.handleRequest(getWith(url, controller.signal)).catch((e: unknown) => e);
+      await pause(20);
+      expect(conn.info()).toBe("CONNECTING");
+      controller.abort(new Error("too slow"));
+      expect(((await pending) as Error).message).toBe("too slow");
+      expect(conn.info()).toBe("CONNECTION FAILED");
+      expect(conn.isClosed()).toBe(true);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("already aborted: rejected at once, the connection untouched", async () => {
+    const origin = await startOrigin();
+    try {
+      const url = new URL(`${origin.url}/`);
+      const conn = new HTTPConnection(url.origin);
+      const signal = AbortSignal.abort(new Error("never mind"));
+      await expect(conn.handleRequest(getWith(url, signal))).rejects.toThrow("never mind");
+      expect(origin.connections).toBe(0);
+      await conn.close();
+    } finally {
+      await origin.close();
+    }
+  });
+});
