@@ -45,6 +45,7 @@ import {
   isReusedConnectionFailure,
 } from "./connection-interface.js";
 import { argumentError, ConnectionNotAvailable, PoolTimeout } from "./errors.js";
+import { WriteScheduler } from "./http11.js";
 import {
   chunkOf,
   type HeaderList,
@@ -207,9 +208,13 @@ export class ConnectionPool {
   // Requests holding a place on a connection (for printing; a count, kept where places are
   // taken and given back, since a Set of them churns a hash table per request).
   #activeCount = 0;
+  // The write timing of this pool's connections (see WriteScheduler).
+  readonly #writeScheduler = new WriteScheduler();
   // Places held on connections without the capacity contract (no tryReserve): for those
   // the pool keeps the books.
   readonly #heldHere = new Set<ConnectionInterface>();
+  // The route each connection was made for, when routeFor() says there are routes.
+  readonly #routes = new Map<ConnectionInterface, string>();
 
   constructor(options: ConnectionPoolOptions = {}) {
     checkCount("maxConnections", options.maxConnections, 1);
@@ -246,8 +251,19 @@ export class ConnectionPool {
    * Makes a connection for `origin`. The one method a subclass overrides to bring its own
    * connections (this is how @x/proxy plugs in).
    */
-  protected createConnection(origin: Origin): ConnectionInterface {
+  protected createConnection(origin: Origin, _route?: string): ConnectionInterface {
     return new HTTPConnection(origin, this.connectionOptions());
+  }
+
+  /**
+   * The route a request takes (say, which proxy it goes through), or null when every
+   * request of this pool goes the same way (the default). A connection made for one route
+   * is never reused for a request on another, even to the same origin; the route is handed
+   * to `createConnection(origin, route)`. A pool that chooses a proxy per request (a router)
+   * overrides both.
+   */
+  protected routeFor(_request: Request): string | null {
+    return null;
   }
 
   /** The options every connection of this pool is made with (for `createConnection`). */
@@ -261,6 +277,7 @@ export class ConnectionPool {
       uds: o.uds,
       networkBackend: o.networkBackend,
       socketOptions: o.socketOptions,
+      writeScheduler: this.#writeScheduler,
     };
   }
 
@@ -514,6 +531,7 @@ export class ConnectionPool {
   // Removes what the pool remembers about a connection that is leaving it.
   #forget(c: ConnectionInterface): void {
     this.#heldHere.delete(c);
+    this.#routes.delete(c);
     this.#used.delete(c);
     const at = this.#idle.indexOf(c);
     if (at !== -1) this.#idle.splice(at, 1);
@@ -528,7 +546,7 @@ export class ConnectionPool {
 
   // The connection most recently released with room for a request to `origin`, with a place
   // reserved on it for `request`.
-  #takeIdle(origin: Origin, request: Request): ConnectionInterface | null {
+  #takeIdle(origin: Origin, request: Request, route: string | null): ConnectionInterface | null {
     const idle = this.#idle;
     for (let i = idle.length - 1; i >= 0; i--) {
       const c = idle[i]!;
@@ -538,6 +556,7 @@ export class ConnectionPool {
         continue;
       }
       if (!c.canHandleRequest(origin)) continue;
+      if (route !== null && this.#routes.get(c) !== route) continue;
       if (c.hasExpired()) {
         idle.splice(i, 1);
         this.#drop(c);
@@ -577,7 +596,8 @@ export class ConnectionPool {
       }
       const request = pr.request;
       const origin = request.url.origin;
-      let chosen = pr.retried ? null : this.#takeIdle(origin, request);
+      const route = this.routeFor(request);
+      let chosen = pr.retried ? null : this.#takeIdle(origin, request, route);
       if (chosen === null) {
         if (connections.length >= this.#maxConnections) this.#dropClosed();
         if (connections.length >= this.#maxConnections) {
@@ -587,7 +607,11 @@ export class ConnectionPool {
           if (oldest === null) break;
           this.#drop(oldest);
         }
-        chosen = this.createConnection(origin);
+        if (route === null) chosen = this.createConnection(origin);
+        else {
+          chosen = this.createConnection(origin, route);
+          this.#routes.set(chosen, route);
+        }
         connections.push(chosen);
         // A new connection has room for its first request.
         if (!this.#tryReserve(chosen, request) && chosen.tryReserve === undefined) {

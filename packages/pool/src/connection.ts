@@ -9,7 +9,7 @@ import {
   startTlsFor,
 } from "./dialer.js";
 import { ConnectError, ConnectionNotAvailable } from "./errors.js";
-import { HTTP11Connection } from "./http11.js";
+import { HTTP11Connection, type WriteScheduler } from "./http11.js";
 import type { Request } from "./models.js";
 import type { NetworkStream } from "./network.js";
 import type { Origin } from "./url.js";
@@ -25,6 +25,8 @@ export interface HTTPConnectionOptions extends DirectDialerOptions {
   readonly tls?: TlsOptions | undefined;
   /** Idle connections are closed after this many ms (default: kept until the server closes them). */
   readonly keepaliveExpiry?: number | undefined;
+  /** The write timing shared by the connections of one pool (a pool gives its own). */
+  readonly writeScheduler?: WriteScheduler | undefined;
   /**
    * How the stream to the origin is opened (default: a DirectDialer made from the options
    * above). @x/proxy's tunnels bring a ConnectDialer.
@@ -81,6 +83,7 @@ export class HTTPConnection extends DeferredConnection {
     }
     return new HTTP11Connection(this.origin, stream, {
       keepaliveExpiry: this.#options.keepaliveExpiry,
+      writeScheduler: this.#options.writeScheduler,
     });
   }
 

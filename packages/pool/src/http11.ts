@@ -82,43 +82,61 @@ export type HTTP11State = "NEW" | "ACTIVE" | "IDLE" | "CLOSED";
 export interface HTTP11ConnectionOptions {
   /** Milliseconds an idle connection may be kept; undefined keeps it until the server closes it. */
   readonly keepaliveExpiry?: number | undefined;
+  /** Shared by the connections of one pool (see WriteScheduler); default: a shared one. */
+  readonly writeScheduler?: WriteScheduler | undefined;
 }
 
-// Turns of the event loop: `turn` moves on in each check phase (where setImmediate runs)
-// while a request waits for it. A connection that became idle at turn T has been through
-// a whole poll phase (the kernel's news about its socket delivered) once turn is T + 2;
-// since turns are counted only while someone waits, that may be later than needed, never
-// sooner.
 const SETTLE_TURNS = 2;
-let turn = 0;
-// HTTP11Connections of this process with an exchange in flight (state ACTIVE).
-let exchanges = 0;
-let ticking = false;
-// Callbacks due when this turn ends, and when the one after it ends; a spare array.
-let dueNext: Array<() => void> = [];
-let dueAfter: Array<() => void> = [];
-let spare: Array<() => void> = [];
 
-function tick(): void {
-  turn++;
-  const due = dueNext;
-  dueNext = dueAfter;
-  dueAfter = spare;
-  if (dueNext.length > 0) setImmediate(tick);
-  else ticking = false;
-  for (let i = 0; i < due.length; i++) due[i]!();
-  due.length = 0;
-  spare = due;
-}
+/**
+ * The turns of the event loop that connections sharing it count, and how many of them have
+ * an exchange in flight: the state behind the write timing at the top of http11.ts. A pool
+ * gives one to all its connections (`HTTPConnectionOptions.writeScheduler`), so that the
+ * requests it releases together leave together, and one pool's traffic never delays
+ * another's writes. Connections made without one share a default.
+ *
+ * `turn` moves on in each check phase (where setImmediate runs) while a request waits for
+ * it. A connection that became idle at turn T has been through a whole poll phase (the
+ * kernel's news about its socket delivered) once turn is T + 2; since turns are counted only
+ * while someone waits, that may be later than needed, never sooner.
+ *
+ * @example
+ * const writeScheduler = new WriteScheduler();
+ * const a = new HTTPConnection(originA, { writeScheduler }), b = new HTTPConnection(originB, { writeScheduler });
+ */
+export class WriteScheduler {
+  /** The current turn. */
+  turn = 0;
+  /** Connections with an exchange in flight (state ACTIVE). */
+  exchanges = 0;
+  #ticking = false;
+  // Callbacks due when this turn ends, and when the one after it ends; a spare array.
+  #dueNext: Array<() => void> = [];
+  #dueAfter: Array<() => void> = [];
+  #spare: Array<() => void> = [];
+  readonly #tick = (): void => {
+    this.turn++;
+    const due = this.#dueNext;
+    this.#dueNext = this.#dueAfter;
+    this.#dueAfter = this.#spare;
+    if (this.#dueNext.length > 0) setImmediate(this.#tick);
+    else this.#ticking = false;
+    for (let i = 0; i < due.length; i++) due[i]!();
+    due.length = 0;
+    this.#spare = due;
+  };
 
-// Calls `f` when `turn` reaches `until` (turn + 1 or turn + 2).
-function atTurn(until: number, f: () => void): void {
-  (until <= turn + 1 ? dueNext : dueAfter).push(f);
-  if (!ticking) {
-    ticking = true;
-    setImmediate(tick);
+  /** Calls `f` when `turn` reaches `until` (turn + 1 or turn + 2). */
+  atTurn(until: number, f: () => void): void {
+    (until <= this.turn + 1 ? this.#dueNext : this.#dueAfter).push(f);
+    if (!this.#ticking) {
+      this.#ticking = true;
+      setImmediate(this.#tick);
+    }
   }
 }
+
+const DEFAULT_SCHEDULER = new WriteScheduler();
 
 const READ_NUM_BYTES = 64 * 1024;
 const MAX_INCOMPLETE_EVENT_SIZE = 100 * 1024;
@@ -248,6 +266,7 @@ export class HTTP11Connection implements ConnectionInterface {
   readonly #origin: Origin;
   readonly #stream: NetworkStream;
   readonly #keepaliveExpiry: number | undefined;
+  readonly #scheduler: WriteScheduler;
   #h11: H11Connection;
   #state: HTTP11State = "NEW";
   #requestCount = 0;
@@ -269,14 +288,15 @@ export class HTTP11Connection implements ConnectionInterface {
     this.#origin = origin;
     this.#stream = stream;
     this.#keepaliveExpiry = options.keepaliveExpiry;
+    this.#scheduler = options.writeScheduler ?? DEFAULT_SCHEDULER;
     this.#h11 = new H11Connection("client", { maxIncompleteEventSize: MAX_INCOMPLETE_EVENT_SIZE });
   }
 
   #setState(next: HTTP11State): void {
     if (next === "ACTIVE") {
-      if (this.#state !== "ACTIVE") exchanges++;
+      if (this.#state !== "ACTIVE") this.#scheduler.exchanges++;
     } else if (this.#state === "ACTIVE") {
-      exchanges--;
+      this.#scheduler.exchanges--;
     }
     this.#state = next;
   }
@@ -305,17 +325,18 @@ export class HTTP11Connection implements ConnectionInterface {
     } catch (error) {
       return Promise.reject(error);
     }
+    const scheduler = this.#scheduler;
     const wait = !canRetry(request)
       ? SETTLE_TURNS
-      : exchanges > 0 || this.#stream.getExtraInfo("read_may_continue") !== false
+      : scheduler.exchanges > 0 || this.#stream.getExtraInfo("read_may_continue") !== false
         ? 1
         : 0;
     const settled = this.#idleTurn + wait;
-    if (this.#state === "IDLE" && turn < settled) {
+    if (this.#state === "IDLE" && scheduler.turn < settled) {
       // Idle only just now: taken at once, used once the wait (see the top) is over.
       this.#setState("ACTIVE");
       return new Promise<Response>((resolve, reject) => {
-        atTurn(settled, () => {
+        scheduler.atTurn(settled, () => {
           if (this.#state === "CLOSED") {
             reject(new WriteError("the connection was closed before the request was sent"));
             return;
@@ -608,7 +629,7 @@ export class HTTP11Connection implements ConnectionInterface {
     // ConnectionClosed when the server has closed; only NEED_DATA leaves it reusable.
     if (this.#pullAfterResponse() !== NEED_DATA) return this.close();
     this.#setState("IDLE");
-    this.#idleTurn = turn;
+    this.#idleTurn = this.#scheduler.turn;
     h11.startNextCycle();
     let expiry = this.#keepaliveExpiry ?? null;
     if (this.#keepaliveHint !== null) {

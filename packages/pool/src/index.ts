@@ -34,7 +34,12 @@ export {
   WriteError,
   WriteTimeout,
 } from "./errors.js";
-export { HTTP11Connection, type HTTP11ConnectionOptions, type HTTP11State } from "./http11.js";
+export {
+  HTTP11Connection,
+  type HTTP11ConnectionOptions,
+  type HTTP11State,
+  WriteScheduler,
+} from "./http11.js";
 export { MockBackend, MockStream } from "./mock-backend.js";
 export {
   getHeader,

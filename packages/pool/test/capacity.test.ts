@@ -12,8 +12,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   type ConnectionInterface,
   ConnectionPool,
+  getHeader,
   HTTP11Connection,
   HTTPConnection,
+  MockBackend,
   NodeBackend,
   type Origin,
   Request,
@@ -270,5 +272,53 @@ describe("a bare connection honours its request's AbortSignal", () => {
     } finally {
       await origin.close();
     }
+  });
+});
+
+const OK = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+describe("connections are matched on origin and route", () => {
+  class RoutedPool extends ConnectionPool {
+    readonly made: string[] = [];
+    constructor() {
+      super({ networkBackend: new MockBackend([OK, OK, OK]) });
+    }
+    protected override routeFor(request: Request): string | null {
+      return getHeader(request.headers, "X-Route") ?? "direct";
+    }
+    protected override createConnection(origin: Origin, route?: string): ConnectionInterface {
+      this.made.push(`${origin} via ${route}`);
+      return super.createConnection(origin);
+    }
+  }
+
+  it("a request on another route never reuses a connection, even to the same origin", async () => {
+    const pool = new RoutedPool();
+    const on = (route: string) =>
+      pool.request("GET", "http://a.test/", { headers: { "X-Route": route } });
+    await on("A");
+    await on("B");
+    await on("A");
+    await on("B");
+    expect(pool.made).toEqual(["http://a.test:80 via A", "http://a.test:80 via B"]);
+    expect(pool.connections.map((c) => c.info())).toEqual([
+      "'http://a.test:80', HTTP/1.1, IDLE, Request Count: 2",
+      "'http://a.test:80', HTTP/1.1, IDLE, Request Count: 2",
+    ]);
+    await pool.close();
+  });
+
+  it("without routes (the default) every request to an origin shares its connections", async () => {
+    const plain = new (class extends ConnectionPool {
+      made = 0;
+      protected override createConnection(origin: Origin): ConnectionInterface {
+        this.made++;
+        return super.createConnection(origin);
+      }
+    })({ networkBackend: new MockBackend([OK, OK]) });
+    await plain.request("GET", "http://a.test/", { headers: { "X-Route": "A" } });
+    await plain.request("GET", "http://a.test/", { headers: { "X-Route": "B" } });
+    expect(plain.made).toBe(1);
+    await plain.close();
   });
 });

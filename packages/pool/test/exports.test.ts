@@ -36,6 +36,7 @@ it("exports exactly the public API", () => {
       "URL",
       "UnsupportedProtocol",
       "WriteError",
+      "WriteScheduler",
       "WriteTimeout",
       "getHeader",
       "printable",

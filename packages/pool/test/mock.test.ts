@@ -9,6 +9,7 @@ import {
   Origin,
   Request,
   URL,
+  WriteScheduler,
 } from "../src/index.js";
 
 const OK = [
@@ -248,6 +249,21 @@ describe("when a request goes out on a connection released just now", () => {
     pending = conn.handleRequest(get());
     expect(stream.writes).toBe(4);
     await (await pending).read();
+  });
+
+  it("another pool's exchange in flight does not hold back this pool's writes", async () => {
+    const stream = new EchoStream();
+    const conn = new HTTP11Connection(origin, stream, { writeScheduler: new WriteScheduler() });
+    await (await conn.handleRequest(get())).read();
+    const busy = new HTTP11Connection(origin, new EchoStream(true), {
+      writeScheduler: new WriteScheduler(),
+    });
+    const stalled = busy.handleRequest(get()).catch((e: unknown) => e);
+    const pending = conn.handleRequest(get());
+    expect(stream.writes).toBe(2);
+    await (await pending).read();
+    await busy.close();
+    expect(await stalled).toBeInstanceOf(Error);
   });
 
   it("after a read that may go on in this poll phase, a GET waits for the check phase", async () => {
