@@ -68,6 +68,7 @@ export class HTTPConnection extends DeferredConnection {
       this.#options.tls,
       HTTP11_ALPN,
       signal,
+      this.#dialer.tlsTraceName,
     );
     this.#stream = stream;
     this.#checkNotClosing();

@@ -29,6 +29,12 @@ export interface Dialer {
   dial(origin: Origin, request: Request, signal: AbortSignal): Promise<NetworkStream>;
   /** Releases what the dialer holds beyond the stream (say, a connection to a proxy). */
   close?(): Promise<void>;
+  /**
+   * The trace name of TLS to the origin over this dialer's stream, as httpcore names it
+   * (default "connection.start_tls"; "proxy.start_tls" inside a CONNECT tunnel,
+   * "socks.start_tls" inside a SOCKS one).
+   */
+  readonly tlsTraceName?: string;
 }
 
 /** Delays between connect retries, as httpcore: 0, 500, 1000, 2000, 4000 … ms. */
@@ -56,6 +62,11 @@ export interface DirectDialerOptions {
   readonly networkBackend?: NetworkBackend | undefined;
   /** Settings for each new TCP socket (default `{ noDelay: true }`). */
   readonly socketOptions?: SocketOptions | undefined;
+  /**
+   * The prefix of the connect trace names (default "connection": connection.connect_tcp,
+   * connection.retry; httpcore's SOCKS connections say "socks").
+   */
+  readonly tracePrefix?: string | undefined;
 }
 
 /**
@@ -78,20 +89,21 @@ export class DirectDialer implements Dialer {
   async dial(origin: Origin, request: Request, signal: AbortSignal): Promise<NetworkStream> {
     const timeout = request.extensions.timeout?.connect;
     const { uds, localAddress, socketOptions } = this.#options;
+    const prefix = this.#options.tracePrefix ?? "connection";
     let retriesLeft = this.#options.retries ?? 0;
     const delays = exponentialBackoff(RETRIES_BACKOFF_FACTOR_MS);
     for (;;) {
       try {
         if (uds !== undefined) {
           return await traced(
-            "connection.connect_unix_socket",
+            `${prefix}.connect_unix_socket`,
             request,
             { path: uds, timeout },
             () => this.#backend.connectUnixSocket(uds, { timeout, socketOptions, signal }),
           );
         }
         const info = { host: origin.host, port: origin.port, timeout, localAddress };
-        return await traced("connection.connect_tcp", request, info, () =>
+        return await traced(`${prefix}.connect_tcp`, request, info, () =>
           this.#backend.connectTcp(origin.host, origin.port, {
             timeout,
             localAddress,
@@ -104,7 +116,7 @@ export class DirectDialer implements Dialer {
         if (!retryable || retriesLeft <= 0 || signal.aborted) throw error;
         retriesLeft--;
         const delay = delays.next().value as number;
-        await traced("connection.retry", request, { delay }, () => this.#backend.sleep(delay));
+        await traced(`${prefix}.retry`, request, { delay }, () => this.#backend.sleep(delay));
       }
     }
   }
@@ -115,7 +127,7 @@ export const HTTP11_ALPN: readonly string[] = ["http/1.1"];
 
 /**
  * The TLS step after dialing, for https and wss origins: TLS to `origin` over `stream`
- * (traced as `connection.start_tls`), offering `alpn` unless the TLS options name their own
+ * (traced as `traceName`, by default `connection.start_tls`), offering `alpn` unless the TLS options name their own
  * ALPNProtocols. Other origins get `stream` back as it is.
  */
 export function startTlsFor(
@@ -125,12 +137,13 @@ export function startTlsFor(
   tls: TlsOptions | undefined,
   alpn: readonly string[],
   signal: AbortSignal,
+  traceName = "connection.start_tls",
 ): Promise<NetworkStream> {
   if (origin.scheme !== "https" && origin.scheme !== "wss") return Promise.resolve(stream);
   const serverHostname = request.extensions.sniHostname ?? origin.host;
   const timeout = request.extensions.timeout?.connect;
   const options: TlsOptions = { ALPNProtocols: [...alpn], ...tls };
-  return traced("connection.start_tls", request, { serverHostname, timeout }, () =>
+  return traced(traceName, request, { serverHostname, timeout }, () =>
     stream.startTls(options, serverHostname, timeout, signal),
   );
 }

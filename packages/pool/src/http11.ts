@@ -204,10 +204,15 @@ function fitsOneWrite(content: Request["content"]): content is Uint8Array | unde
 }
 
 /**
- * A stream after a protocol switch (2xx to CONNECT, 101): the bytes h11 had already read
- * past the response head come first.
+ * A stream with bytes already read from it put back in front: after a protocol switch (2xx
+ * to CONNECT, 101) the bytes h11 had read past the response head, after a SOCKS handshake
+ * those read past the proxy's reply. Reads give them first. TLS cannot start while any are
+ * left (a TLS client speaks first): `startTls` then fails with RemoteProtocolError.
+ *
+ * @example
+ * const stream = new PrefixedStream(inner, leftover);
  */
-class UpgradedStream implements NetworkStream {
+export class PrefixedStream implements NetworkStream {
   readonly #stream: NetworkStream;
   #trailing: Uint8Array;
 
@@ -241,7 +246,7 @@ class UpgradedStream implements NetworkStream {
       this.#trailing = this.#trailing.subarray(count);
       return this.#stream.close().then(() => {
         throw new RemoteProtocolError(
-          `${count} byte(s) arrived after the switch (2xx to CONNECT, or 101) and before TLS began`,
+          `${count} byte(s) arrived after the switch (a 2xx to CONNECT, a 101, a SOCKS reply) and before TLS began`,
         );
       });
     }
@@ -578,7 +583,7 @@ export class HTTP11Connection implements ConnectionInterface {
       reasonPhrase: head.reason ?? "",
     };
     if (switched) {
-      extensions.networkStream = new UpgradedStream(this.#stream, this.#h11.trailingData.data);
+      extensions.networkStream = new PrefixedStream(this.#stream, this.#h11.trailingData.data);
     }
     return new Response(head.status, {
       headers,

@@ -38,6 +38,7 @@ export {
   HTTP11Connection,
   type HTTP11ConnectionOptions,
   type HTTP11State,
+  PrefixedStream,
   WriteScheduler,
 } from "./http11.js";
 export { MockBackend, MockStream } from "./mock-backend.js";
@@ -57,7 +58,13 @@ export {
   type TraceCallback,
   toHeaderList,
 } from "./models.js";
-export type { ConnectOptions, NetworkBackend, NetworkStream, SocketOptions } from "./network.js";
+export type {
+  ConnectOptions,
+  NetworkBackend,
+  NetworkStream,
+  ResolveOptions,
+  SocketOptions,
+} from "./network.js";
 export { NodeBackend, NodeStream } from "./node-backend.js";
 export { printable } from "./printable.js";
 export { traced } from "./trace.js";

@@ -1,5 +1,6 @@
 import type { ConnectionOptions as TlsOptions } from "node:tls";
-import type { ConnectOptions, NetworkBackend, NetworkStream } from "./network.js";
+import { ConnectError } from "./errors.js";
+import type { ConnectOptions, NetworkBackend, NetworkStream, ResolveOptions } from "./network.js";
 
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
@@ -75,8 +76,27 @@ export class MockBackend implements NetworkBackend {
   /** The delays `sleep()` was asked for. */
   readonly sleeps: number[] = [];
 
-  constructor(chunks: ReadonlyArray<Uint8Array | string>) {
+  readonly #addresses: Readonly<Record<string, string>>;
+
+  /**
+   * `options.addresses` maps host names to the addresses `resolve()` gives for them (any
+   * other name fails with ConnectError).
+   */
+  constructor(
+    chunks: ReadonlyArray<Uint8Array | string>,
+    options: { readonly addresses?: Readonly<Record<string, string>> } = {},
+  ) {
     this.#chunks = chunks.map(toBytes);
+    this.#addresses = options.addresses ?? {};
+  }
+
+  async resolve(host: string, options: ResolveOptions = {}): Promise<string> {
+    const address = Object.hasOwn(this.#addresses, host) ? this.#addresses[host] : undefined;
+    const family = address === undefined ? 0 : address.includes(":") ? 6 : 4;
+    if (address === undefined || (options.family !== undefined && options.family !== family)) {
+      throw new ConnectError(`could not resolve ${host} (not in the MockBackend's addresses)`);
+    }
+    return address;
   }
 
   async connectTcp(

@@ -73,4 +73,21 @@ export interface NetworkBackend {
   connectUnixSocket(path: string, options?: ConnectOptions): Promise<NetworkStream>;
   /** Waits `ms` milliseconds (used between connect retries). */
   sleep(ms: number): Promise<void>;
+  /**
+   * Resolves a host name to one address (as text: "93.184.215.14", "2606:2800::1"), of the
+   * given family when one is asked for; rejects with ConnectError when it cannot. Optional:
+   * used where a name must be resolved on this side (SOCKS4 and SOCKS5 without "h").
+   */
+  resolve?(host: string, options?: ResolveOptions): Promise<string>;
+}
+
+/**
+ * Options of `NetworkBackend.resolve`.
+ *
+ * @example
+ * await backend.resolve("example.com", { family: 4 })
+ */
+export interface ResolveOptions {
+  /** 4 or 6 for an address of that family only (default: either). */
+  readonly family?: 4 | 6 | undefined;
 }

@@ -13,6 +13,7 @@
 // stream's bookkeeping and a new backing store for every read. TLS sockets, made over an
 // open socket by startTls, cannot take `onread` and use 'data' events.
 
+import { lookup } from "node:dns/promises";
 import { isIP, connect as netConnect, type Socket } from "node:net";
 import {
   type TLSSocket,
@@ -27,7 +28,13 @@ import {
   WriteError,
   WriteTimeout,
 } from "./errors.js";
-import type { ConnectOptions, NetworkBackend, NetworkStream, SocketOptions } from "./network.js";
+import type {
+  ConnectOptions,
+  NetworkBackend,
+  NetworkStream,
+  ResolveOptions,
+  SocketOptions,
+} from "./network.js";
 import { SETTLED } from "./settled.js";
 
 const EMPTY = new Uint8Array(0);
@@ -463,5 +470,21 @@ export class NodeBackend implements NetworkBackend {
 
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  /** Resolves `host` with `dns.lookup` (the system's resolver, /etc/hosts included). */
+  async resolve(host: string, options: ResolveOptions = {}): Promise<string> {
+    if (isIP(host) !== 0 && (options.family === undefined || isIP(host) === options.family)) {
+      return host;
+    }
+    try {
+      const { address } = await lookup(host, { family: options.family ?? 0 });
+      return address;
+    } catch (error) {
+      const family = options.family === undefined ? "" : ` to an IPv${options.family} address`;
+      throw new ConnectError(`could not resolve ${host}${family}: ${describe(error)}`, {
+        cause: error,
+      });
+    }
   }
 }

@@ -23,6 +23,7 @@ it("exports exactly the public API", () => {
       "NodeStream",
       "Origin",
       "PoolTimeout",
+      "PrefixedStream",
       "ProtocolError",
       "ReadError",
       "ReadTimeout",

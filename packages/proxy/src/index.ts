@@ -3,6 +3,15 @@ export { ForwardHTTPConnection, type ForwardHTTPConnectionOptions } from "./forw
 export { basicAuth, mergeHeaders } from "./headers.js";
 export { HTTPProxy, type HTTPProxyOptions } from "./http-proxy.js";
 export {
+  SOCKS_SCHEMES,
+  SOCKSConnection,
+  type SOCKSConnectionOptions,
+  SOCKSDialer,
+  type SOCKSDialerOptions,
+  type SOCKSVersion,
+} from "./socks.js";
+export { SOCKSProxy, type SOCKSProxyOptions } from "./socks-proxy.js";
+export {
   ConnectDialer,
   type ConnectDialerOptions,
   TunnelHTTPConnection,

@@ -60,6 +60,8 @@ export interface ConnectDialerOptions extends HTTPConnectionOptions {
  * new HTTPConnection(origin, { dialer: new ConnectDialer({ proxyOrigin }) })
  */
 export class ConnectDialer implements Dialer {
+  /** httpcore's name for TLS to the origin inside the tunnel. */
+  readonly tlsTraceName = "proxy.start_tls";
   readonly #options: ConnectDialerOptions;
   readonly #proxyConnection: HTTPConnection;
 
