@@ -215,6 +215,70 @@ describe("authentication", () => {
   });
 });
 
+// RFC 7617: user-pass is sent as UTF-8 (what browsers and curl send). Encoded as latin1,
+// "pässwörd" would be other bytes and the proxy would answer 407.
+describe("non-ASCII credentials", () => {
+  const username = "jürgen";
+  const password = "pässwörd🔑";
+  const token = `Basic ${Buffer.from(`${username}:${password}`, "utf8").toString("base64")}`;
+  let guarded: EmbeddedProxy;
+  beforeAll(async () => {
+    guarded = await proxyFor(world, { auth: { username, password } });
+  });
+  afterAll(async () => {
+    await guarded.close();
+  });
+
+  it("the test proxy itself refuses the same credentials encoded as latin1", async () => {
+    const latin1 = Buffer.from(`${username}:${password}`, "latin1").toString("base64");
+    await using p = new HTTPProxy({
+      proxyUrl: guarded.url,
+      proxyHeaders: [["Proxy-Authorization", `Basic ${latin1}`]],
+    });
+    expect((await p.request("GET", "http://example.com/")).status).toBe(407);
+  });
+
+  const userinfo = `${encodeURIComponent(username)}:${encodeURIComponent(password)}`;
+  const ways: Array<[string, () => ConstructorParameters<typeof HTTPProxy>[0]]> = [
+    ["proxyAuth", () => ({ proxyUrl: guarded.url, proxyAuth: [username, password] })],
+    [
+      "percent-encoded UTF-8 in the proxy URL",
+      () => ({ proxyUrl: `http://${userinfo}@127.0.0.1:${guarded.port}/` }),
+    ],
+    [
+      "unencoded in the proxy URL string",
+      () => ({ proxyUrl: `http://${username}:${password}@127.0.0.1:${guarded.port}/` }),
+    ],
+    [
+      "a WHATWG URL object",
+      () => {
+        const url = new globalThis.URL(guarded.url);
+        url.username = username;
+        url.password = password;
+        return { proxyUrl: url };
+      },
+    ],
+  ];
+  for (const [how, options] of ways) {
+    it(`${how}: a forwarded request is let through`, async () => {
+      await using p = new HTTPProxy(options());
+      const r = await p.request("GET", "http://example.com/");
+      expect(r.status).toBe(200);
+      expect(guarded.log.at(-1)).toMatchObject({ method: "GET", target: "http://example.com/" });
+      expect(guarded.log.at(-1)?.headers).toContainEqual(["Proxy-Authorization", token]);
+    });
+
+    it(`${how}: a tunnel is opened`, async () => {
+      await using p = new HTTPProxy({ ...options(), tls: tls() });
+      const r = await p.request("GET", "https://example.com/");
+      expect(r.status).toBe(200);
+      expect(await json(r)).toMatchObject({ host: "example.com", tls: true });
+      expect(guarded.log.at(-1)).toMatchObject({ method: "CONNECT", target: "example.com:443" });
+      expect(guarded.log.at(-1)?.headers).toContainEqual(["Proxy-Authorization", token]);
+    });
+  }
+});
+
 describe("HTTPS proxies", () => {
   let secure: EmbeddedProxy;
   beforeAll(async () => {

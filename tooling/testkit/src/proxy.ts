@@ -27,7 +27,7 @@ export type ConnectBehaviour =
   | "silent";
 
 export interface ProxyOptions {
-  /** Require `Proxy-Authorization: Basic` with these credentials. */
+  /** Require `Proxy-Authorization: Basic` with these credentials, encoded as UTF-8. */
   readonly auth?: { readonly username: string; readonly password: string };
   /** Listen with TLS (a certificate from the test CA for localhost and 127.0.0.1). */
   readonly tls?: boolean;
@@ -150,10 +150,21 @@ export async function startProxy(options: ProxyOptions = {}): Promise<EmbeddedPr
     socket.on("error", () => {});
     return sockets.add(socket);
   };
-  const expectedAuth =
-    options.auth === undefined
-      ? undefined
-      : `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString("base64")}`;
+  // The Basic token is decoded as UTF-8 (RFC 7617's charset="UTF-8", what clients send):
+  // credentials encoded otherwise (latin1, say) are refused, so non-ASCII ones are a test.
+  const utf8 = new TextDecoder("utf-8", { fatal: true });
+  const authorized = (value: string | undefined): boolean => {
+    if (options.auth === undefined) return true;
+    const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/.exec(value ?? "");
+    if (match === null) return false;
+    let userPass: string;
+    try {
+      userPass = utf8.decode(Buffer.from(match[1]!, "base64"));
+    } catch {
+      return false;
+    }
+    return userPass === `${options.auth.username}:${options.auth.password}`;
+  };
 
   const resolve = (host: string, port: number): { host: string; port: number } => {
     const mapped = options.hosts?.[`${host}:${port}`] ?? options.hosts?.[host];
@@ -300,10 +311,7 @@ export async function startProxy(options: ProxyOptions = {}): Promise<EmbeddedPr
         if (ev.type === "ConnectionClosed") break;
         if (ev.type !== "Request") continue;
         log.push({ method: ev.method, target: ev.target, headers: ev.headers });
-        if (
-          expectedAuth !== undefined &&
-          header(ev.headers, "proxy-authorization") !== expectedAuth
-        ) {
+        if (!authorized(header(ev.headers, "proxy-authorization"))) {
           // Read (and drop) any body, then refuse.
           for (
             let e = await client.next();
