@@ -1,6 +1,13 @@
+import { connect } from "node:net";
 import { inspect } from "node:util";
 import { ConnectError, ConnectionPool, ReadTimeout, RemoteProtocolError } from "@x/pool";
-import { type EmbeddedProxy, expectSocketsClosed, openSocketHandles, testCA } from "@x/testkit";
+import {
+  type EmbeddedProxy,
+  expectSocketsClosed,
+  openSocketHandles,
+  startOrigin,
+  testCA,
+} from "@x/testkit";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { HTTPProxy, ProxyError } from "../src/index.js";
 import { proxyFor, startWorld, type World } from "./setup.js";
@@ -135,6 +142,66 @@ describe("tunnelling", () => {
     const error = await p.request("GET", "https://example.com/").catch((e) => e);
     expect(error).toBeInstanceOf(ConnectError);
     expect(p.connections).toHaveLength(0);
+  });
+});
+
+// An IPv6 origin is reached as CONNECT [::1]:PORT, with Host [::1]:PORT on the CONNECT and
+// inside the tunnel: without the brackets the authority is ambiguous (`::1:8443`), and the
+// test proxy refuses it with 400, as a strict proxy would.
+describe("an IPv6 origin through a tunnel", () => {
+  it("CONNECT [::1]:PORT, and Host [::1]:PORT inside the tunnel", async (ctx) => {
+    const hosts: string[] = [];
+    const origin = await startOrigin({
+      tls: true,
+      ipv6: true,
+      names: ["::1"],
+      handler: (req, res) => {
+        hosts.push(String(req.headers.host));
+        res.end(`${req.socket.localAddress}`);
+      },
+    }).catch((error: unknown) => {
+      console.warn(`no IPv6 loopback here (${String(error)}): this test is skipped`);
+      return null;
+    });
+    if (origin === null) return ctx.skip();
+    try {
+      const target = `[::1]:${origin.port}`;
+      await using p = new HTTPProxy({ proxyUrl: proxy.url, tls: tls() });
+      const r = await p.request("GET", `https://${target}/v6`);
+      expect(r.status).toBe(200);
+      expect(new TextDecoder().decode(r.content)).toBe("::1");
+      const connect = proxy.log.at(-1)!;
+      expect(connect.method).toBe("CONNECT");
+      expect(connect.target).toBe(target);
+      expect(connect.headers).toContainEqual(["Host", target]);
+      expect(hosts).toEqual([target]);
+      expect(inspect(p.connections)).toContain(`'https://${target}'`);
+    } finally {
+      await origin.close();
+    }
+  });
+
+  it.each([
+    ["an IPv6 address without brackets", "::1:443"],
+    ["an IPv4 address in brackets", "[127.0.0.1]:443"],
+    ["an unclosed bracket", "[::1:443"],
+    ["no port", "example.com"],
+    ["port 0", "example.com:0"],
+    ["userinfo", "user@example.com:443"],
+  ])("the test proxy refuses a CONNECT target that is not an authority: %s", async (_, target) => {
+    const socket = connect(proxy.port, "127.0.0.1");
+    try {
+      socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+      let answer = "";
+      for await (const chunk of socket) {
+        answer += (chunk as Buffer).toString("latin1");
+        if (answer.includes("\r\n\r\n")) break;
+      }
+      expect(answer.slice(0, answer.indexOf("\r\n"))).toBe("HTTP/1.1 400 Bad Request");
+      expect(proxy.log.at(-1)).toMatchObject({ method: "CONNECT", target });
+    } finally {
+      socket.destroy();
+    }
   });
 });
 

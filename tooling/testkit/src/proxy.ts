@@ -4,6 +4,7 @@
 
 import {
   createServer,
+  isIPv6,
   type Server as NetServer,
   connect as netConnect,
   type Socket,
@@ -85,6 +86,19 @@ function header(headers: Headers, name: string): string | undefined {
 }
 
 const encoder = new TextEncoder();
+
+/**
+ * A CONNECT target in authority-form (RFC 9112 §3.2.3), `host:port`, with an IPv6 address
+ * in brackets (RFC 3986 §3.2.2); null for anything else, such as `::1:443`.
+ */
+function parseAuthority(target: string): { host: string; port: number } | null {
+  const match = /^(?:\[([^\]]+)\]|([^[\]:@/?#]+)):(\d{1,5})$/.exec(target);
+  if (match === null) return null;
+  const port = Number(match[3]);
+  if (port === 0 || port > 65535) return null;
+  if (match[1] !== undefined) return isIPv6(match[1]) ? { host: match[1], port } : null;
+  return { host: match[2]!, port };
+}
 
 /** One side of an h11 conversation over a socket. */
 class Peer {
@@ -190,11 +204,11 @@ export async function startProxy(options: ProxyOptions = {}): Promise<EmbeddedPr
     if (behaviour === "silent")
       return new Promise((done) => client.socket.once("close", () => done()));
     if (behaviour === "garbage") return void client.socket.end("this is not HTTP at all\r\n\r\n");
-    const match = /^\[?([^\]]*?)\]?:(\d+)$/.exec(target);
-    if (match === null) return client.respond(400, "Bad Request", "bad CONNECT target\n");
+    const authority = parseAuthority(target);
+    if (authority === null) return client.respond(400, "Bad Request", "bad CONNECT target\n");
     let upstream: Socket;
     try {
-      upstream = await dial(match[1]!, Number(match[2]));
+      upstream = await dial(authority.host, authority.port);
     } catch (error) {
       return client.respond(502, "Bad Gateway", `${String(error)}\n`);
     }
