@@ -4,12 +4,14 @@ import { ConnectError, ConnectionPool, ReadTimeout, RemoteProtocolError } from "
 import {
   type EmbeddedProxy,
   expectSocketsClosed,
+  onRequestHead,
   openSocketHandles,
   startOrigin,
+  startRawServer,
   testCA,
 } from "@x/testkit";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { HTTPProxy, ProxyError } from "../src/index.js";
+import { HTTPProxy, PROXY_ERROR_BODY_LIMIT, ProxyError } from "../src/index.js";
 import { proxyFor, startWorld, type World } from "./setup.js";
 
 let world: World;
@@ -344,6 +346,82 @@ describe("non-ASCII credentials", () => {
       expect(guarded.log.at(-1)?.headers).toContainEqual(["Proxy-Authorization", token]);
     });
   }
+});
+
+// ProxyError.body keeps the first PROXY_ERROR_BODY_LIMIT (64 KiB) bytes of a refusal, and
+// the connection to the proxy is closed without reading the rest.
+describe("a refusal longer than PROXY_ERROR_BODY_LIMIT", () => {
+  const SIZE = 200 * 1024;
+  const body = Buffer.from(Array.from({ length: SIZE }, (_, i) => i % 251));
+
+  function chunked(data: Buffer, size: number): string {
+    let out = "";
+    for (let i = 0; i < data.length; i += size) {
+      const piece = data.subarray(i, i + size);
+      out += `${piece.length.toString(16)}\r\n${piece.toString("latin1")}\r\n`;
+    }
+    return `${out}0\r\n\r\n`;
+  }
+
+  const cases: Array<[string, number, string, string, number]> = [
+    ["407 with Content-Length", 407, "Proxy Authentication Required", "Content-Length", SIZE],
+    ["403, chunked in pieces that do not divide 64 KiB", 403, "Forbidden", "chunked", SIZE],
+    ["exactly 64 KiB", 403, "Forbidden", "Content-Length", 64 * 1024],
+    ["one byte more than 64 KiB", 403, "Forbidden", "chunked", 64 * 1024 + 1],
+  ];
+  for (const [name, status, reason, framing, size] of cases) {
+    it(`${name}: the body is cut at 64 KiB, and the connection is closed`, async () => {
+      const refusal = body.subarray(0, size);
+      const raw = await startRawServer((socket) =>
+        onRequestHead(socket, () => {
+          const head = `HTTP/1.1 ${status} ${reason}\r\nX-Why: policy\r\n`;
+          if (framing === "chunked") {
+            socket.write(`${head}Transfer-Encoding: chunked\r\n\r\n`);
+            socket.write(Buffer.from(chunked(refusal, 10_000), "latin1"));
+          } else {
+            socket.write(`${head}Content-Length: ${size}\r\n\r\n`);
+            socket.write(refusal);
+          }
+        }),
+      );
+      try {
+        await using p = new HTTPProxy({ proxyUrl: raw.url, tls: tls() });
+        const error = await p.request("GET", "https://example.com/").catch((e) => e);
+        expect(error).toBeInstanceOf(ProxyError);
+        expect(error).toMatchObject({ code: "ERR_PROXY", status, reasonPhrase: reason });
+        expect(error.headers).toContainEqual(["X-Why", "policy"]);
+        expect(PROXY_ERROR_BODY_LIMIT).toBe(64 * 1024);
+        expect(error.body.length).toBe(Math.min(size, PROXY_ERROR_BODY_LIMIT));
+        expect(Buffer.from(error.body).equals(body.subarray(0, error.body.length))).toBe(true);
+        expect(p.connections).toHaveLength(0);
+        expect(raw.connections).toBe(1);
+      } finally {
+        await raw.close();
+      }
+    });
+  }
+
+  it("the proxy's side of the connection sees it close before the refusal is all sent", async () => {
+    let closed: Promise<boolean> | undefined;
+    const raw = await startRawServer((socket) =>
+      onRequestHead(socket, () => {
+        closed = new Promise((resolve) => socket.once("close", () => resolve(true)));
+        socket.write(`HTTP/1.1 407 No\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n`);
+        // 64 MiB announced, 200 KiB sent: only the client closing ends this socket.
+        socket.write(body);
+      }),
+    );
+    try {
+      await using p = new HTTPProxy({ proxyUrl: raw.url, tls: tls() });
+      const error = await p.request("GET", "https://example.com/").catch((e) => e);
+      expect(error).toBeInstanceOf(ProxyError);
+      expect(error.body.length).toBe(PROXY_ERROR_BODY_LIMIT);
+      expect(await closed).toBe(true);
+      expect(raw.openSockets).toBe(0);
+    } finally {
+      await raw.close();
+    }
+  });
 });
 
 describe("HTTPS proxies", () => {
