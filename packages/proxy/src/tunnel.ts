@@ -125,7 +125,9 @@ export class TunnelHTTPConnection extends DeferredConnection {
     if (this.closing) throw new ConnectionNotAvailable("the tunnel was closed while opening");
     const serverHostname = request.extensions.sniHostname ?? remote.host;
     const timeout = request.extensions.timeout?.connect;
-    const stream = await traced("connection.start_tls", request, { serverHostname, timeout }, () =>
+    // "proxy.start_tls", as httpcore names it (its tunnel traces under the proxy logger);
+    // "connection.start_tls" is TLS to an https: proxy, traced by the proxy connection.
+    const stream = await traced("proxy.start_tls", request, { serverHostname, timeout }, () =>
       plain.startTls(this.#options.tls ?? {}, serverHostname, timeout),
     );
     this.#tunnelStream = stream;

@@ -455,6 +455,93 @@ describe("HTTPS proxies", () => {
   });
 });
 
+// httpcore's names: its tunnel traces the TLS inside the tunnel under its proxy logger
+// ("proxy.start_tls"), and the CONNECT as any request on the connection to the proxy,
+// without response_body or response_closed (the tunnel takes the stream over).
+describe("trace events", () => {
+  const CONNECT = [
+    "http11.send_request_headers.started",
+    "http11.send_request_headers.complete",
+    "http11.send_request_body.started",
+    "http11.send_request_body.complete",
+    "http11.receive_response_headers.started",
+    "http11.receive_response_headers.complete",
+  ];
+  const EXCHANGE = [
+    ...CONNECT,
+    "http11.receive_response_body.started",
+    "http11.receive_response_body.complete",
+    "http11.response_closed.started",
+    "http11.response_closed.complete",
+  ];
+  const TCP = ["connection.connect_tcp.started", "connection.connect_tcp.complete"];
+  const traced = (events: string[]) => ({
+    extensions: { trace: (name: string) => void events.push(name) },
+  });
+
+  it("a tunnelled request: TCP, the CONNECT, proxy.start_tls, then the request", async () => {
+    await using p = new HTTPProxy({ proxyUrl: proxy.url, tls: tls() });
+    const first: string[] = [];
+    await p.request("GET", "https://example.com/", traced(first));
+    expect(first).toEqual([
+      ...TCP,
+      ...CONNECT,
+      "proxy.start_tls.started",
+      "proxy.start_tls.complete",
+      ...EXCHANGE,
+    ]);
+    // The tunnel is kept: the next request on it is only the exchange.
+    const second: string[] = [];
+    await p.request("GET", "https://example.com/", traced(second));
+    expect(second).toEqual(EXCHANGE);
+  });
+
+  it("through an HTTPS proxy, TLS to the proxy is connection.start_tls, inside it proxy.start_tls", async () => {
+    const secure = await proxyFor(world, { tls: true });
+    try {
+      await using p = new HTTPProxy({ proxyUrl: secure.url, proxyTls: tls(), tls: tls() });
+      const events: string[] = [];
+      await p.request("GET", "https://example.com/", traced(events));
+      expect(events).toEqual([
+        ...TCP,
+        "connection.start_tls.started",
+        "connection.start_tls.complete",
+        ...CONNECT,
+        "proxy.start_tls.started",
+        "proxy.start_tls.complete",
+        ...EXCHANGE,
+      ]);
+    } finally {
+      await secure.close();
+    }
+  });
+
+  it("a forwarded request: TCP to the proxy, then the exchange", async () => {
+    await using p = new HTTPProxy({ proxyUrl: proxy.url });
+    const events: string[] = [];
+    await p.request("GET", "http://example.com/", traced(events));
+    expect(events).toEqual([...TCP, ...EXCHANGE]);
+  });
+
+  it("a TLS failure inside the tunnel is proxy.start_tls.failed, with the error", async () => {
+    await using p = new HTTPProxy({ proxyUrl: proxy.url });
+    const events: Array<[string, unknown]> = [];
+    const error = await p
+      .request("GET", "https://example.com/", {
+        extensions: { trace: (name, info) => void events.push([name, info.exception]) },
+      })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(ConnectError);
+    expect(events.map(([name]) => name)).toEqual([
+      ...TCP,
+      ...CONNECT,
+      "proxy.start_tls.started",
+      "proxy.start_tls.failed",
+    ]);
+    expect(events.at(-1)?.[1]).toBe(error);
+  });
+});
+
 describe("misbehaving proxies during CONNECT", () => {
   const cases = [
     ["close", RemoteProtocolError],
