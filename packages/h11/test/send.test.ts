@@ -7,7 +7,7 @@ import {
   MUST_CLOSE,
   SEND_BODY,
 } from "../src/index.js";
-import { dec, enc, receive, sendAll } from "./helpers.js";
+import { dec, enc, localError, receive, remoteError, sendAll } from "./helpers.js";
 
 function serverWith(request: string): Connection {
   const s = new Connection("server");
@@ -89,7 +89,7 @@ describe("sending", () => {
         ["Content-Length", "2"],
       ],
     });
-    expect(() => c.send({ type: "Data", data: enc("abc") })).toThrow("Too much data");
+    expect(() => c.send({ type: "Data", data: enc("abc") })).toThrow(localError("Too much data"));
     expect(c.ourState).toBe(ERROR);
 
     const d = new Connection("client");
@@ -102,7 +102,7 @@ describe("sending", () => {
         ["Content-Length", "2"],
       ],
     });
-    expect(() => d.send({ type: "EndOfMessage" })).toThrow("Too little data");
+    expect(() => d.send({ type: "EndOfMessage" })).toThrow(localError("Too little data"));
 
     const e = new Connection("client");
     e.send({ type: "Request", method: "GET", target: "/", headers: [["Host", "a"]] });
@@ -158,17 +158,17 @@ describe("sending", () => {
     const c = new Connection("client");
     expect(() =>
       c.send({ type: "Request", method: "GET", target: "/", headers: [], httpVersion: "1.0" }),
-    ).toThrow("I only send HTTP/1.1");
+    ).toThrow(localError("I only send HTTP/1.1"));
   });
 
   it("events the state does not allow put us in ERROR", () => {
     const c = new Connection("client");
     expect(() => c.send({ type: "Response", status: 200, headers: [] })).toThrow(
-      /can't handle event type Response/,
+      localError(/can't handle event type Response/),
     );
     expect(c.ourState).toBe(ERROR);
     expect(() => c.send({ type: "ConnectionClosed" })).toThrow(
-      "Can't send data when our state is ERROR",
+      localError("Can't send data when our state is ERROR"),
     );
   });
 
@@ -496,7 +496,7 @@ describe("framing headers we send are normalised as h11 does", () => {
           ["Content-Length", "3, 4"],
         ],
       }),
-    ).toThrow("conflicting Content-Length headers");
+    ).toThrow(localError("conflicting Content-Length headers"));
   });
 
   it("a request with both is sent chunked, without the Content-Length", () => {
@@ -525,7 +525,7 @@ describe("framing headers we send are normalised as h11 does", () => {
   it("after receiving gibberish a server can still answer 400", () => {
     const s = new Connection("server");
     s.receiveData(enc("gibberish\r\n\r\n"));
-    expect(() => s.nextEvent()).toThrow();
+    expect(() => s.nextEvent()).toThrow(remoteError(/^illegal request line: "gibberish"/));
     expect(s.theirState).toBe("ERROR");
     expect(s.ourState).not.toBe("ERROR");
     expect(dec(s.send({ type: "Response", status: 400, headers: [] }))).toBe(
