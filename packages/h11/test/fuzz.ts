@@ -1,6 +1,6 @@
 // Shared by the fuzz test (a short run in CI) and `pnpm fuzz` (a long run).
 import fc from "fast-check";
-import { Connection, NEED_DATA, PAUSED, ProtocolError } from "../src/index.js";
+import { Connection, type Event, RemoteProtocolError, type State } from "../src/index.js";
 
 export const SEEDS: Record<"client" | "server", string[]> = {
   server: [
@@ -23,6 +23,11 @@ export const SEEDS: Record<"client" | "server", string[]> = {
     "HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n",
   ],
 };
+
+/** The client seeds that answer a request proposing `Upgrade: ws` (the client sends one). */
+export const ANSWERS_UPGRADE: ReadonlySet<string> = new Set([
+  "HTTP/1.1 101 Switching\r\nUpgrade: ws\r\n\r\nframes",
+]);
 
 const ALPHABET = [
   "\r",
@@ -67,22 +72,71 @@ export function mutate(seed: string, mutations: Mutation[]): string {
   return s;
 }
 
-/**
- * Drives a connection with `input` split at `cuts` (then EOF). Only ProtocolErrors may be
- * thrown; each call must make progress (a bounded number of events per byte).
- */
+/** What driving one input gave: its events, summarised, and the error that ended it. */
+export interface Driven {
+  /** One line an event, consecutive Data merged (see summary()). */
+  readonly events: string[];
+  /** The RemoteProtocolError that stopped the input, or null when it was read cleanly. */
+  readonly error: RemoteProtocolError | null;
+}
+
+const latin1 = (bytes: Uint8Array): string => String.fromCharCode(...bytes);
+const fields = (headers: ReadonlyArray<readonly [string, string]>): string =>
+  headers.map(([k, v]) => ` ${k}: ${v}`).join(";");
+
+function summary(ev: Event): string {
+  switch (ev.type) {
+    case "Request":
+      return `Request ${ev.method} ${ev.target} HTTP/${ev.httpVersion}${fields(ev.headers)}`;
+    case "InformationalResponse":
+    case "Response":
+      return `${ev.type} HTTP/${ev.httpVersion} ${ev.status} ${ev.reason}${fields(ev.headers)}`;
+    case "Data":
+      return `Data ${latin1(ev.data)}`;
+    case "EndOfMessage":
+      return `EndOfMessage${fields(ev.headers ?? [])}`;
+    case "ConnectionClosed":
+      return "ConnectionClosed";
+  }
+}
+
+// Our state, read afresh (TypeScript keeps what an earlier comparison narrowed it to).
+const stateOf = (conn: Connection): State => conn.ourState;
+
+/** Counts the inputs driven (the fuzz test checks that its property ran). */
 export const counter = { inputs: 0 };
 
+/**
+ * Drives a connection with `input` split at `cuts` (then EOF, when `eof`). A client first
+ * sends a GET (proposing an upgrade to ws when `proposeUpgrade`); a server answers
+ * each request it reads (200, or a 200 that switches protocols for CONNECT); both sides go
+ * on to the next cycle when both are DONE. Only a RemoteProtocolError (bad input) may stop
+ * it, and is returned: anything else is thrown, a LocalProtocolError included (the driver's
+ * own sends are valid, so one means the state machine went wrong). Each call must make
+ * progress: a bounded number of events per byte.
+ */
 export function drive(
   role: "client" | "server",
   input: string,
   cuts: number[],
   eof: boolean,
-): void {
+  proposeUpgrade = false,
+): Driven {
   counter.inputs++;
+  const events: string[] = [];
+  const record = (ev: Event): void => {
+    const last = events.length - 1;
+    if (ev.type === "Data" && events[last]?.startsWith("Data ")) events[last] += latin1(ev.data);
+    else events.push(summary(ev));
+  };
   const conn = new Connection(role, { maxIncompleteEventSize: 4096 });
   if (role === "client") {
-    conn.send({ type: "Request", method: "GET", target: "/", headers: [["Host", "a"]] });
+    const upgrade: Array<[string, string]> = [
+      ["Upgrade", "ws"],
+      ["Connection", "upgrade"],
+    ];
+    const headers: Array<[string, string]> = [["Host", "a"], ...(proposeUpgrade ? upgrade : [])];
+    conn.send({ type: "Request", method: "GET", target: "/", headers });
     conn.send({ type: "EndOfMessage" });
   }
   const bytes = enc(input);
@@ -104,26 +158,34 @@ export function drive(
       for (;;) {
         if (++steps > budget) throw new Error(`no progress after ${steps} events`);
         const ev = conn.nextEvent();
-        if (ev === NEED_DATA) break;
-        if (ev === PAUSED) {
+        if (ev.type === "NEED_DATA") break;
+        if (ev.type === "PAUSED") {
           if (conn.ourState === "SEND_RESPONSE" || conn.ourState === "SEND_BODY") break;
           if (conn.theirState === "DONE" && conn.ourState === "DONE") {
+            events.push("next cycle");
             conn.startNextCycle();
             continue;
           }
           break;
         }
-        if (ev.type === "ConnectionClosed") return;
+        record(ev);
+        if (ev.type === "ConnectionClosed") break;
         if (role === "server" && ev.type === "EndOfMessage" && conn.ourState === "SEND_RESPONSE") {
           conn.send({ type: "Response", status: 200, headers: [["Content-Length", "0"]] });
-          conn.send({ type: "EndOfMessage" });
+          // A 2xx to CONNECT switches protocols: there is no body to end.
+          if (stateOf(conn) === "SEND_BODY") conn.send({ type: "EndOfMessage" });
         }
       }
+      if (events.at(-1) === "ConnectionClosed") break;
     }
   } catch (error) {
-    if (error instanceof ProtocolError) return;
+    if (error instanceof RemoteProtocolError) return { events, error };
     throw error;
   }
+  if (conn.theirState === "SWITCHED_PROTOCOL") {
+    events.push(`switched protocols, then ${JSON.stringify(latin1(conn.trailingData.data))}`);
+  }
+  return { events, error: null };
 }
 
 export function fuzzProperty(): fc.IPropertyWithHooks<
@@ -136,7 +198,9 @@ export function fuzzProperty(): fc.IPropertyWithHooks<
     fc.array(fc.nat(), { maxLength: 8 }),
     fc.boolean(),
     (_tag, role, mutations, cuts, eof) => {
-      for (const seed of SEEDS[role]) drive(role, mutate(seed, mutations), cuts, eof);
+      for (const seed of SEEDS[role]) {
+        drive(role, mutate(seed, mutations), cuts, eof, ANSWERS_UPGRADE.has(seed));
+      }
     },
   );
 }

@@ -1,4 +1,22 @@
+import { expect } from "vitest";
 import { Connection, type Event, NEED_DATA, PAUSED, type Role } from "../src/index.js";
+
+const errorWith = (code: string, message: string | RegExp) =>
+  expect.objectContaining({
+    code,
+    message:
+      typeof message === "string"
+        ? expect.stringContaining(message)
+        : expect.stringMatching(message),
+  });
+
+/** For toThrow(): a LocalProtocolError (by its code) whose message has `message`. */
+export const localError = (message: string | RegExp) =>
+  errorWith("H11_LOCAL_PROTOCOL_ERROR", message);
+
+/** For toThrow(): a RemoteProtocolError (by its code) whose message has `message`. */
+export const remoteError = (message: string | RegExp) =>
+  errorWith("H11_REMOTE_PROTOCOL_ERROR", message);
 
 export const enc = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 export const dec = (b: Uint8Array): string => String.fromCharCode(...b);

@@ -1,11 +1,33 @@
 import { describe, expect, it } from "vitest";
-import { Connection, ERROR, LocalProtocolError, MUST_CLOSE, SEND_BODY } from "../src/index.js";
-import { dec, enc, receive, sendAll } from "./helpers.js";
+import {
+  Connection,
+  ERROR,
+  type Event,
+  LocalProtocolError,
+  MUST_CLOSE,
+  SEND_BODY,
+} from "../src/index.js";
+import { dec, enc, localError, receive, remoteError, sendAll } from "./helpers.js";
 
 function serverWith(request: string): Connection {
   const s = new Connection("server");
   receive(s, request);
   return s;
+}
+
+// A client that has sent the head of a chunked POST.
+function clientSendingChunked(): Connection {
+  const c = new Connection("client");
+  c.send({
+    type: "Request",
+    method: "POST",
+    target: "/",
+    headers: [
+      ["Host", "a"],
+      ["Transfer-Encoding", "chunked"],
+    ],
+  });
+  return c;
 }
 
 describe("sending", () => {
@@ -49,16 +71,7 @@ describe("sending", () => {
   });
 
   it("sendWithDataPassthrough hands back the caller's own array", () => {
-    const c = new Connection("client");
-    c.send({
-      type: "Request",
-      method: "POST",
-      target: "/",
-      headers: [
-        ["Host", "a"],
-        ["Transfer-Encoding", "chunked"],
-      ],
-    });
+    const c = clientSendingChunked();
     const body = enc("abc");
     const parts = c.sendWithDataPassthrough({ type: "Data", data: body });
     expect(parts).toHaveLength(3);
@@ -76,7 +89,7 @@ describe("sending", () => {
         ["Content-Length", "2"],
       ],
     });
-    expect(() => c.send({ type: "Data", data: enc("abc") })).toThrow("Too much data");
+    expect(() => c.send({ type: "Data", data: enc("abc") })).toThrow(localError("Too much data"));
     expect(c.ourState).toBe(ERROR);
 
     const d = new Connection("client");
@@ -89,7 +102,7 @@ describe("sending", () => {
         ["Content-Length", "2"],
       ],
     });
-    expect(() => d.send({ type: "EndOfMessage" })).toThrow("Too little data");
+    expect(() => d.send({ type: "EndOfMessage" })).toThrow(localError("Too little data"));
 
     const e = new Connection("client");
     e.send({ type: "Request", method: "GET", target: "/", headers: [["Host", "a"]] });
@@ -145,17 +158,17 @@ describe("sending", () => {
     const c = new Connection("client");
     expect(() =>
       c.send({ type: "Request", method: "GET", target: "/", headers: [], httpVersion: "1.0" }),
-    ).toThrow("I only send HTTP/1.1");
+    ).toThrow(localError("I only send HTTP/1.1"));
   });
 
   it("events the state does not allow put us in ERROR", () => {
     const c = new Connection("client");
     expect(() => c.send({ type: "Response", status: 200, headers: [] })).toThrow(
-      /can't handle event type Response/,
+      localError(/can't handle event type Response/),
     );
     expect(c.ourState).toBe(ERROR);
     expect(() => c.send({ type: "ConnectionClosed" })).toThrow(
-      "Can't send data when our state is ERROR",
+      localError("Can't send data when our state is ERROR"),
     );
   });
 
@@ -300,6 +313,92 @@ describe("malformed events", () => {
   });
 });
 
+// A bare CR (or a NUL) in a field a caller gives would be header injection: some receivers
+// split lines on CR alone. Each is refused before any byte, in requests, responses and
+// trailers, and the connection can then send the clean event as if nothing had happened.
+describe("bare CR and NUL in fields we send", () => {
+  const BAD_FIELDS: Array<[string, [string, string]]> = [
+    ["bare CR in a value", ["X", "a\rX-Evil: 1"]],
+    ["bare CR ending a value", ["X", "a\r"]],
+    ["bare CR in a name", ["X\rX-Evil", "1"]],
+    ["NUL in a value", ["X", "a\0b"]],
+    ["NUL in a name", ["X\0", "1"]],
+  ];
+
+  type Case = {
+    what: string;
+    start: () => Connection;
+    event: (extra: Array<[string, string]>) => Event;
+    clean: string;
+  };
+  const CASES: Case[] = [
+    {
+      what: "Request",
+      start: () => new Connection("client"),
+      event: (extra) => ({
+        type: "Request",
+        method: "GET",
+        target: "/",
+        headers: [["Host", "a"], ...extra],
+      }),
+      clean: "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    },
+    {
+      what: "Response",
+      start: () => serverWith("GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+      event: (extra) => ({
+        type: "Response",
+        status: 200,
+        headers: [["Content-Length", "0"], ...extra],
+      }),
+      clean: "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n",
+    },
+    {
+      what: "InformationalResponse",
+      start: () => serverWith("GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+      event: (extra) => ({ type: "InformationalResponse", status: 103, headers: extra }),
+      clean: "HTTP/1.1 103 \r\n\r\n",
+    },
+    {
+      what: "trailers",
+      start: clientSendingChunked,
+      event: (extra) => ({ type: "EndOfMessage", headers: [["T", "1"], ...extra] }),
+      clean: "0\r\nT: 1\r\n\r\n",
+    },
+  ];
+
+  for (const { what, start, event, clean } of CASES) {
+    it.each(BAD_FIELDS)(`${what}: %s is refused and nothing is sent`, (_name, field) => {
+      const c = start();
+      const state = c.ourState;
+      let sent: Uint8Array | undefined;
+      let error: unknown;
+      try {
+        sent = c.send(event([field]) as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(sent).toBeUndefined();
+      expect(error).toBeInstanceOf(LocalProtocolError);
+      expect(error).toMatchObject({
+        code: "H11_LOCAL_PROTOCOL_ERROR",
+        message: expect.stringMatching(/^Illegal header (name|value) /),
+      });
+      expect(c.ourState).toBe(state);
+      // Nothing of the refused event was kept: the clean one goes out exactly.
+      expect(sendAll(c, [event([])])).toBe(clean);
+    });
+  }
+
+  it("a bare CR in a reason phrase is refused too", () => {
+    const s = serverWith("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    expect(() =>
+      s.send({ type: "Response", status: 200, reason: "OK\rX-Evil: 1", headers: [] }),
+    ).toThrow(LocalProtocolError);
+    expect(s.ourState).toBe("SEND_RESPONSE");
+  });
+});
+
 describe("a full exchange between our own client and server", () => {
   it("round-trips request and response, twice on one connection", () => {
     const client = new Connection("client");
@@ -397,7 +496,7 @@ describe("framing headers we send are normalised as h11 does", () => {
           ["Content-Length", "3, 4"],
         ],
       }),
-    ).toThrow("conflicting Content-Length headers");
+    ).toThrow(localError("conflicting Content-Length headers"));
   });
 
   it("a request with both is sent chunked, without the Content-Length", () => {
@@ -426,7 +525,7 @@ describe("framing headers we send are normalised as h11 does", () => {
   it("after receiving gibberish a server can still answer 400", () => {
     const s = new Connection("server");
     s.receiveData(enc("gibberish\r\n\r\n"));
-    expect(() => s.nextEvent()).toThrow();
+    expect(() => s.nextEvent()).toThrow(remoteError(/^illegal request line: "gibberish"/));
     expect(s.theirState).toBe("ERROR");
     expect(s.ourState).not.toBe("ERROR");
     expect(dec(s.send({ type: "Response", status: 400, headers: [] }))).toBe(

@@ -91,6 +91,34 @@ class SentAtOnceBackend implements NetworkBackend {
   async sleep(): Promise<void> {}
 }
 
+// What each unmutated seed must give: a pool that refused a valid response would pass the
+// property below (an error is an allowed outcome for mutated input), but not this.
+const EXPECTED: Array<[number, string]> = [
+  [200, "hello"],
+  [200, "hello"],
+  [204, ""],
+  [200, "until close"],
+  [301, ""],
+];
+
+describe("the unmutated seeds", () => {
+  SEEDS.forEach((seed, i) => {
+    it(`seed ${i} gives its response, however it is split`, async () => {
+      const wire = latin1(seed);
+      const every = Array.from({ length: wire.length }, (_, n) => n);
+      for (const cuts of [[], every, [5, 17, 18, 33]]) {
+        await using pool = new ConnectionPool({ networkBackend: new MockBackend(cut(wire, cuts)) });
+        const r = await pool.request("GET", "http://fuzz.test/");
+        expect([r.status, new TextDecoder().decode(r.content)]).toEqual(EXPECTED[i]);
+      }
+    });
+  });
+
+  it("every seed has its expected response", () => {
+    expect(EXPECTED).toHaveLength(SEEDS.length);
+  });
+});
+
 describe("fuzzing the pool with mutated responses", () => {
   it("only Responses or TransportErrors come out, and nothing stays ACTIVE", async () => {
     let responses = 0;

@@ -7,6 +7,7 @@ import {
   MockBackend,
   type NetworkStream,
   Origin,
+  RemoteProtocolError,
   Request,
   URL,
   WriteScheduler,
@@ -158,9 +159,12 @@ describe("with MockBackend (httpcore's pool tests)", () => {
 
   it("a server that closes without answering: RemoteProtocolError", async () => {
     await using pool = new ConnectionPool({ networkBackend: new MockBackend([]) });
-    await expect(pool.request("GET", "http://example.com/")).rejects.toThrow(
-      "Server disconnected without sending a response.",
-    );
+    const error = await pool.request("GET", "http://example.com/").catch((e) => e);
+    expect(error).toBeInstanceOf(RemoteProtocolError);
+    expect(error).toMatchObject({
+      code: "ERR_REMOTE_PROTOCOL",
+      message: "Server disconnected without sending a response.",
+    });
   });
 
   it("URL and Origin", () => {
@@ -202,8 +206,10 @@ class EchoStream implements NetworkStream {
     this.#replies++;
     return Promise.resolve();
   }
+  /** What the reads still waiting when the stream closes fail with. */
+  readonly closedError = new Error("closed");
   async close(): Promise<void> {
-    for (const reject of this.#parked.splice(0)) reject(new Error("closed"));
+    for (const reject of this.#parked.splice(0)) reject(this.closedError);
   }
   async startTls(): Promise<NetworkStream> {
     return this;
@@ -235,7 +241,8 @@ describe("when a request goes out on a connection released just now", () => {
     expect(stream.writes).toBe(2);
     await (await pending).read();
 
-    const busy = new HTTP11Connection(origin, new EchoStream(true));
+    const busyStream = new EchoStream(true);
+    const busy = new HTTP11Connection(origin, busyStream);
     const stalled = busy.handleRequest(get()).catch((e: unknown) => e);
     pending = conn.handleRequest(get());
     expect(stream.writes).toBe(2);
@@ -245,7 +252,8 @@ describe("when a request goes out on a connection released just now", () => {
 
     // The other exchange over (its connection closed), a GET goes at once again.
     await busy.close();
-    expect(await stalled).toBeInstanceOf(Error);
+    // Its read failed with the stream's own error, which the request fails with as it is.
+    expect(await stalled).toBe(busyStream.closedError);
     pending = conn.handleRequest(get());
     expect(stream.writes).toBe(4);
     await (await pending).read();

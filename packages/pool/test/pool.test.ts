@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import {
   ConnectError,
   ConnectionPool,
+  LocalProtocolError,
   PoolTimeout,
   Request,
   ResponseNotRead,
@@ -245,38 +246,63 @@ describe("ConnectionPool over real sockets", () => {
   it("rejects bad input before any byte is written", async () => {
     await using pool = new ConnectionPool();
     const before = http.connections;
-    const bad: Array<() => Promise<unknown>> = [
-      () => pool.request("GET", "example.com/"),
-      () => pool.request("GET", "ftp://example.com/"),
-      () => pool.request("GET", "http://"),
-      () => pool.request("GET\r\n", `${http.url}/`),
-      () => pool.request("GET", `${http.url}/`, { headers: { "X-Evil": "a\r\nInjected: 1" } }),
-      () => pool.request("GET", `${http.url}/`, { headers: { "Bad Name": "1" } }),
-      () => pool.request("GET", `${http.url}/`, { headers: { X: "a\0b" } }),
-      () => pool.request("GET", `${http.url}/`, { headers: [["X", "\n"]] }),
-      () =>
-        pool.request(
-          "GET",
-          new URL({
-            scheme: "http",
-            host: "127.0.0.1",
-            port: http.port,
-            target: "/ HTTP/1.1\r\nX: y",
-          }),
-        ),
-      () =>
-        pool.request(
-          "GET",
-          new URL({ scheme: "http", host: "127.0.0.1", port: http.port, target: "/\0" }),
-        ),
-      () => pool.request("GET", `${http.url}/`, { headers: { "X\r\nInjected": "1" } }),
+    const unsupported = [UnsupportedProtocol, "ERR_UNSUPPORTED_PROTOCOL"] as const;
+    const local = [LocalProtocolError, "ERR_LOCAL_PROTOCOL"] as const;
+    const badValue = /^Illegal header value for X(-Evil)?: CR, LF, NUL/;
+    type Expected = readonly [new (...args: never[]) => Error, string];
+    const bad: Array<[() => Promise<unknown>, Expected, RegExp]> = [
+      [() => pool.request("GET", "example.com/"), unsupported, /missing an 'http:\/\/'/],
+      [() => pool.request("GET", "ftp://example.com/"), unsupported, /unsupported protocol 'ftp/],
+      [() => pool.request("GET", "http://"), local, /^Invalid URL "http:\/\/"/],
+      [() => pool.request("GET\r\n", `${http.url}/`), local, /^Illegal method/],
+      [
+        () => pool.request("GET", `${http.url}/`, { headers: { "X-Evil": "a\r\nInjected: 1" } }),
+        local,
+        badValue,
+      ],
+      [
+        () => pool.request("GET", `${http.url}/`, { headers: { "Bad Name": "1" } }),
+        local,
+        /^Illegal header name "Bad Name"/,
+      ],
+      [() => pool.request("GET", `${http.url}/`, { headers: { X: "a\0b" } }), local, badValue],
+      [() => pool.request("GET", `${http.url}/`, { headers: [["X", "\n"]] }), local, badValue],
+      [
+        () =>
+          pool.request(
+            "GET",
+            new URL({
+              scheme: "http",
+              host: "127.0.0.1",
+              port: http.port,
+              target: "/ HTTP/1.1\r\nX: y",
+            }),
+          ),
+        local,
+        /^Illegal characters in request target/,
+      ],
+      [
+        () =>
+          pool.request(
+            "GET",
+            new URL({ scheme: "http", host: "127.0.0.1", port: http.port, target: "/\0" }),
+          ),
+        local,
+        /^Illegal characters in request target/,
+      ],
+      [
+        () => pool.request("GET", `${http.url}/`, { headers: { "X\r\nInjected": "1" } }),
+        local,
+        /^Illegal header name/,
+      ],
     ];
-    for (const call of bad) {
+    for (const [call, [errorClass, code], message] of bad) {
       // Some are refused synchronously (a bad URL object), the rest by the returned promise.
-      const error = (await Promise.resolve()
+      const error = await Promise.resolve()
         .then(call)
-        .catch((e) => e)) as { code?: string };
-      expect(error.code, String(error)).toMatch(/^ERR_(UNSUPPORTED_PROTOCOL|LOCAL_PROTOCOL)$/);
+        .catch((e) => e);
+      expect(error, String(error)).toBeInstanceOf(errorClass);
+      expect(error, String(error)).toMatchObject({ code, message: expect.stringMatching(message) });
     }
     expect(http.connections).toBe(before);
     await expect(pool.request("GET", "example.com/")).rejects.toBeInstanceOf(UnsupportedProtocol);

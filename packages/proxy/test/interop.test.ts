@@ -143,6 +143,7 @@ describe.skipIf(unavailable("squid") !== null)("squid", () => {
       .request("GET", `https://example.com:${https.port}/`)
       .catch((e) => e)) as ProxyError;
     expect(error).toBeInstanceOf(ProxyError);
+    expect(error.code).toBe("ERR_PROXY");
     expect(error.status).toBe(407);
     expect(error.message).toMatch(/^407 /);
     expect(error.headers.some(([k]) => k.toLowerCase() === "proxy-authenticate")).toBe(true);
@@ -187,6 +188,7 @@ describe.skipIf(unavailable("tinyproxy") !== null)("tinyproxy", () => {
       .request("GET", "https://no-such-host.invalid/")
       .catch((e) => e)) as ProxyError;
     expect(error).toBeInstanceOf(ProxyError);
+    expect(error.code).toBe("ERR_PROXY");
     expect(error.status).toBeGreaterThanOrEqual(400);
     expect(p.connections).toHaveLength(0);
   });

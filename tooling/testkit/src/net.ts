@@ -2,11 +2,18 @@
 // its open sockets so that tests can check they all close.
 import type { Server, Socket } from "node:net";
 
-/** Listens on 127.0.0.1 (`port`, or a free one); resolves with the port, rejects on error. */
-export async function listenLoopback(server: Server, port = 0): Promise<number> {
+/**
+ * Listens on 127.0.0.1 (or `host`, such as ::1) on `port`, or a free one; resolves with
+ * the port, rejects on error (EADDRNOTAVAIL where the machine has no IPv6 loopback).
+ */
+export async function listenLoopback(
+  server: Server,
+  port = 0,
+  host = "127.0.0.1",
+): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => {
+    server.listen(port, host, () => {
       server.off("error", reject);
       resolve();
     });

@@ -36,10 +36,15 @@ export interface OriginOptions {
   readonly keepAliveTimeout?: number;
   /** Listen on this port (default: a free one). */
   readonly port?: number;
+  /** Listen on the IPv6 loopback instead of 127.0.0.1 (starting fails where there is none). */
+  readonly ipv6?: boolean;
 }
 
 export interface Origin {
-  /** "http://127.0.0.1:PORT" or "https://localhost:PORT" (or http://localhost for Unix sockets). */
+  /**
+   * "http://127.0.0.1:PORT" or "https://localhost:PORT", "http(s)://[::1]:PORT" with `ipv6`
+   * (or http://localhost for Unix sockets).
+   */
   readonly url: string;
   readonly port: number;
   /** The Unix socket path, when `unix` was set. */
@@ -125,7 +130,7 @@ export function defaultHandler(name: string): Handler {
   };
 }
 
-/** Starts an origin server on 127.0.0.1 (a free port) or a Unix socket. */
+/** Starts an origin server on 127.0.0.1 or ::1 (a free port), or a Unix socket. */
 export async function startOrigin(options: OriginOptions = {}): Promise<Origin> {
   const name = options.name ?? (options.tls ? "https-origin" : "http-origin");
   const handler = options.handler ?? defaultHandler(name);
@@ -164,8 +169,10 @@ export async function startOrigin(options: OriginOptions = {}): Promise<Origin> 
     path = join(dir, "origin.sock");
     await new Promise<void>((resolve) => server.listen(path, resolve));
   }
-  const port = options.unix ? 0 : await listenLoopback(server, options.port);
-  const host = options.tls ? "localhost" : "127.0.0.1";
+  const port = options.unix
+    ? 0
+    : await listenLoopback(server, options.port, options.ipv6 ? "::1" : "127.0.0.1");
+  const host = options.ipv6 ? "[::1]" : options.tls ? "localhost" : "127.0.0.1";
   return {
     url: options.unix ? "http://localhost" : `${options.tls ? "https" : "http"}://${host}:${port}`,
     port,

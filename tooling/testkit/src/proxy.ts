@@ -4,6 +4,7 @@
 
 import {
   createServer,
+  isIPv6,
   type Server as NetServer,
   connect as netConnect,
   type Socket,
@@ -27,7 +28,7 @@ export type ConnectBehaviour =
   | "silent";
 
 export interface ProxyOptions {
-  /** Require `Proxy-Authorization: Basic` with these credentials. */
+  /** Require `Proxy-Authorization: Basic` with these credentials, encoded as UTF-8. */
   readonly auth?: { readonly username: string; readonly password: string };
   /** Listen with TLS (a certificate from the test CA for localhost and 127.0.0.1). */
   readonly tls?: boolean;
@@ -85,6 +86,19 @@ function header(headers: Headers, name: string): string | undefined {
 }
 
 const encoder = new TextEncoder();
+
+/**
+ * A CONNECT target in authority-form (RFC 9112 §3.2.3), `host:port`, with an IPv6 address
+ * in brackets (RFC 3986 §3.2.2); null for anything else, such as `::1:443`.
+ */
+function parseAuthority(target: string): { host: string; port: number } | null {
+  const match = /^(?:\[([^\]]+)\]|([^[\]:@/?#]+)):(\d{1,5})$/.exec(target);
+  if (match === null) return null;
+  const port = Number(match[3]);
+  if (port === 0 || port > 65535) return null;
+  if (match[1] !== undefined) return isIPv6(match[1]) ? { host: match[1], port } : null;
+  return { host: match[2]!, port };
+}
 
 /** One side of an h11 conversation over a socket. */
 class Peer {
@@ -150,10 +164,21 @@ export async function startProxy(options: ProxyOptions = {}): Promise<EmbeddedPr
     socket.on("error", () => {});
     return sockets.add(socket);
   };
-  const expectedAuth =
-    options.auth === undefined
-      ? undefined
-      : `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString("base64")}`;
+  // The Basic token is decoded as UTF-8 (RFC 7617's charset="UTF-8", what clients send):
+  // credentials encoded otherwise (latin1, say) are refused, so non-ASCII ones are a test.
+  const utf8 = new TextDecoder("utf-8", { fatal: true });
+  const authorized = (value: string | undefined): boolean => {
+    if (options.auth === undefined) return true;
+    const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/.exec(value ?? "");
+    if (match === null) return false;
+    let userPass: string;
+    try {
+      userPass = utf8.decode(Buffer.from(match[1]!, "base64"));
+    } catch {
+      return false;
+    }
+    return userPass === `${options.auth.username}:${options.auth.password}`;
+  };
 
   const resolve = (host: string, port: number): { host: string; port: number } => {
     const mapped = options.hosts?.[`${host}:${port}`] ?? options.hosts?.[host];
@@ -179,11 +204,11 @@ export async function startProxy(options: ProxyOptions = {}): Promise<EmbeddedPr
     if (behaviour === "silent")
       return new Promise((done) => client.socket.once("close", () => done()));
     if (behaviour === "garbage") return void client.socket.end("this is not HTTP at all\r\n\r\n");
-    const match = /^\[?([^\]]*?)\]?:(\d+)$/.exec(target);
-    if (match === null) return client.respond(400, "Bad Request", "bad CONNECT target\n");
+    const authority = parseAuthority(target);
+    if (authority === null) return client.respond(400, "Bad Request", "bad CONNECT target\n");
     let upstream: Socket;
     try {
-      upstream = await dial(match[1]!, Number(match[2]));
+      upstream = await dial(authority.host, authority.port);
     } catch (error) {
       return client.respond(502, "Bad Gateway", `${String(error)}\n`);
     }
@@ -300,10 +325,7 @@ export async function startProxy(options: ProxyOptions = {}): Promise<EmbeddedPr
         if (ev.type === "ConnectionClosed") break;
         if (ev.type !== "Request") continue;
         log.push({ method: ev.method, target: ev.target, headers: ev.headers });
-        if (
-          expectedAuth !== undefined &&
-          header(ev.headers, "proxy-authorization") !== expectedAuth
-        ) {
+        if (!authorized(header(ev.headers, "proxy-authorization"))) {
           // Read (and drop) any body, then refuse.
           for (
             let e = await client.next();
