@@ -71,10 +71,15 @@ export class HTTPProxy extends ConnectionPool {
     if (options === undefined || options.proxyUrl === undefined)
       throw argumentError("proxyUrl is required");
     const raw = typeof options.proxyUrl === "string" ? new globalThis.URL(options.proxyUrl) : null;
-    const url = options.proxyUrl instanceof URL ? options.proxyUrl : new URL(options.proxyUrl);
-    if (url.scheme !== "http" && url.scheme !== "https") {
-      throw argumentError(`the proxy URL must be http: or https:, not ${url.scheme}:`);
+    const scheme =
+      options.proxyUrl instanceof URL
+        ? options.proxyUrl.scheme
+        : (raw ?? (options.proxyUrl as globalThis.URL)).protocol.slice(0, -1);
+    if (scheme !== "http" && scheme !== "https") {
+      const hint = scheme.startsWith("socks") ? " (for a SOCKS proxy, use SOCKSProxy)" : "";
+      throw argumentError(`the proxy URL must be http: or https:, not ${scheme}:${hint}`);
     }
+    const url = options.proxyUrl instanceof URL ? options.proxyUrl : new URL(options.proxyUrl);
     if (options.proxyTls !== undefined && url.scheme !== "https") {
       throw argumentError(
         "proxyTls was given, but the proxy URL is http: (use an https: proxy URL for TLS to the proxy)",

@@ -458,14 +458,16 @@ describe("HTTPS proxies", () => {
     expect(() => new HTTPProxy({ proxyUrl: proxy.url, proxyTls: tls() })).toThrow(
       expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE" }),
     );
-    expect(() => new HTTPProxy({ proxyUrl: "socks5://127.0.0.1:1080" })).toThrow(
-      UnsupportedProtocol,
-    );
+    expect(() => new HTTPProxy({ proxyUrl: "socks5://127.0.0.1:1080" })).toThrow(TypeError);
     expect(() => new HTTPProxy({ proxyUrl: "socks5://127.0.0.1:1080" })).toThrow(
       expect.objectContaining({
-        code: "ERR_UNSUPPORTED_PROTOCOL",
-        message: expect.stringContaining("'socks5://'"),
+        code: "ERR_INVALID_ARG_VALUE",
+        message:
+          "the proxy URL must be http: or https:, not socks5: (for a SOCKS proxy, use SOCKSProxy)",
       }),
+    );
+    expect(() => new HTTPProxy({ proxyUrl: "ftp://127.0.0.1/" })).toThrow(
+      "the proxy URL must be http: or https:, not ftp:",
     );
   });
 });
