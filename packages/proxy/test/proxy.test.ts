@@ -1,12 +1,6 @@
 import { connect } from "node:net";
 import { inspect } from "node:util";
-import {
-  ConnectError,
-  ConnectionPool,
-  ReadTimeout,
-  RemoteProtocolError,
-  UnsupportedProtocol,
-} from "@x/pool";
+import { ConnectError, ConnectionPool, ReadTimeout, RemoteProtocolError } from "@x/pool";
 import {
   type EmbeddedProxy,
   expectSocketsClosed,
