@@ -37,6 +37,7 @@
 // body read to the end releases its connection without an explicit close().
 
 import { watchAbort } from "./abort.js";
+import { Body, type ResponseStream, toBody } from "./body.js";
 import { concat } from "./bytes.js";
 import { HTTPConnection, type HTTPConnectionOptions } from "./connection.js";
 import {
@@ -47,17 +48,12 @@ import {
 import { argumentError, ConnectionNotAvailable, PoolTimeout } from "./errors.js";
 import { WriteScheduler } from "./http11.js";
 import {
-  chunkOf,
   type HeaderList,
   type HeadersInit,
-  kNext,
-  kReadAll,
-  type ReadAllStream,
   Request,
   type RequestContent,
   type RequestExtensions,
   Response,
-  type ResponseStream,
 } from "./models.js";
 import { printable } from "./printable.js";
 import { afterSettled, SETTLED } from "./settled.js";
@@ -439,7 +435,7 @@ export class ConnectionPool {
       return;
     }
     // request(): the body is read here, at once when it has all arrived with the head.
-    const chunks = body[kReadAll]();
+    const chunks = body.readRest();
     if (Array.isArray(chunks)) pr.resolve(readResponse(response, chunks));
     else chunks.then((all) => pr.resolve(readResponse(response, all)), pr.reject);
   }
@@ -690,114 +686,58 @@ function addDefaultHeaders(request: Request): void {
   (request as { headers: HeaderList }).headers = headers;
 }
 
-const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
-
 /** A response body that gives the connection back to the pool when done or closed. */
-class PoolBody implements ReadAllStream, AsyncIterator<Uint8Array> {
-  readonly #inner: ResponseStream;
+class PoolBody extends Body {
+  readonly #inner: Body;
   readonly #release: () => void;
   readonly #signal: AbortSignal | undefined;
-  #iterator: AsyncIterator<Uint8Array> | null = null;
-  #closed = false;
 
   constructor(inner: ResponseStream, release: () => void, signal: AbortSignal | undefined) {
-    this.#inner = inner;
+    super();
+    this.#inner = toBody(inner);
     this.#release = release;
     this.#signal = signal;
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return this;
+  protected pull(): Uint8Array | null | Promise<Uint8Array | null> {
+    return this.#inner.readChunk();
   }
 
-  async next(): Promise<IteratorResult<Uint8Array>> {
-    if (this.#closed) return DONE;
-    this.#iterator ??= this.#inner[Symbol.asyncIterator]();
-    try {
-      const result = await this.#iterator.next();
-      if (result.done) await this.close();
-      return result;
-    } catch (error) {
-      await this.close();
-      throw this.#signal?.aborted ? this.#signal.reason : error;
-    }
-  }
-
-  async return(): Promise<IteratorResult<Uint8Array>> {
-    await this.close();
-    return DONE;
-  }
-
-  [kNext](): Uint8Array | null | Promise<Uint8Array | null> {
-    if (this.#closed) return null;
-    const inner = this.#inner as Partial<ReadAllStream>;
-    const pull = inner[kNext];
-    if (pull === undefined || this.#iterator !== null) return this.next().then(chunkOf);
-    let next: Uint8Array | null | Promise<Uint8Array | null>;
-    try {
-      next = pull.call(inner);
-    } catch (error) {
-      return this.#failed(error);
-    }
-    if (next instanceof Uint8Array) return next;
-    if (next === null) return this.#ended();
-    return next.then(
-      (chunk) => (chunk === null ? this.#ended() : chunk),
-      (error: unknown) => this.#failed(error),
-    );
-  }
-
-  // The body was read to its end: close (release the connection), then say so.
-  #ended(): null | Promise<null> {
-    return afterSettled(this.close(), null);
-  }
-
-  #failed(error: unknown): Promise<never> {
-    return this.close().then(() => {
-      throw this.#signal?.aborted ? this.#signal.reason : error;
-    });
-  }
-
-  [kReadAll](): Uint8Array[] | Promise<Uint8Array[]> {
-    const inner = this.#inner as Partial<ReadAllStream>;
-    if (inner[kReadAll] === undefined || this.#iterator !== null) return this.#readByIteration();
+  // The whole body in one call to the connection's body (no step per chunk here).
+  override readRest(): Uint8Array[] | Promise<Uint8Array[]> {
+    if (this.done) return [];
     let chunks: Uint8Array[] | Promise<Uint8Array[]>;
     try {
-      chunks = inner[kReadAll]();
+      chunks = this.#inner.readRest();
     } catch (error) {
       chunks = Promise.reject(error);
     }
-    if (!Array.isArray(chunks)) return this.#readLater(chunks);
-    return afterSettled(this.close(), chunks);
-  }
-
-  #readLater(pending: Promise<Uint8Array[]>): Promise<Uint8Array[]> {
-    return pending.then(
-      (chunks) => afterSettled(this.close(), chunks),
-      (error: unknown) => this.#failed(error),
+    if (Array.isArray(chunks)) return afterSettled(this.close(), chunks);
+    return chunks.then(
+      (all) => afterSettled(this.close(), all),
+      (error: unknown) =>
+        this.close().then(() => {
+          throw this.failure(error);
+        }),
     );
   }
 
-  async #readByIteration(): Promise<Uint8Array[]> {
-    const chunks: Uint8Array[] = [];
-    for (let r = await this.next(); !r.done; r = await this.next()) chunks.push(r.value);
-    return chunks;
-  }
-
-  close(): Promise<void> {
-    if (this.#closed) return SETTLED;
-    this.#closed = true;
-    let closing: Promise<void> | undefined;
+  protected finish(): Promise<void> {
+    let closing: Promise<void>;
     try {
-      closing = this.#inner.close?.();
+      closing = this.#inner.close();
     } catch (error) {
       this.#release();
       return Promise.reject(error);
     }
-    if (closing === undefined || closing === SETTLED) {
+    if (closing === SETTLED) {
       this.#release();
       return SETTLED;
     }
     return closing.finally(this.#release);
+  }
+
+  protected override failure(error: unknown): unknown {
+    return this.#signal?.aborted ? this.#signal.reason : error;
   }
 }

@@ -36,6 +36,7 @@ import {
   NEED_DATA,
 } from "@x/h11";
 import { watchAbort } from "./abort.js";
+import { Body } from "./body.js";
 import { concat } from "./bytes.js";
 import {
   type ConnectionInterface,
@@ -49,16 +50,7 @@ import {
   RemoteProtocolError,
   WriteError,
 } from "./errors.js";
-import {
-  chunkOf,
-  type HeaderList,
-  kNext,
-  kReadAll,
-  type ReadAllStream,
-  type Request,
-  Response,
-  type Timeouts,
-} from "./models.js";
+import { type HeaderList, type Request, Response, type Timeouts } from "./models.js";
 import type { NetworkStream } from "./network.js";
 import { printable } from "./printable.js";
 import { afterSettled, SETTLED } from "./settled.js";
@@ -705,137 +697,58 @@ export class HTTP11Connection implements ConnectionInterface {
 
 printable(HTTP11Connection);
 
-const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
-
 /** A response body read from an HTTP11Connection; closing it releases the connection. */
-class HTTP11Body implements ReadAllStream, AsyncIterator<Uint8Array> {
+class HTTP11Body extends Body {
   readonly #connection: HTTP11Connection;
   readonly #request: Request;
   readonly #timeout: number | undefined;
+  // After a switch the body is empty: the stream belongs to the new protocol.
+  readonly #switched: boolean;
   #started = false;
-  #finished: boolean;
-  #closed = false;
 
   constructor(connection: HTTP11Connection, request: Request, switched: boolean) {
+    super();
     this.#connection = connection;
     this.#request = request;
     this.#timeout = request.extensions.timeout?.read;
-    this.#finished = switched;
+    this.#switched = switched;
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    return this;
+  protected pull(): Uint8Array | null | Promise<Uint8Array | null> {
+    if (this.#switched) return null;
+    // With a trace callback, every event is reported, in order.
+    if (this.#request.extensions.trace !== undefined) return this.#tracedPull();
+    return this.#connection.nextChunk(this.#timeout);
   }
 
-  async next(): Promise<IteratorResult<Uint8Array>> {
-    if (this.#finished) return DONE;
-    const trace = this.#request.extensions.trace;
+  async #tracedPull(): Promise<Uint8Array | null> {
+    const trace = this.#request.extensions.trace!;
+    const request = this.#request;
     if (!this.#started) {
       this.#started = true;
-      await trace?.("http11.receive_response_body.started", { request: this.#request });
+      await trace("http11.receive_response_body.started", { request });
     }
     let chunk: Uint8Array | null;
     try {
       const next = this.#connection.nextChunk(this.#timeout);
       chunk = next instanceof Uint8Array || next === null ? next : await next;
     } catch (error) {
-      this.#finished = true;
-      await trace?.("http11.receive_response_body.failed", {
-        request: this.#request,
-        exception: error,
-      });
-      await this.close();
-      throw this.#reason(error);
+      await trace("http11.receive_response_body.failed", { request, exception: error });
+      throw error;
     }
-    if (chunk !== null) return { done: false, value: chunk };
-    this.#finished = true;
-    await trace?.("http11.receive_response_body.complete", { request: this.#request });
-    return DONE;
+    if (chunk === null) await trace("http11.receive_response_body.complete", { request });
+    return chunk;
   }
 
-  async return(): Promise<IteratorResult<Uint8Array>> {
-    this.#finished = true;
-    await this.close();
-    return DONE;
-  }
-
-  [kNext](): Uint8Array | null | Promise<Uint8Array | null> {
-    if (this.#finished) return null;
-    // With a trace callback, go the long way so that every event is reported.
-    if (this.#request.extensions.trace !== undefined) return this.next().then(chunkOf);
-    const next = this.#connection.nextChunk(this.#timeout);
-    if (next instanceof Uint8Array) return next;
-    if (next === null) {
-      this.#finished = true;
-      return null;
-    }
-    return next.then(
-      (chunk) => {
-        if (chunk === null) this.#finished = true;
-        return chunk;
-      },
-      (error: unknown) => this.#failed(error),
-    );
-  }
-
-  [kReadAll](): Uint8Array[] | Promise<Uint8Array[]> {
-    // With a trace callback, go the long way so that every event is reported.
-    if (this.#request.extensions.trace !== undefined) return this.#readAllTraced();
-    return this.#collect([]);
-  }
-
-  // Takes the rest of the body into `chunks`: what h11 has buffered at once, and a promise
-  // only when the network must be read. Closes the body at its end.
-  #collect(chunks: Uint8Array[]): Uint8Array[] | Promise<Uint8Array[]> {
-    while (!this.#finished) {
-      const next = this.#connection.nextChunk(this.#timeout);
-      if (next === null) this.#finished = true;
-      else if (next instanceof Uint8Array) chunks.push(next);
-      else return this.#readRest(chunks, next);
-    }
-    return afterSettled(this.close(), chunks);
-  }
-
-  // Goes on after `pending` (a read from the network). Continuations, not an async
-  // function: many bodies may be in flight, and each would keep a suspended frame.
-  #readRest(chunks: Uint8Array[], pending: Promise<Uint8Array | null>): Promise<Uint8Array[]> {
-    return pending.then(
-      (chunk) => {
-        if (chunk === null) this.#finished = true;
-        else chunks.push(chunk);
-        return this.#collect(chunks);
-      },
-      (error: unknown) => this.#failed(error),
-    );
-  }
-
-  // A read failed: the body ends, closes (the connection with it), and rethrows.
-  #failed(error: unknown): Promise<never> {
-    this.#finished = true;
-    return this.close().then(() => {
-      throw this.#reason(error);
-    });
-  }
-
-  // What a failed read reports: the signal's reason when the request was aborted.
-  #reason(error: unknown): unknown {
-    const signal = this.#request.signal;
-    return signal?.aborted ? signal.reason : error;
-  }
-
-  async #readAllTraced(): Promise<Uint8Array[]> {
-    const chunks: Uint8Array[] = [];
-    for (let r = await this.next(); !r.done; r = await this.next()) chunks.push(r.value);
-    await this.close();
-    return chunks;
-  }
-
-  close(): Promise<void> {
-    if (this.#closed) return SETTLED;
-    this.#closed = true;
-    this.#finished = true;
+  protected finish(): Promise<void> {
     return traced("http11.response_closed", this.#request, {}, () =>
       this.#connection.responseClosed(),
     );
+  }
+
+  // What a failed read reports: the signal's reason when the request was aborted.
+  protected override failure(error: unknown): unknown {
+    const signal = this.#request.signal;
+    return signal?.aborted ? signal.reason : error;
   }
 }

@@ -1,7 +1,9 @@
+import { type Body, type ResponseStream, toBody } from "./body.js";
 import { concat } from "./bytes.js";
 import { argumentError, LocalProtocolError, ResponseNotRead, StreamConsumed } from "./errors.js";
 import type { NetworkStream } from "./network.js";
 import { printable } from "./printable.js";
+import { SETTLED } from "./settled.js";
 import { toURL, type URL } from "./url.js";
 
 /**
@@ -81,40 +83,7 @@ export interface ResponseExtensions {
   readonly [key: string]: unknown;
 }
 
-/**
- * A response body as the connection hands it out: chunks, then `close()` to release.
- *
- * @example
- * const stream = response.stream; for await (const chunk of stream ?? []) use(chunk)
- */
-export interface ResponseStream extends AsyncIterable<Uint8Array> {
-  close?(): Promise<void>;
-}
-
-/**
- * @internal Bodies of this package also read themselves whole in one call (no iterator
- * round trip per chunk), and are closed when done. The chunks come back at once, with no
- * promise, when they were all received already (a small response usually is).
- */
-export const kReadAll: unique symbol = Symbol("x-pool.readAll");
-
-/**
- * @internal Bodies of this package also hand out their next chunk without an iterator
- * result or a promise when it is buffered already: a chunk, null at the end (the body has
- * closed itself), or a promise of either. A failure closes the body and rejects.
- */
-export const kNext: unique symbol = Symbol("x-pool.next");
-
-/** @internal */
-export interface ReadAllStream extends ResponseStream {
-  [kReadAll](): Uint8Array[] | Promise<Uint8Array[]>;
-  [kNext](): Uint8Array | null | Promise<Uint8Array | null>;
-}
-
-/** @internal An iterator result's chunk, or null when done. */
-export function chunkOf(result: IteratorResult<Uint8Array>): Uint8Array | null {
-  return result.done ? null : result.value;
-}
+export type { ResponseStream } from "./body.js";
 
 const TOKEN_RE = /^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$/;
 // Any byte but NUL, CR and LF, and nothing above 0xFF.
@@ -183,7 +152,6 @@ export interface RequestOptions {
 }
 
 const EMPTY = new Uint8Array(0);
-const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 // Shared by requests without extensions (many may be queued at once).
 const NO_EXTENSIONS: RequestExtensions = Object.freeze({});
 
@@ -283,10 +251,10 @@ export class Response {
   readonly status: number;
   readonly headers: HeaderList;
   readonly extensions: ResponseExtensions;
-  #stream: ResponseStream | null;
+  // The body until it is read whole (then `#content`), as a Body whatever it was given as.
+  #body: Body | null;
   #content: Uint8Array | null = null;
   #iterated = false;
-  #closed = false;
 
   constructor(status: number, options: ResponseOptions = {}) {
     this.status = status;
@@ -302,9 +270,9 @@ export class Response {
     const content = options.content;
     if (content === undefined || content instanceof Uint8Array) {
       this.#content = content ?? EMPTY;
-      this.#stream = null;
+      this.#body = null;
     } else {
-      this.#stream = content;
+      this.#body = toBody(content);
     }
   }
 
@@ -320,35 +288,19 @@ export class Response {
 
   /** The body stream, before it is read (httpcore's `response.stream`); null once read. */
   get stream(): ResponseStream | null {
-    return this.#content === null ? this.#stream : null;
+    return this.#content === null ? this.#body : null;
   }
 
   /** Reads the whole body (once; later calls return it again) and releases the connection. */
   async read(): Promise<Uint8Array> {
     if (this.#content !== null) return this.#content;
-    const stream = this.#stream as Partial<ReadAllStream> | null;
-    if (stream?.[kReadAll] === undefined || this.#iterated) return this.#readByIteration();
+    const body = this.#body;
+    if (this.#iterated || body === null) {
+      throw new StreamConsumed("the response body was already consumed: bodies stream once");
+    }
     this.#iterated = true;
-    let chunks: Uint8Array[];
-    try {
-      const all = stream[kReadAll]();
-      chunks = Array.isArray(all) ? all : await all;
-    } finally {
-      this.#closed = true;
-    }
-    this.#content = concat(chunks);
-    return this.#content;
-  }
-
-  async #readByIteration(): Promise<Uint8Array> {
-    const iterator = this[Symbol.asyncIterator]();
-    const chunks: Uint8Array[] = [];
-    let length = 0;
-    for (let r = await iterator.next(); !r.done; r = await iterator.next()) {
-      chunks.push(r.value);
-      length += r.value.length;
-    }
-    this.#content = concat(chunks, length);
+    const all = body.readRest();
+    this.#content = concat(Array.isArray(all) ? all : await all);
     return this.#content;
   }
 
@@ -375,63 +327,16 @@ export class Response {
         },
       };
     }
-    if (this.#iterated || this.#stream === null) {
+    if (this.#iterated || this.#body === null) {
       throw new StreamConsumed("the response body was already consumed: bodies stream once");
     }
     this.#iterated = true;
-    const stream = this.#stream as Partial<ReadAllStream>;
-    const pull = stream[kNext];
-    if (pull !== undefined) {
-      // Our own bodies: a buffered chunk costs one resolved promise, no async functions.
-      const end = (): Promise<IteratorResult<Uint8Array>> => this.close().then(() => DONE);
-      const fail = (error: unknown): Promise<never> =>
-        this.close().then(() => {
-          throw error;
-        });
-      return {
-        next: () => {
-          let chunk: Uint8Array | null | Promise<Uint8Array | null>;
-          try {
-            chunk = pull.call(stream);
-          } catch (error) {
-            return fail(error);
-          }
-          if (chunk instanceof Uint8Array) return Promise.resolve({ done: false, value: chunk });
-          if (chunk === null) return end();
-          return chunk.then(
-            (c): IteratorResult<Uint8Array> | Promise<IteratorResult<Uint8Array>> =>
-              c === null ? end() : { done: false, value: c },
-            fail,
-          );
-        },
-        return: () => end(),
-      };
-    }
-    const inner = this.#stream[Symbol.asyncIterator]();
-    return {
-      next: async () => {
-        let result: IteratorResult<Uint8Array>;
-        try {
-          result = await inner.next();
-        } catch (error) {
-          await this.close();
-          throw error;
-        }
-        if (result.done) await this.close();
-        return result;
-      },
-      return: async () => {
-        await this.close();
-        return DONE;
-      },
-    };
+    return this.#body;
   }
 
   /** Releases the connection; an unread body closes it. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#stream?.close?.();
+  close(): Promise<void> {
+    return this.#body?.close() ?? SETTLED;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
