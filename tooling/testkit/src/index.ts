@@ -39,3 +39,11 @@ export {
   unavailable,
 } from "./real-proxies.js";
 export { SocketReader } from "./socket-reader.js";
+export {
+  type EmbeddedSocks,
+  type SocksAuthEntry,
+  type SocksBehaviour,
+  type SocksLogEntry,
+  type SocksServerOptions,
+  startSocksServer,
+} from "./socks.js";
