@@ -1,5 +1,6 @@
 // The SOCKS server, spoken to byte by byte over raw sockets: SOCKS5 (no auth, username and
-// password), SOCKS4 and 4a, the refusals, the misbehaviours.
+// password), SOCKS4 and 4a, the refusals, the misbehaviours, and the embedded HTTP proxy
+// answering SOCKS on its own port.
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -8,6 +9,7 @@ import {
   type RawServer,
   type SocksBehaviour,
   type SocksServerOptions,
+  startProxy,
   startRawServer,
   startSocksServer,
 } from "../src/index.js";
@@ -327,4 +329,41 @@ describe("misbehaviours", () => {
       });
       client.close();
     }));
+});
+
+describe("the embedded HTTP proxy speaks SOCKS on its port", () => {
+  it("sniffs SOCKS5 and SOCKS4a, logs them apart, and still proxies HTTP", async () => {
+    const proxy = await startProxy({
+      hosts: { "echo.test": echo.port },
+      auth: { username: "u", password: "p" },
+    });
+    try {
+      const five = new Client(proxy.port);
+      five.send([0x05, 0x01, 0x02], [0x01, 1, ...Buffer.from("u"), 1, ...Buffer.from("p")]);
+      five.send(socks5Connect(0x03, domain("echo.test"), 443));
+      expect([...(await five.read(4))]).toEqual([0x05, 0x02, 0x01, 0x00]);
+      expect([...(await five.read(10)).subarray(0, 2)]).toEqual([0x05, 0x00]);
+      await expectEcho(five);
+      five.close();
+
+      const four = new Client(proxy.port);
+      four.send(socks4([0, 0, 0, 1], 80, "u"), [...Buffer.from("echo.test"), 0]);
+      expect([...(await four.read(8)).subarray(0, 2)]).toEqual([0x00, 0x5a]);
+      await expectEcho(four);
+      four.close();
+
+      const http = new Client(proxy.port);
+      http.send("GET http://echo.test/ HTTP/1.1\r\nHost: echo.test\r\n\r\n");
+      expect((await http.read(12)).toString()).toBe("HTTP/1.1 407");
+      http.close();
+
+      expect(proxy.socksLog.map((e) => [e.version, e.host, e.user, e.authenticated])).toEqual([
+        [5, "echo.test", "u", true],
+        [4, "echo.test", "u", true],
+      ]);
+      expect(proxy.log.map((e) => e.method)).toEqual(["GET"]);
+    } finally {
+      await proxy.close();
+    }
+  });
 });
