@@ -32,8 +32,13 @@ export {
   startRawServer,
 } from "./raw.js";
 export {
+  DANTE_USER,
+  type DanteOptions,
+  type MicrosocksOptions,
   type RealProxy,
   type SquidOptions,
+  startDante,
+  startMicrosocks,
   startSquid,
   startTinyproxy,
   unavailable,
