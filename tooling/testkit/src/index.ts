@@ -32,10 +32,23 @@ export {
   startRawServer,
 } from "./raw.js";
 export {
+  DANTE_USER,
+  type DanteOptions,
+  type MicrosocksOptions,
   type RealProxy,
   type SquidOptions,
+  startDante,
+  startMicrosocks,
   startSquid,
   startTinyproxy,
   unavailable,
 } from "./real-proxies.js";
 export { SocketReader } from "./socket-reader.js";
+export {
+  type EmbeddedSocks,
+  type SocksAuthEntry,
+  type SocksBehaviour,
+  type SocksLogEntry,
+  type SocksServerOptions,
+  startSocksServer,
+} from "./socks.js";

@@ -40,4 +40,10 @@ export class OpenSockets {
   destroyAll(): void {
     for (const socket of this.#sockets) socket.destroy();
   }
+
+  /** Destroys every socket, then closes `server`. */
+  async closeWith(server: Server): Promise<void> {
+    this.destroyAll();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }

@@ -1,6 +1,8 @@
 // The project's embedded HTTP proxy for tests and the demo: forwarding (absolute-form
 // requests) and CONNECT tunnels, optional Basic auth, an optional TLS listener, names
 // mapped to loopback ports, and hostile CONNECT behaviours. Built on @x/h11's server role.
+// It also speaks SOCKS4/4a/5 on the same port (as the guide's proxy, "serving by
+// http,socks4,socks5"): a connection whose first byte is 0x04 or 0x05 goes to socks.ts.
 
 import {
   createServer,
@@ -14,6 +16,13 @@ import { Connection, type Event, type Headers, type Paused, ProtocolError } from
 import { testCA } from "./ca.js";
 import { listenLoopback, OpenSockets } from "./net.js";
 import { SocketReader } from "./socket-reader.js";
+import {
+  type SocksAuthEntry,
+  type SocksBehaviour,
+  type SocksHost,
+  type SocksLogEntry,
+  serveSocks,
+} from "./socks.js";
 
 /** How the proxy answers CONNECT. */
 export type ConnectBehaviour =
@@ -37,6 +46,8 @@ export interface ProxyOptions {
   readonly connectBehaviour?: ConnectBehaviour;
   /** Listen on this port (default: a free one). */
   readonly port?: number;
+  /** How the SOCKS side misbehaves (default "normal"); `auth` and `hosts` apply to it too. */
+  readonly socksBehaviour?: SocksBehaviour;
 }
 
 export interface ProxyLogEntry {
@@ -52,6 +63,10 @@ export interface EmbeddedProxy {
   readonly connections: number;
   /** Every request head received (CONNECT and forwarded alike). */
   readonly log: ProxyLogEntry[];
+  /** One entry per SOCKS CONNECT request received on the same port. */
+  readonly socksLog: SocksLogEntry[];
+  /** Every SOCKS authentication attempt, failed ones too. */
+  readonly socksAuthLog: SocksAuthEntry[];
   /** Sockets still open (client and upstream sides). */
   readonly openSockets: number;
   close(): Promise<void>;
@@ -106,10 +121,10 @@ class Peer {
   readonly reader: SocketReader;
   readonly socket: Socket;
 
-  constructor(socket: Socket, role: "client" | "server") {
+  constructor(socket: Socket, role: "client" | "server", reader = new SocketReader(socket)) {
     this.socket = socket;
     this.h11 = new Connection(role);
-    this.reader = new SocketReader(socket);
+    this.reader = reader;
   }
 
   async next(): Promise<Event | Paused> {
@@ -313,7 +328,13 @@ export async function startProxy(options: ProxyOptions = {}): Promise<EmbeddedPr
   async function serve(socket: Socket): Promise<void> {
     connections++;
     track(socket);
-    const client = new Peer(socket, "server");
+    // The first byte says which protocol: SOCKS versions are 0x04 and 0x05, HTTP starts
+    // with a method's letter.
+    const reader = new SocketReader(socket);
+    const first = await reader.read();
+    if (first[0] === 0x04 || first[0] === 0x05) return serveSocks(socket, reader, first, socks);
+    const client = new Peer(socket, "server", reader);
+    client.h11.receiveData(first);
     const upstreams = new Map<string, Peer>();
     try {
       for (;;) {
@@ -355,6 +376,17 @@ export async function startProxy(options: ProxyOptions = {}): Promise<EmbeddedPr
     for (const up of upstreams.values()) up.socket.destroy();
   }
 
+  const socks: SocksHost = {
+    options: {
+      ...(options.auth === undefined ? {} : { auth: options.auth }),
+      ...(options.hosts === undefined ? {} : { hosts: options.hosts }),
+      ...(options.socksBehaviour === undefined ? {} : { behaviour: options.socksBehaviour }),
+    },
+    log: [],
+    authLog: [],
+    track,
+  };
+
   let server: NetServer;
   if (options.tls) {
     const pair = testCA().issue(["localhost", "127.0.0.1"]);
@@ -368,15 +400,14 @@ export async function startProxy(options: ProxyOptions = {}): Promise<EmbeddedPr
     url: `${options.tls ? "https" : "http"}://${options.tls ? "localhost" : "127.0.0.1"}:${port}`,
     port,
     log,
+    socksLog: socks.log,
+    socksAuthLog: socks.authLog,
     get connections() {
       return connections;
     },
     get openSockets() {
       return sockets.size;
     },
-    async close() {
-      sockets.destroyAll();
-      await new Promise<void>((ok) => server.close(() => ok()));
-    },
+    close: () => sockets.closeWith(server),
   };
 }

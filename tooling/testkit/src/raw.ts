@@ -52,10 +52,7 @@ export async function startRawServer(
       return sockets.size;
     },
     server,
-    async close() {
-      sockets.destroyAll();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => sockets.closeWith(server),
   };
 }
 

@@ -1,6 +1,7 @@
-// Launchers for real proxies from Debian's packages: squid and tinyproxy, each in the
-// foreground on 127.0.0.1 and a free port, with its files in a temporary folder. When a
-// binary is missing, `available()` says so and the suites that need it skip.
+// Launchers for real proxies from Debian's packages: squid and tinyproxy (HTTP), dante
+// and microsocks (SOCKS), each in the foreground on 127.0.0.1 and a free port, with its
+// files in a temporary folder. When one cannot run here, `unavailable()` says why and the
+// suites that need it skip (or, under CI, fail).
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import {
@@ -9,6 +10,7 @@ import {
   existsSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -33,12 +35,44 @@ function which(binary: string): string | null {
   return null;
 }
 
+/** The system user dante checks SOCKS5 username/password against (made by install-proxies.sh). */
+export const DANTE_USER: { readonly username: string; readonly password: string } = {
+  username: "xsocks",
+  password: "xsocks-pass",
+};
+
+const PACKAGES = {
+  squid: "squid",
+  tinyproxy: "tinyproxy",
+  danted: "dante-server",
+  microsocks: "microsocks",
+} as const;
+
+const isRoot = (): boolean => typeof process.getuid === "function" && process.getuid() === 0;
+
+function systemUserExists(name: string): boolean {
+  try {
+    return readFileSync("/etc/passwd", "utf8")
+      .split("\n")
+      .some((line) => line.startsWith(`${name}:`));
+  } catch {
+    return false;
+  }
+}
+
 /** Why a real proxy cannot run here, or null when it can. */
-export function unavailable(binary: "squid" | "tinyproxy"): string | null {
-  if (which(binary) === null) return `${binary} is not installed (apt-get install -y ${binary})`;
-  if (binary === "squid" && typeof process.getuid === "function" && process.getuid() !== 0) {
+export function unavailable(
+  binary: "squid" | "tinyproxy" | "danted" | "microsocks",
+): string | null {
+  if (which(binary) === null)
+    return `${binary} is not installed (apt-get install -y ${PACKAGES[binary]}, or run tooling/testkit/install-proxies.sh as root)`;
+  if (binary === "squid" && !isRoot()) {
     return "squid tests need root (squid drops to the proxy user)";
   }
+  if (binary === "danted" && !isRoot())
+    return "dante tests need root (danted checks system passwords and drops to nobody)";
+  if (binary === "danted" && !systemUserExists(DANTE_USER.username))
+    return `the system user ${DANTE_USER.username} that dante authenticates is missing (run tooling/testkit/install-proxies.sh as root)`;
   return null;
 }
 
@@ -149,18 +183,28 @@ export async function startSquid(options: SquidOptions = {}): Promise<RealProxy>
   return launch(binary, ["-N", "-f", join(dir, "squid.conf")], port, dir);
 }
 
-// Runs a proxy in the foreground and waits for it to listen; stops it and removes `dir` on close.
+// Runs a proxy in the foreground and waits for it to listen; stops it and removes `dir` on
+// close. `log` adds the proxy's own log file to what it printed.
 async function launch(
   binary: string,
   args: string[],
   port: number,
   dir: string,
+  scheme: "http" | "socks5" = "http",
+  logFile?: string,
 ): Promise<RealProxy> {
   let output = "";
   const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
   child.stdout?.on("data", (d) => (output += d));
   child.stderr?.on("data", (d) => (output += d));
-  const log = () => output;
+  const log = (): string => {
+    if (logFile === undefined) return output;
+    let file = "";
+    try {
+      file = readFileSync(logFile, "utf8");
+    } catch {}
+    return `${output}${file}`;
+  };
   try {
     await waitForPort(port, child, log);
   } catch (error) {
@@ -169,7 +213,7 @@ async function launch(
     throw error;
   }
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${scheme}://127.0.0.1:${port}`,
     port,
     log,
     async close() {
@@ -200,4 +244,69 @@ export async function startTinyproxy(): Promise<RealProxy> {
   ];
   writeFileSync(join(dir, "tinyproxy.conf"), `${conf.join("\n")}\n`);
   return launch(binary, ["-d", "-c", join(dir, "tinyproxy.conf")], port, dir);
+}
+
+export interface DanteOptions {
+  /** Require SOCKS5 username/password: DANTE_USER, a system user (SOCKS4 is then refused). */
+  readonly auth: boolean;
+}
+
+/**
+ * Starts dante in the foreground (`danted -f conf -N 1`): SOCKS4 and SOCKS5 (not 4a: it
+ * takes 0.0.0.x for an address), CONNECT to IPv4 and IPv6 loopback, domain names through
+ * the system resolver (/etc/hosts). Needs root. The url says socks5://.
+ */
+export async function startDante(options: DanteOptions): Promise<RealProxy> {
+  const binary = which("danted");
+  const why = unavailable("danted");
+  if (binary === null || why !== null) throw new Error(why ?? "danted is not installed");
+  const dir = mkdtempSync(join(tmpdir(), "x-http-dante-"));
+  const port = await freePort();
+  const method = options.auth ? "username" : "none";
+  const conf = [
+    `logoutput: ${dir}/danted.log`,
+    `internal: 127.0.0.1 port = ${port}`,
+    // Every address of lo: 127.0.0.1 and ::1, so IPv6 targets work too.
+    "external: lo",
+    "clientmethod: none",
+    `socksmethod: ${method}`,
+    "user.privileged: root",
+    "user.unprivileged: nobody",
+    "client pass {",
+    "  from: 127.0.0.0/8 to: 0.0.0.0/0",
+    "  log: error",
+    "}",
+    ...["0.0.0.0/0", "::/0"].flatMap((to) => [
+      "socks pass {",
+      `  from: 127.0.0.0/8 to: ${to}`,
+      "  command: connect",
+      `  socksmethod: ${method}`,
+      "  log: connect disconnect error",
+      "}",
+    ]),
+  ];
+  writeFileSync(join(dir, "danted.conf"), `${conf.join("\n")}\n`);
+  // The unprivileged children write the log.
+  chmodSync(dir, 0o777);
+  const args = ["-f", join(dir, "danted.conf"), "-N", "1", "-p", join(dir, "danted.pid")];
+  return launch(binary, args, port, dir, "socks5", join(dir, "danted.log"));
+}
+
+export interface MicrosocksOptions {
+  /** Require SOCKS5 username/password with these credentials. */
+  readonly auth?: { readonly username: string; readonly password: string };
+}
+
+/**
+ * Starts microsocks in the foreground (`microsocks -i 127.0.0.1 -p P [-u user -P pass]`):
+ * SOCKS5 only, IPv4, IPv6 and domain names (through the system resolver).
+ */
+export async function startMicrosocks(options: MicrosocksOptions = {}): Promise<RealProxy> {
+  const binary = which("microsocks");
+  if (binary === null) throw new Error(unavailable("microsocks")!);
+  const dir = mkdtempSync(join(tmpdir(), "x-http-microsocks-"));
+  const port = await freePort();
+  const args = ["-i", "127.0.0.1", "-p", String(port)];
+  if (options.auth) args.push("-u", options.auth.username, "-P", options.auth.password);
+  return launch(binary, args, port, dir, "socks5");
 }
