@@ -16,6 +16,7 @@ it("exports exactly the public API", () => {
       "TunnelHTTPConnection",
       "basicAuth",
       "mergeHeaders",
+      "parseNoProxy",
     ].sort(),
   );
 });
