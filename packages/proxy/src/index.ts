@@ -9,6 +9,7 @@ export {
   type NoProxySkipped,
   parseNoProxy,
 } from "./no-proxy.js";
+export { ProxyRouter, type ProxyRouterOptions, type ProxyRoutes } from "./router.js";
 export {
   SOCKS_SCHEMES,
   SOCKSConnection,

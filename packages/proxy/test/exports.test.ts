@@ -17,6 +17,7 @@ it("exports exactly the public API", () => {
       "basicAuth",
       "mergeHeaders",
       "parseNoProxy",
+      "ProxyRouter",
     ].sort(),
   );
 });
