@@ -3,6 +3,14 @@ export { ForwardHTTPConnection, type ForwardHTTPConnectionOptions } from "./forw
 export { basicAuth, mergeHeaders } from "./headers.js";
 export { HTTPProxy, type HTTPProxyOptions } from "./http-proxy.js";
 export {
+  type NoProxy,
+  type NoProxyDescription,
+  type NoProxyEntry,
+  type NoProxySkipped,
+  parseNoProxy,
+} from "./no-proxy.js";
+export { ProxyRouter, type ProxyRouterOptions, type ProxyRoutes } from "./router.js";
+export {
   SOCKS_SCHEMES,
   SOCKSConnection,
   type SOCKSConnectionOptions,

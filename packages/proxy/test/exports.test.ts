@@ -16,6 +16,8 @@ it("exports exactly the public API", () => {
       "TunnelHTTPConnection",
       "basicAuth",
       "mergeHeaders",
+      "parseNoProxy",
+      "ProxyRouter",
     ].sort(),
   );
 });
