@@ -10,13 +10,10 @@ import {
   toHeaderList,
   URL,
 } from "@x/pool";
+import { argumentError, decodeUserinfo } from "./arguments.js";
 import { ForwardHTTPConnection } from "./forward.js";
 import { basicAuth } from "./headers.js";
 import { TunnelHTTPConnection } from "./tunnel.js";
-
-function argumentError(message: string): TypeError & { code: string } {
-  return Object.assign(new TypeError(message), { code: "ERR_INVALID_ARG_VALUE" });
-}
 
 /**
  * Options of an HTTPProxy: every pool option, plus the proxy's.
@@ -41,14 +38,6 @@ export interface HTTPProxyOptions extends ConnectionPoolOptions {
 }
 
 const UNSAFE = /[\0\r\n]/;
-
-function decodeUserinfo(text: string, what: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    throw argumentError(`the proxy URL's ${what} is not valid percent-encoding`);
-  }
-}
 
 /**
  * A connection pool that sends every request through an HTTP proxy: `http:` URLs are

@@ -18,6 +18,7 @@ import {
   type Response,
   URL,
 } from "@x/pool";
+import { argumentError } from "./arguments.js";
 import { type Environment, proxyUrlFromEnv, readEnvProxies } from "./env.js";
 import { HTTPProxy } from "./http-proxy.js";
 import {
@@ -36,10 +37,6 @@ import {
 } from "./no-proxy.js";
 import { SOCKS_SCHEMES } from "./socks.js";
 import { SOCKSProxy } from "./socks-proxy.js";
-
-function argumentError(message: string): TypeError & { code: string } {
-  return Object.assign(new TypeError(message), { code: "ERR_INVALID_ARG_VALUE" });
-}
 
 /** `text` with any userinfo (`user:pass@`) after a scheme replaced by `***@`. */
 function redact(text: string): string {

@@ -4,11 +4,8 @@ import {
   type ConnectionPoolOptions,
   type Origin,
 } from "@x/pool";
+import { argumentError, decodeUserinfo } from "./arguments.js";
 import { SOCKS_SCHEMES, SOCKSConnection, type SOCKSVersion, socksCredentials } from "./socks.js";
-
-function argumentError(message: string): TypeError & { code: string } {
-  return Object.assign(new TypeError(message), { code: "ERR_INVALID_ARG_VALUE" });
-}
 
 /**
  * Options of a SOCKSProxy: every pool option, plus the proxy's.
@@ -25,14 +22,6 @@ export interface SOCKSProxyOptions extends ConnectionPoolOptions {
   readonly proxyUrl: string | globalThis.URL;
   /** SOCKS5: [username, password] (RFC 1929). SOCKS4/4a: the username is the user id. */
   readonly proxyAuth?: readonly [username: string, password: string] | undefined;
-}
-
-function decodeUserinfo(text: string, what: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    throw argumentError(`the proxy URL's ${what} is not valid percent-encoding`);
-  }
 }
 
 /**

@@ -18,12 +18,13 @@ import {
   type NetworkBackend,
   type NetworkStream,
   NodeBackend,
-  type Origin,
+  Origin,
   PrefixedStream,
   RemoteProtocolError,
   type Request,
   traced,
 } from "@x/pool";
+import { argumentError } from "./arguments.js";
 import { ProxyError } from "./errors.js";
 
 /** The SOCKS versions a proxy URL can name. */
@@ -54,10 +55,6 @@ const SOCKS4_REPLIES: Readonly<Record<number, string>> = {
 };
 
 const hex = (n: number): string => `0x${n.toString(16).padStart(2, "0")}`;
-
-function argumentError(message: string): TypeError & { code: string } {
-  return Object.assign(new TypeError(message), { code: "ERR_INVALID_ARG_VALUE" });
-}
 
 /**
  * The credentials' bytes, checked: at most 255 bytes of UTF-8 each, no NUL. Throws a
@@ -192,7 +189,7 @@ export class SOCKSDialer implements Dialer {
   async dial(origin: Origin, request: Request, signal: AbortSignal): Promise<NetworkStream> {
     const { proxyHost, proxyPort, version } = this.#options;
     // The proxy's address as an origin for DirectDialer (its scheme does not matter there).
-    const proxy = { scheme: "http", host: proxyHost, port: proxyPort } as Origin;
+    const proxy = new Origin("http", proxyHost, proxyPort);
     const stream = await this.#direct.dial(proxy, request, signal);
     const onAbort = (): void => void stream.close();
     signal.addEventListener("abort", onAbort, { once: true });
