@@ -19,6 +19,7 @@ export {
   type Request,
   type Response,
 } from "./events.js";
+export { isValidHeaderName, isValidHeaderValue } from "./headers.js";
 export {
   CLIENT,
   CLOSED,

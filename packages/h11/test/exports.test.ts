@@ -11,6 +11,8 @@ it("exports exactly the public API", () => {
       "DONE",
       "ERROR",
       "IDLE",
+      "isValidHeaderName",
+      "isValidHeaderValue",
       "LocalProtocolError",
       "MIGHT_SWITCH_PROTOCOL",
       "MUST_CLOSE",

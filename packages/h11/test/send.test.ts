@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { Connection, ERROR, LocalProtocolError, MUST_CLOSE, SEND_BODY } from "../src/index.js";
+import {
+  Connection,
+  ERROR,
+  isValidHeaderName,
+  isValidHeaderValue,
+  LocalProtocolError,
+  MUST_CLOSE,
+  SEND_BODY,
+} from "../src/index.js";
 import { dec, enc, receive, sendAll } from "./helpers.js";
 
 function serverWith(request: string): Connection {
@@ -297,6 +305,69 @@ describe("malformed events", () => {
       expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }),
     );
     expect(() => new Connection("client", { maxIncompleteEventSize: 0 })).toThrow(TypeError);
+  });
+});
+
+describe("isValidHeaderName and isValidHeaderValue", () => {
+  // Whether send() takes a request with this one extra field.
+  const sends = (name: string, value: string): boolean => {
+    const fields: [string, string][] = [
+      ["Host", "a"],
+      [name, value],
+    ];
+    try {
+      new Connection("client").send({
+        type: "Request",
+        method: "GET",
+        target: "/",
+        headers: fields,
+      });
+      return true;
+    } catch (error) {
+      expect(error).toBeInstanceOf(LocalProtocolError);
+      return false;
+    }
+  };
+  // Every code unit up to U+00FF and two above, first, inside and last.
+  const units = Array.from({ length: 0x102 }, (_, c) => String.fromCharCode(c));
+  const values = [
+    "",
+    "a b",
+    "a \t b",
+    " ",
+    "\ud83d\ude00",
+    ...units.flatMap((u) => [u, `a${u}b`, `ab${u}`]),
+  ];
+
+  it("say what send() says, for names and values", () => {
+    for (const name of ["", "X Y", "X:Y", ...units.map((u) => `X${u}`)]) {
+      expect([name, isValidHeaderName(name)]).toEqual([name, sends(name, "v")]);
+    }
+    for (const value of values) {
+      expect([value, isValidHeaderValue(value)]).toEqual([value, sends("X-V", value)]);
+    }
+  });
+
+  it("take latin1 bytes as they are and trim nothing", () => {
+    expect(isValidHeaderValue("caf\xe9\xa0")).toBe(true);
+    expect(isValidHeaderValue("\xa0")).toBe(true);
+    for (const bad of [
+      "b\x0bc",
+      "b\x0cc",
+      "a\0",
+      "a\rb",
+      "a\nb",
+      " a",
+      "a ",
+      "\ta",
+      "a\t",
+      "\u0100",
+    ]) {
+      expect([bad, isValidHeaderValue(bad)]).toEqual([bad, false]);
+    }
+    expect(isValidHeaderName("!#$%&'*+-.^_`|~09AZaz")).toBe(true);
+    expect(isValidHeaderName(7 as never)).toBe(false);
+    expect(isValidHeaderValue(7 as never)).toBe(false);
   });
 });
 
