@@ -1,3 +1,4 @@
+export { brandClass } from "./brand.js";
 export {
   Connection,
   type ConnectionOptions,
