@@ -1,4 +1,4 @@
-import { isFieldValue, isToken } from "./chars.js";
+import { FIELD_NAME_RE, FIELD_VALUE_RE } from "./abnf.js";
 import { LocalProtocolError } from "./errors.js";
 import type { Headers } from "./events.js";
 
@@ -236,7 +236,7 @@ export class HeaderScan {
  * isValidHeaderName("X Request Id") // false: a space is not a token character
  */
 export function isValidHeaderName(name: string): boolean {
-  return typeof name === "string" && isToken(name);
+  return typeof name === "string" && FIELD_NAME_RE.test(name);
 }
 
 /**
@@ -253,7 +253,7 @@ export function isValidHeaderName(name: string): boolean {
  * isValidHeaderValue("a\x0bb") // false: VT (like NUL, CR, LF, FF) is never allowed
  */
 export function isValidHeaderValue(value: string): boolean {
-  return typeof value === "string" && isFieldValue(value, 0, value.length);
+  return typeof value === "string" && FIELD_VALUE_RE.test(value);
 }
 
 /**
