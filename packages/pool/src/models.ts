@@ -148,7 +148,7 @@ export function toHeaderList(init: HeadersInit | undefined): HeaderList {
     // The value itself is left out of the message: it may be a credential.
     if (!isValidHeaderValue(value)) {
       throw new LocalProtocolError(
-        `Illegal header value for ${name}: characters up to U+00FF but NUL, CR, LF, VT and FF, with no space or tab leading or trailing (values are sent as given, never trimmed)`,
+        `Illegal header value for ${name}: CR, LF, NUL, VT, FF, characters above U+00FF and a space or tab at either end are not allowed (values are sent as given, never trimmed)`,
       );
     }
     out[i] = [name, value];
