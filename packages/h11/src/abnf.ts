@@ -21,6 +21,19 @@ const VCHAR = "[\\x21-\\x7e]";
 const FIELD_LINE = `${TOKEN}:[^\\0\\x0b\\x0c\\r\\n]*\\r?\\n`;
 const FOLD_LINE = "[ \\t][^\\0\\x0b\\x0c\\r\\n]*\\r?\\n";
 
+// A field value as sent, whole: field-content or nothing, every character a byte (none
+// above 0xFF), field-vchars at both ends and SP or HTAB allowed only between them.
+const FIELD_VCHAR = "[^\\0\\t-\\r \\u0100-\\uffff]";
+const FIELD_VALUE = `(?:${FIELD_VCHAR}(?:[^\\0\\n-\\r\\u0100-\\uffff]*${FIELD_VCHAR})?)?`;
+
+/**
+ * A header name and a header value as `send()` takes them (isValidHeaderName,
+ * isValidHeaderValue). One native pass each: for values of a few dozen bytes, several
+ * times cheaper than a loop over charCodeAt.
+ */
+export const FIELD_NAME_RE: RegExp = new RegExp(`^${TOKEN}$`);
+export const FIELD_VALUE_RE: RegExp = new RegExp(`^${FIELD_VALUE}$`);
+
 /**
  * All the field lines of a head and the blank line that ends it, checked in one native
  * pass (sticky: set lastIndex to where the fields start). Lines end in LF or CR LF.

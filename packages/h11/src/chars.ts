@@ -18,9 +18,6 @@ export const TCHAR: Uint8Array = table(
     TCHARS.includes(String.fromCharCode(c)),
 );
 
-/** field-vchar, as h11 reads it: any byte but NUL and whitespace. */
-const FIELD_VCHAR: Uint8Array = table((c) => c !== 0 && !(c >= 0x09 && c <= 0x0d) && c !== 0x20);
-
 /** True when `text` is a non-empty token. */
 export function isToken(text: string): boolean {
   const n = text.length;
@@ -41,22 +38,6 @@ export function isVisibleAscii(text: string): boolean {
     if (c < 0x21 || c > 0x7e) return false;
   }
   return true;
-}
-
-/**
- * True when `text[start, end)` is a field value with surrounding whitespace already
- * removed: field-vchars, with spaces and tabs only between them.
- */
-export function isFieldValue(text: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c > 0xff) return false;
-    if (FIELD_VCHAR[c] === 0 && c !== 0x20 && c !== 0x09) return false;
-  }
-  return (
-    end === start ||
-    (FIELD_VCHAR[text.charCodeAt(start)] === 1 && FIELD_VCHAR[text.charCodeAt(end - 1)] === 1)
-  );
 }
 
 /**

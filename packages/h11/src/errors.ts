@@ -1,3 +1,5 @@
+import { brandClass } from "./brand.js";
+
 /**
  * The base of both protocol errors. `errorStatusHint` is the HTTP status a server
  * would answer with (400 unless the error says otherwise: 431 for a head too large,
@@ -15,6 +17,7 @@ export abstract class ProtocolError extends Error {
     this.errorStatusHint = errorStatusHint;
   }
 }
+brandClass(ProtocolError, "@x/h11.ProtocolError");
 
 /**
  * We (the local side) tried to do something HTTP/1.1 forbids: send an invalid event,
@@ -27,6 +30,7 @@ export class LocalProtocolError extends ProtocolError {
   override readonly name = "LocalProtocolError";
   readonly code = "H11_LOCAL_PROTOCOL_ERROR";
 }
+brandClass(LocalProtocolError, "@x/h11.LocalProtocolError");
 
 /**
  * The peer sent bytes that break HTTP/1.1 (bad syntax, bad framing, a head too
@@ -39,6 +43,7 @@ export class RemoteProtocolError extends ProtocolError {
   override readonly name = "RemoteProtocolError";
   readonly code = "H11_REMOTE_PROTOCOL_ERROR";
 }
+brandClass(RemoteProtocolError, "@x/h11.RemoteProtocolError");
 
 /**
  * A TypeError with a Node-style `code`, for arguments a caller got wrong (a programming

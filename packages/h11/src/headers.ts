@@ -1,4 +1,4 @@
-import { isFieldValue, isToken } from "./chars.js";
+import { FIELD_NAME_RE, FIELD_VALUE_RE } from "./abnf.js";
 import { LocalProtocolError } from "./errors.js";
 import type { Headers } from "./events.js";
 
@@ -228,15 +228,46 @@ export class HeaderScan {
 }
 
 /**
- * Validates header fields given by the caller (names must be tokens, values field values
- * without surrounding whitespace) and scans them.
+ * True when `name` can be sent as a header name: a non-empty token (RFC 9110 §5.6.2), that
+ * is letters, digits and ``!#$%&'*+-.^_`|~``. `send()` refuses any other name.
+ *
+ * @example
+ * isValidHeaderName("X-Request-Id") // true
+ * isValidHeaderName("X Request Id") // false: a space is not a token character
+ */
+export function isValidHeaderName(name: string): boolean {
+  return typeof name === "string" && FIELD_NAME_RE.test(name);
+}
+
+/**
+ * True when `value` can be sent, exactly as it is, as a header value: characters U+0000 to
+ * U+00FF (one byte each, latin1) other than NUL, CR, LF, VT and FF, with spaces and tabs
+ * only between other characters (none leading or trailing), or the empty string. This is
+ * what `send()` checks; it trims nothing, so a value that passes goes out byte for byte and
+ * one that fails is refused.
+ *
+ * @example
+ * isValidHeaderValue("text/html; q=0.9") // true
+ * isValidHeaderValue("caf\xe9\xa0") // true: U+00A0 is a byte like any other here
+ * isValidHeaderValue(" padded") // false: surrounding whitespace is refused, not trimmed
+ * isValidHeaderValue("a\x0bb") // false: VT (like NUL, CR, LF, FF) is never allowed
+ */
+export function isValidHeaderValue(value: string): boolean {
+  return typeof value === "string" && FIELD_VALUE_RE.test(value);
+}
+
+/**
+ * Validates header fields given by the caller (isValidHeaderName, isValidHeaderValue) and
+ * scans them.
  */
 export function scanHeaders(input: Headers): HeaderScan {
   const scan = new HeaderScan(false);
   for (let i = 0; i < input.length; i++) {
     const [name, value] = input[i]!;
-    if (!isToken(name)) throw new LocalProtocolError(`Illegal header name ${JSON.stringify(name)}`);
-    if (!isFieldValue(value, 0, value.length)) {
+    if (!isValidHeaderName(name)) {
+      throw new LocalProtocolError(`Illegal header name ${JSON.stringify(name)}`);
+    }
+    if (!isValidHeaderValue(value)) {
       throw new LocalProtocolError(`Illegal header value ${JSON.stringify(value)}`);
     }
     scan.add(name, value);

@@ -1,3 +1,4 @@
+export { brandClass } from "./brand.js";
 export {
   Connection,
   type ConnectionOptions,
@@ -19,6 +20,7 @@ export {
   type Request,
   type Response,
 } from "./events.js";
+export { isValidHeaderName, isValidHeaderValue } from "./headers.js";
 export {
   CLIENT,
   CLOSED,

@@ -4,6 +4,7 @@ import * as h11 from "../src/index.js";
 it("exports exactly the public API", () => {
   expect(Object.keys(h11).sort()).toEqual(
     [
+      "brandClass",
       "CLIENT",
       "CLOSED",
       "Connection",
@@ -11,6 +12,8 @@ it("exports exactly the public API", () => {
       "DONE",
       "ERROR",
       "IDLE",
+      "isValidHeaderName",
+      "isValidHeaderValue",
       "LocalProtocolError",
       "MIGHT_SWITCH_PROTOCOL",
       "MUST_CLOSE",

@@ -1,5 +1,9 @@
 // Every error the transport raises, each with a stable `code`. The hierarchy follows
 // httpcore's: TransportError at the root, then network, timeout and protocol families.
+// Each class is branded (see brandClass in @x/h11): `instanceof` holds across two
+// installed copies of this package.
+
+import { brandClass } from "@x/h11";
 
 /**
  * Options for a TransportError: the underlying error, kept as `cause`.
@@ -26,6 +30,7 @@ export class TransportError extends Error {
     this.name = new.target.name;
   }
 }
+brandClass(TransportError, "@x/pool.TransportError");
 
 /**
  * The connection could not be established, or broke while reading or writing.
@@ -36,6 +41,7 @@ export class TransportError extends Error {
 export class NetworkError extends TransportError {
   override readonly code: string = "ERR_NETWORK";
 }
+brandClass(NetworkError, "@x/pool.NetworkError");
 
 /**
  * Connecting (TCP, Unix socket or TLS handshake) failed. Check the host, port and certificates.
@@ -46,6 +52,7 @@ export class NetworkError extends TransportError {
 export class ConnectError extends NetworkError {
   override readonly code: string = "ERR_CONNECT";
 }
+brandClass(ConnectError, "@x/pool.ConnectError");
 
 /**
  * Reading from the connection failed (reset, closed, or the stream was closed).
@@ -56,6 +63,7 @@ export class ConnectError extends NetworkError {
 export class ReadError extends NetworkError {
   override readonly code: string = "ERR_READ";
 }
+brandClass(ReadError, "@x/pool.ReadError");
 
 /**
  * Writing to the connection failed.
@@ -66,6 +74,7 @@ export class ReadError extends NetworkError {
 export class WriteError extends NetworkError {
   override readonly code: string = "ERR_WRITE";
 }
+brandClass(WriteError, "@x/pool.WriteError");
 
 /**
  * An operation took longer than its timeout.
@@ -76,6 +85,7 @@ export class WriteError extends NetworkError {
 export class TimeoutError extends TransportError {
   override readonly code: string = "ERR_TIMEOUT";
 }
+brandClass(TimeoutError, "@x/pool.TimeoutError");
 
 /**
  * Connecting took longer than `extensions.timeout.connect`.
@@ -86,6 +96,7 @@ export class TimeoutError extends TransportError {
 export class ConnectTimeout extends TimeoutError {
   override readonly code: string = "ERR_CONNECT_TIMEOUT";
 }
+brandClass(ConnectTimeout, "@x/pool.ConnectTimeout");
 
 /**
  * No bytes arrived within `extensions.timeout.read`.
@@ -96,6 +107,7 @@ export class ConnectTimeout extends TimeoutError {
 export class ReadTimeout extends TimeoutError {
   override readonly code: string = "ERR_READ_TIMEOUT";
 }
+brandClass(ReadTimeout, "@x/pool.ReadTimeout");
 
 /**
  * The peer did not take our bytes within `extensions.timeout.write`.
@@ -106,6 +118,7 @@ export class ReadTimeout extends TimeoutError {
 export class WriteTimeout extends TimeoutError {
   override readonly code: string = "ERR_WRITE_TIMEOUT";
 }
+brandClass(WriteTimeout, "@x/pool.WriteTimeout");
 
 /**
  * No connection became free within `extensions.timeout.pool`. Raise maxConnections or the timeout.
@@ -116,6 +129,7 @@ export class WriteTimeout extends TimeoutError {
 export class PoolTimeout extends TimeoutError {
   override readonly code: string = "ERR_POOL_TIMEOUT";
 }
+brandClass(PoolTimeout, "@x/pool.PoolTimeout");
 
 /**
  * HTTP/1.1 was broken, by the peer or by us. The @x/h11 error is the `cause`.
@@ -126,6 +140,7 @@ export class PoolTimeout extends TimeoutError {
 export class ProtocolError extends TransportError {
   override readonly code: string = "ERR_PROTOCOL";
 }
+brandClass(ProtocolError, "@x/pool.ProtocolError");
 
 /**
  * The peer broke HTTP/1.1: garbage, bad framing, or closing in the middle of a message.
@@ -136,6 +151,7 @@ export class ProtocolError extends TransportError {
 export class RemoteProtocolError extends ProtocolError {
   override readonly code: string = "ERR_REMOTE_PROTOCOL";
 }
+brandClass(RemoteProtocolError, "@x/pool.RemoteProtocolError");
 
 /**
  * The request could not be sent as given: a bad method, target or header, or a bad URL.
@@ -146,6 +162,7 @@ export class RemoteProtocolError extends ProtocolError {
 export class LocalProtocolError extends ProtocolError {
   override readonly code: string = "ERR_LOCAL_PROTOCOL";
 }
+brandClass(LocalProtocolError, "@x/pool.LocalProtocolError");
 
 /**
  * The URL's scheme is missing or not one of http, https, ws, wss.
@@ -156,6 +173,7 @@ export class LocalProtocolError extends ProtocolError {
 export class UnsupportedProtocol extends TransportError {
   override readonly code: string = "ERR_UNSUPPORTED_PROTOCOL";
 }
+brandClass(UnsupportedProtocol, "@x/pool.UnsupportedProtocol");
 
 /**
  * The connection is busy or closed; the pool retries on another one.
@@ -166,6 +184,7 @@ export class UnsupportedProtocol extends TransportError {
 export class ConnectionNotAvailable extends TransportError {
   override readonly code: string = "ERR_CONNECTION_NOT_AVAILABLE";
 }
+brandClass(ConnectionNotAvailable, "@x/pool.ConnectionNotAvailable");
 
 /**
  * A response's `content` was read before `read()`, or its body was iterated twice.
@@ -177,6 +196,7 @@ export class ResponseNotRead extends Error {
   readonly code: string = "ERR_RESPONSE_NOT_READ";
   override readonly name: string = "ResponseNotRead";
 }
+brandClass(ResponseNotRead, "@x/pool.ResponseNotRead");
 
 /**
  * A response's body was consumed already (bodies stream once).
@@ -188,6 +208,7 @@ export class StreamConsumed extends Error {
   readonly code: string = "ERR_STREAM_CONSUMED";
   override readonly name: string = "StreamConsumed";
 }
+brandClass(StreamConsumed, "@x/pool.StreamConsumed");
 
 /**
  * A TypeError with a Node-style `code`, for arguments a caller got wrong (a programming

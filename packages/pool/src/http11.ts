@@ -53,7 +53,7 @@ import {
 import { type HeaderList, type Request, Response, type Timeouts } from "./models.js";
 import type { NetworkStream } from "./network.js";
 import { printable } from "./printable.js";
-import { afterSettled, SETTLED } from "./settled.js";
+import { SETTLED } from "./settled.js";
 import { traced } from "./trace.js";
 import type { Origin } from "./url.js";
 

@@ -1,3 +1,4 @@
+import { isValidHeaderName, isValidHeaderValue } from "@x/h11";
 import { type Body, type ResponseStream, toBody } from "./body.js";
 import { concat } from "./bytes.js";
 import { argumentError, LocalProtocolError, ResponseNotRead, StreamConsumed } from "./errors.js";
@@ -86,11 +87,11 @@ export interface ResponseExtensions {
 export type { ResponseStream } from "./body.js";
 
 const TOKEN_RE = /^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$/;
-// Any byte but NUL, CR and LF, and nothing above 0xFF.
-const VALUE_RE = /^[^\0\r\n\u0100-\uffff]*$/;
 
 /**
- * Headers as validated pairs. Throws LocalProtocolError for a bad name or value.
+ * Headers as validated pairs, with @x/h11's rules (what it would refuse to send is refused
+ * here, before any connection is used) and nothing altered: a value is sent byte for byte
+ * as given, a number as `String(number)`. Throws LocalProtocolError for a bad name or value.
  *
  * @example
  * toHeaderList({ Accept: "application/json" }) // [["Accept", "application/json"]]
@@ -110,15 +111,16 @@ export function toHeaderList(init: HeadersInit | undefined): HeaderList {
     }
     const name = pair[0];
     const value = typeof pair[1] === "number" ? String(pair[1]) : pair[1];
-    if (typeof name !== "string" || !TOKEN_RE.test(name)) {
+    if (!isValidHeaderName(name)) {
       throw new LocalProtocolError(`Illegal header name ${JSON.stringify(name)}`);
     }
-    if (typeof value !== "string" || !VALUE_RE.test(value)) {
+    // The value itself is left out of the message: it may be a credential.
+    if (!isValidHeaderValue(value)) {
       throw new LocalProtocolError(
-        `Illegal header value for ${name}: CR, LF, NUL and characters above U+00FF are not allowed`,
+        `Illegal header value for ${name}: CR, LF, NUL, VT, FF, characters above U+00FF and a space or tab at either end are not allowed (values are sent as given, never trimmed)`,
       );
     }
-    out[i] = [name, value.trim()];
+    out[i] = [name, value];
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import { brandClass } from "@x/h11";
 import { type HeaderList, TransportError } from "@x/pool";
 
 /**
@@ -70,3 +71,5 @@ export class ProxyError extends TransportError {
     this.reply = null;
   }
 }
+// `instanceof ProxyError` holds across two installed copies of this package.
+brandClass(ProxyError, "@x/proxy.ProxyError");

@@ -1,4 +1,5 @@
 export { createCA, type KeyPair, type TestCA, testCA } from "./ca.js";
+export { copyPackages, type PackageCopies } from "./copies.js";
 export {
   type Answer,
   answerEach,
