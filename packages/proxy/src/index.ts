@@ -3,6 +3,11 @@ export { ForwardHTTPConnection, type ForwardHTTPConnectionOptions } from "./forw
 export { basicAuth, mergeHeaders } from "./headers.js";
 export { HTTPProxy, type HTTPProxyOptions } from "./http-proxy.js";
 export {
+  ProxyAuthenticator,
+  type ProxyAuthenticatorOptions,
+  type ProxyAuthScheme,
+} from "./proxy-auth.js";
+export {
   SOCKS_SCHEMES,
   SOCKSConnection,
   type SOCKSConnectionOptions,
