@@ -1,5 +1,13 @@
 export { createCA, type KeyPair, type TestCA, testCA } from "./ca.js";
 export {
+  type AcceptedAuth,
+  type ChallengeVerdict,
+  type DigestChallengerOptions,
+  digestChallenger,
+  type OfferedScheme,
+  type ProxyChallenger,
+} from "./digest-challenger.js";
+export {
   type Answer,
   answerEach,
   type ExtraSplit,
@@ -33,6 +41,7 @@ export {
 } from "./raw.js";
 export {
   type RealProxy,
+  type SquidAuth,
   type SquidOptions,
   startSquid,
   startTinyproxy,
