@@ -1,5 +1,7 @@
 import {
   type ConnectionInterface,
+  ConnectionNotAvailable,
+  getHeader,
   type HeaderList,
   HTTPConnection,
   type HTTPConnectionOptions,
@@ -10,6 +12,7 @@ import {
   URL,
 } from "@x/pool";
 import { mergeHeaders } from "./headers.js";
+import { drainChallenge, type ProxyAuthenticator } from "./proxy-auth.js";
 
 /**
  * Options of a ForwardHTTPConnection.
@@ -28,6 +31,11 @@ export interface ForwardHTTPConnectionOptions extends HTTPConnectionOptions {
   readonly shareForwardConnections?: boolean;
   /** TLS to an https: proxy. */
   readonly proxyTls?: HTTPConnectionOptions["tls"];
+  /**
+   * Answers the proxy's 407 challenges (Digest, or Basic with scheme "any"), shared by the
+   * connections of one proxy. Unused for requests that carry their own Proxy-Authorization.
+   */
+  readonly proxyAuthenticator?: ProxyAuthenticator | undefined;
 }
 
 /**
@@ -44,12 +52,14 @@ export class ForwardHTTPConnection implements ConnectionInterface {
   readonly #proxyHeaders: HeaderList;
   readonly #share: boolean;
   readonly #connection: HTTPConnection;
+  readonly #authenticator: ProxyAuthenticator | undefined;
 
   constructor(options: ForwardHTTPConnectionOptions) {
     this.#proxyOrigin = options.proxyOrigin;
     this.#remoteOrigin = options.remoteOrigin;
     this.#proxyHeaders = options.proxyHeaders ?? [];
     this.#share = options.shareForwardConnections ?? true;
+    this.#authenticator = options.proxyAuthenticator;
     this.#connection = new HTTPConnection(options.proxyOrigin, {
       ...options,
       tls: options.proxyTls,
@@ -57,19 +67,56 @@ export class ForwardHTTPConnection implements ConnectionInterface {
   }
 
   handleRequest(request: Request): Promise<Response> {
+    const auth = this.#authenticator;
+    const headers = mergeHeaders(this.#proxyHeaders, request.headers);
+    if (auth === undefined || getHeader(headers, "Proxy-Authorization") !== undefined) {
+      return this.#connection.handleRequest(this.#forwarded(request, headers));
+    }
+    return this.#authenticated(request, headers, auth);
+  }
+
+  // With a ProxyAuthenticator: the request goes with the kept challenge's answer (if any);
+  // a 407 is learnt from and, once per request and only when its body can be sent again,
+  // answered: on this connection when the proxy kept it alive, else on another (the pool
+  // sends the request again, and the answer goes with it from the start).
+  async #authenticated(
+    request: Request,
+    headers: HeaderList,
+    auth: ProxyAuthenticator,
+  ): Promise<Response> {
+    const target = request.url.toString();
+    const withAuth = (): HeaderList => {
+      const value = auth.authorization(request.method, target);
+      return value === undefined ? headers : [...headers, ["Proxy-Authorization", value]];
+    };
+    const response = await this.#connection.handleRequest(this.#forwarded(request, withAuth()));
+    if (response.status !== 407) return response;
+    if (!auth.learn(response.headers) || !request.replayable || !auth.claimRetry(request)) {
+      return response;
+    }
+    if (!(await drainChallenge(response)) || !this.#connection.isIdle()) {
+      throw new ConnectionNotAvailable(
+        "the proxy closed the connection after its 407: the request goes again, answering the challenge",
+      );
+    }
+    const again = await this.#connection.handleRequest(this.#forwarded(request, withAuth()));
+    if (again.status === 407) auth.learn(again.headers);
+    return again;
+  }
+
+  #forwarded(request: Request, headers: HeaderList): Request {
     const url = new URL({
       scheme: this.#proxyOrigin.scheme,
       host: this.#proxyOrigin.host,
       port: this.#proxyOrigin.port,
       target: request.url.toString(),
     });
-    const forwarded = new Request(request.method, url, {
-      headers: mergeHeaders(this.#proxyHeaders, request.headers),
+    return new Request(request.method, url, {
+      headers,
       ...(request.content === undefined ? {} : { content: request.content }),
       extensions: request.extensions,
       ...(request.signal === undefined ? {} : { signal: request.signal }),
     });
-    return this.#connection.handleRequest(forwarded);
   }
 
   canHandleRequest(origin: Origin): boolean {

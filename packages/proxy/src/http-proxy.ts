@@ -13,6 +13,7 @@ import {
 import { argumentError, decodeUserinfo } from "./arguments.js";
 import { ForwardHTTPConnection } from "./forward.js";
 import { basicAuth } from "./headers.js";
+import { ProxyAuthenticator, type ProxyAuthScheme } from "./proxy-auth.js";
 import { TunnelHTTPConnection } from "./tunnel.js";
 
 /**
@@ -22,10 +23,17 @@ import { TunnelHTTPConnection } from "./tunnel.js";
  * new HTTPProxy({ proxyUrl: "http://127.0.0.1:8080/", proxyAuth: ["user", "pass"], maxConnections: 20 })
  */
 export interface HTTPProxyOptions extends ConnectionPoolOptions {
-  /** The proxy: "http://host:port/" or "https://host:port/"; userinfo becomes Basic auth. */
+  /** The proxy: "http://host:port/" or "https://host:port/"; userinfo gives the credentials. */
   readonly proxyUrl: string | URL | globalThis.URL;
-  /** [username, password] sent as `Proxy-Authorization: Basic …`. */
+  /** [username, password]: sent as `Proxy-Authorization: Basic …`, or see proxyAuthScheme. */
   readonly proxyAuth?: readonly [username: string, password: string] | undefined;
+  /**
+   * How the credentials (proxyAuth, or the proxy URL's userinfo) are used: `"basic"`
+   * (default, as httpcore: Basic with every request), `"digest"` (nothing until the proxy
+   * answers 407, then Digest per RFC 7616), or `"any"` (nothing until challenged, then the
+   * strongest scheme offered: Digest SHA-256, Digest MD5, then Basic).
+   */
+  readonly proxyAuthScheme?: ProxyAuthScheme | undefined;
   /** Headers sent to the proxy (with forwarded requests, and with CONNECT). */
   readonly proxyHeaders?: HeadersInit | undefined;
   /** TLS options for the connection to an https: proxy. */
@@ -48,12 +56,16 @@ const UNSAFE = /[\0\r\n]/;
  * const proxy = new HTTPProxy({ proxyUrl: "http://127.0.0.1:8080/" });
  * const r = await proxy.request("GET", "https://www.example.com/");
  * console.log(r); // <Response [200]>
+ *
+ * // Digest (RFC 7616) when the proxy asks for it, Basic only if that is all it offers:
+ * new HTTPProxy({ proxyUrl, proxyAuth: ["user", "pass"], proxyAuthScheme: "any" });
  */
 export class HTTPProxy extends ConnectionPool {
   readonly #proxyOrigin: Origin;
   readonly #proxyHeaders: HeaderList;
   readonly #proxyTls: TlsOptions | undefined;
   readonly #share: boolean;
+  readonly #authenticator: ProxyAuthenticator | undefined;
 
   constructor(options: HTTPProxyOptions) {
     super(options);
@@ -91,6 +103,16 @@ export class HTTPProxy extends ConnectionPool {
       ];
     }
     const headers = toHeaderList(options.proxyHeaders);
+    const authScheme = options.proxyAuthScheme ?? "basic";
+    if (authScheme !== "basic" && authScheme !== "digest" && authScheme !== "any") {
+      throw argumentError(`proxyAuthScheme must be "basic", "digest" or "any"`);
+    }
+    if (authScheme !== "basic" && credentials === undefined) {
+      throw argumentError(
+        `proxyAuthScheme "${authScheme}" needs credentials: proxyAuth, or a username and password in the proxy URL`,
+      );
+    }
+    let authenticator: ProxyAuthenticator | undefined;
     if (credentials !== undefined) {
       const [username, password] = credentials;
       if (typeof username !== "string" || typeof password !== "string") {
@@ -101,11 +123,14 @@ export class HTTPProxy extends ConnectionPool {
           "proxy credentials must not contain CR, LF or NUL, nor a colon in the username",
         );
       }
-      if (getHeader(headers, "Proxy-Authorization") === undefined) {
+      if (authScheme !== "basic") {
+        authenticator = new ProxyAuthenticator({ username, password, scheme: authScheme });
+      } else if (getHeader(headers, "Proxy-Authorization") === undefined) {
         headers.push(["Proxy-Authorization", basicAuth(username, password)]);
       }
     }
     this.#proxyHeaders = headers;
+    this.#authenticator = authenticator;
   }
 
   protected override createConnection(origin: Origin): ConnectionInterface {
@@ -115,6 +140,7 @@ export class HTTPProxy extends ConnectionPool {
       remoteOrigin: origin,
       proxyHeaders: this.#proxyHeaders,
       proxyTls: this.#proxyTls,
+      proxyAuthenticator: this.#authenticator,
     };
     if (origin.scheme === "http") {
       return new ForwardHTTPConnection({ ...common, shareForwardConnections: this.#share });

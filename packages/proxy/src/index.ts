@@ -9,6 +9,11 @@ export {
   type NoProxySkipped,
   parseNoProxy,
 } from "./no-proxy.js";
+export {
+  ProxyAuthenticator,
+  type ProxyAuthenticatorOptions,
+  type ProxyAuthScheme,
+} from "./proxy-auth.js";
 export { ProxyRouter, type ProxyRouterOptions, type ProxyRoutes } from "./router.js";
 export {
   SOCKS_SCHEMES,

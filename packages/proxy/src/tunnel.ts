@@ -9,6 +9,7 @@
 import {
   ConnectionNotAvailable,
   type Dialer,
+  getHeader,
   type HeaderList,
   HTTPConnection,
   type HTTPConnectionOptions,
@@ -20,6 +21,7 @@ import {
 } from "@x/pool";
 import { PROXY_ERROR_BODY_LIMIT, ProxyError } from "./errors.js";
 import { mergeHeaders } from "./headers.js";
+import { drainChallenge, type ProxyAuthenticator } from "./proxy-auth.js";
 
 async function readLimited(response: Response, limit: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
@@ -49,12 +51,19 @@ export interface ConnectDialerOptions extends HTTPConnectionOptions {
   readonly proxyHeaders?: HeaderList;
   /** TLS to an https: proxy (the origin's TLS then runs inside it). */
   readonly proxyTls?: HTTPConnectionOptions["tls"];
+  /**
+   * Answers the proxy's 407 to CONNECT (Digest, or Basic with scheme "any"): once, on the
+   * same connection to the proxy when it kept it alive, else on a new one. Unused when the
+   * proxy headers carry their own Proxy-Authorization.
+   */
+  readonly proxyAuthenticator?: ProxyAuthenticator | undefined;
 }
 
 /**
  * Dials through an HTTP proxy: `CONNECT host:port` on a connection of its own to the proxy,
  * and the tunnel's stream once the proxy answers 2xx; any other answer is a ProxyError
- * (with the first 64 KiB of its body). One dialer serves one connection.
+ * (with the first 64 KiB of its body). With a `proxyAuthenticator`, a 407 is answered once
+ * (a second 407 is the ProxyError). One dialer serves one connection.
  *
  * @example
  * new HTTPConnection(origin, { dialer: new ConnectDialer({ proxyOrigin }) })
@@ -63,42 +72,55 @@ export class ConnectDialer implements Dialer {
   /** httpcore's name for TLS to the origin inside the tunnel. */
   readonly tlsTraceName = "proxy.start_tls";
   readonly #options: ConnectDialerOptions;
-  readonly #proxyConnection: HTTPConnection;
+  #proxyConnection: HTTPConnection;
+  #closed = false;
 
   constructor(options: ConnectDialerOptions) {
     this.#options = options;
-    const { dialer: _ignored, ...direct } = options;
-    this.#proxyConnection = new HTTPConnection(options.proxyOrigin, {
+    this.#proxyConnection = this.#newProxyConnection();
+  }
+
+  #newProxyConnection(): HTTPConnection {
+    const { dialer: _ignored, ...direct } = this.#options;
+    return new HTTPConnection(this.#options.proxyOrigin, {
       ...direct,
-      tls: options.proxyTls,
+      tls: this.#options.proxyTls,
     });
   }
 
-  async dial(remote: Origin, request: Request, _signal: AbortSignal): Promise<NetworkStream> {
-    const proxyOrigin = this.#options.proxyOrigin;
+  async dial(remote: Origin, request: Request, signal: AbortSignal): Promise<NetworkStream> {
     const host = remote.host.includes(":") ? `[${remote.host}]` : remote.host;
     const target = `${host}:${remote.port}`;
-    const connectRequest = new Request(
-      "CONNECT",
-      new URL({
-        scheme: proxyOrigin.scheme,
-        host: proxyOrigin.host,
-        port: proxyOrigin.port,
-        target,
-      }),
-      {
-        headers: mergeHeaders(
-          [
-            ["Host", target],
-            ["Accept", "*/*"],
-          ],
-          this.#options.proxyHeaders ?? [],
-        ),
-        extensions: request.extensions,
-        ...(request.signal === undefined ? {} : { signal: request.signal }),
-      },
+    const headers = mergeHeaders(
+      [
+        ["Host", target],
+        ["Accept", "*/*"],
+      ],
+      this.#options.proxyHeaders ?? [],
     );
-    const response = await this.#proxyConnection.handleRequest(connectRequest);
+    const auth = this.#options.proxyAuthenticator;
+    let response: Response;
+    if (auth === undefined || getHeader(headers, "Proxy-Authorization") !== undefined) {
+      response = await this.#connect(target, headers, request);
+    } else {
+      const withAuth = (): HeaderList => {
+        const value = auth.authorization("CONNECT", target);
+        return value === undefined ? headers : [...headers, ["Proxy-Authorization", value]];
+      };
+      response = await this.#connect(target, withAuth(), request);
+      if (response.status === 407 && auth.learn(response.headers)) {
+        // One answer to the challenge: on this connection if the proxy kept it alive.
+        if (!(await drainChallenge(response)) || !this.#proxyConnection.isIdle()) {
+          await this.#proxyConnection.close();
+          if (this.#closed || signal.aborted) {
+            throw new ConnectionNotAvailable("the connection was closed while opening");
+          }
+          this.#proxyConnection = this.#newProxyConnection();
+        }
+        response = await this.#connect(target, withAuth(), request);
+        if (response.status === 407) auth.learn(response.headers);
+      }
+    }
     if (response.status < 200 || response.status > 299) {
       const body = await readLimited(response, PROXY_ERROR_BODY_LIMIT);
       throw new ProxyError({
@@ -115,7 +137,28 @@ export class ConnectDialer implements Dialer {
     return stream;
   }
 
+  // Sends `CONNECT target` on the connection to the proxy; resolves with the answer's head.
+  #connect(target: string, headers: HeaderList, request: Request): Promise<Response> {
+    const proxyOrigin = this.#options.proxyOrigin;
+    const connectRequest = new Request(
+      "CONNECT",
+      new URL({
+        scheme: proxyOrigin.scheme,
+        host: proxyOrigin.host,
+        port: proxyOrigin.port,
+        target,
+      }),
+      {
+        headers,
+        extensions: request.extensions,
+        ...(request.signal === undefined ? {} : { signal: request.signal }),
+      },
+    );
+    return this.#proxyConnection.handleRequest(connectRequest);
+  }
+
   async close(): Promise<void> {
+    this.#closed = true;
     await this.#proxyConnection.close();
   }
 }

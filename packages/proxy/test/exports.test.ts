@@ -8,6 +8,7 @@ it("exports exactly the public API", () => {
       "ForwardHTTPConnection",
       "HTTPProxy",
       "PROXY_ERROR_BODY_LIMIT",
+      "ProxyAuthenticator",
       "ProxyError",
       "SOCKSConnection",
       "SOCKSDialer",

@@ -1,6 +1,14 @@
 export { createCA, type KeyPair, type TestCA, testCA } from "./ca.js";
 export { copyPackages, type PackageCopies } from "./copies.js";
 export {
+  type AcceptedAuth,
+  type ChallengeVerdict,
+  type DigestChallengerOptions,
+  digestChallenger,
+  type OfferedScheme,
+  type ProxyChallenger,
+} from "./digest-challenger.js";
+export {
   type Answer,
   answerEach,
   type ExtraSplit,
@@ -37,6 +45,7 @@ export {
   type DanteOptions,
   type MicrosocksOptions,
   type RealProxy,
+  type SquidAuth,
   type SquidOptions,
   startDante,
   startMicrosocks,

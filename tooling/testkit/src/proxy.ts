@@ -14,6 +14,7 @@ import {
 import { createServer as createTlsServer } from "node:tls";
 import { Connection, type Event, type Headers, type Paused, ProtocolError } from "@x/h11";
 import { testCA } from "./ca.js";
+import type { ProxyChallenger } from "./digest-challenger.js";
 import { listenLoopback, OpenSockets } from "./net.js";
 import { SocketReader } from "./socket-reader.js";
 import {
@@ -48,6 +49,8 @@ export interface ProxyOptions {
   readonly port?: number;
   /** How the SOCKS side misbehaves (default "normal"); `auth` and `hosts` apply to it too. */
   readonly socksBehaviour?: SocksBehaviour;
+  /** Decides Proxy-Authorization in place of `auth`: see `digestChallenger()`. */
+  readonly challenger?: ProxyChallenger;
 }
 
 export interface ProxyLogEntry {
@@ -346,16 +349,26 @@ export async function startProxy(options: ProxyOptions = {}): Promise<EmbeddedPr
         if (ev.type === "ConnectionClosed") break;
         if (ev.type !== "Request") continue;
         log.push({ method: ev.method, target: ev.target, headers: ev.headers });
-        if (!authorized(header(ev.headers, "proxy-authorization"))) {
+        const verdict = options.challenger?.check(ev.method, ev.target, ev.headers);
+        if (
+          verdict === undefined
+            ? !authorized(header(ev.headers, "proxy-authorization"))
+            : !verdict.ok
+        ) {
           // Read (and drop) any body, then refuse.
           for (
             let e = await client.next();
             e.type !== "PAUSED" && e.type !== "EndOfMessage";
             e = await client.next()
           ) {}
-          client.respond(407, "Proxy Authentication Required", "proxy authentication required\n", [
-            ["Proxy-Authenticate", 'Basic realm="testkit"'],
-          ]);
+          client.respond(
+            407,
+            "Proxy Authentication Required",
+            "proxy authentication required\n",
+            verdict?.ok === false
+              ? verdict.headers
+              : [["Proxy-Authenticate", 'Basic realm="testkit"']],
+          );
         } else if (ev.method === "CONNECT") {
           await client.next(); // EndOfMessage
           await tunnel(client, ev.target);

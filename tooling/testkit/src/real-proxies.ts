@@ -24,6 +24,11 @@ export interface RealProxy {
   readonly port: number;
   /** The proxy's own log, for failure messages. */
   log(): string;
+  /**
+   * squid's access log (empty for tinyproxy): a line per transaction, once it ends (a
+   * tunnel's when it closes): `method URL status user "Proxy-Authorization as received"`.
+   */
+  accessLog(): string;
   close(): Promise<void>;
 }
 
@@ -120,9 +125,22 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
+/**
+ * Proxy authentication for squid: Basic (basic_ncsa_auth), Digest (digest_file_auth, MD5,
+ * qop=auth) or both (squid offers Basic first, then Digest), for these users.
+ */
+export interface SquidAuth {
+  readonly scheme: "basic" | "digest" | "both";
+  /** username → password. */
+  readonly users: Readonly<Record<string, string>>;
+}
+
 export interface SquidOptions {
-  /** Require Basic auth with this user (checked by basic_ncsa_auth against a file made now). */
-  readonly auth?: { readonly username: string; readonly password: string };
+  /**
+   * Require proxy authentication: `{ username, password }` is Basic for that one user, or
+   * a SquidAuth (Basic, Digest or both, for several users).
+   */
+  readonly auth?: { readonly username: string; readonly password: string } | SquidAuth;
   /** Names squid resolves to 127.0.0.1 (its hosts_file). */
   readonly names?: readonly string[];
 }
@@ -138,7 +156,11 @@ export async function startSquid(options: SquidOptions = {}): Promise<RealProxy>
   const lines = [
     `http_port 127.0.0.1:${port}`,
     `pid_filename ${dir}/squid.pid`,
-    `access_log stdio:${dir}/access.log`,
+    // What arrived, including the Proxy-Authorization field as received (tests check which
+    // scheme was sent).
+    'logformat xhttp %rm %ru %>Hs %un "%{Proxy-Authorization}>h"',
+    `access_log stdio:${dir}/access.log xhttp`,
+    "buffered_logs off",
     `cache_log ${dir}/cache.log`,
     `cache_store_log none`,
     `coredump_dir ${dir}`,
@@ -157,17 +179,41 @@ export async function startSquid(options: SquidOptions = {}): Promise<RealProxy>
     "acl CONNECT method CONNECT",
   ];
   if (options.auth) {
-    const hash = execFileSync("openssl", ["passwd", "-apr1", options.auth.password], {
-      encoding: "utf8",
-    }).trim();
-    writeFileSync(join(dir, "passwd"), `${options.auth.username}:${hash}\n`);
-    lines.push(
-      `auth_param basic program /usr/lib/squid/basic_ncsa_auth ${dir}/passwd`,
-      "auth_param basic realm x-http-test",
-      "auth_param basic children 2",
-      "acl authed proxy_auth REQUIRED",
-      "http_access deny !authed",
-    );
+    const auth: SquidAuth =
+      "users" in options.auth
+        ? options.auth
+        : { scheme: "basic", users: { [options.auth.username]: options.auth.password } };
+    const users = Object.entries(auth.users);
+    if (auth.scheme !== "digest") {
+      const hashed = users.map(([user, password]) => {
+        const hash = execFileSync("openssl", ["passwd", "-apr1", password], {
+          encoding: "utf8",
+        }).trim();
+        return `${user}:${hash}\n`;
+      });
+      writeFileSync(join(dir, "passwd"), hashed.join(""));
+      lines.push(
+        `auth_param basic program /usr/lib/squid/basic_ncsa_auth ${dir}/passwd`,
+        "auth_param basic realm x-http-test",
+        "auth_param basic children 2",
+      );
+    }
+    if (auth.scheme !== "basic") {
+      // digest_file_auth without -c: plain `user:password` lines.
+      writeFileSync(
+        join(dir, "digest-passwd"),
+        users.map(([user, password]) => `${user}:${password}\n`).join(""),
+      );
+      lines.push(
+        `auth_param digest program /usr/lib/squid/digest_file_auth ${dir}/digest-passwd`,
+        "auth_param digest realm x-http-test",
+        "auth_param digest children 2",
+        "auth_param digest nonce_garbage_interval 5 minutes",
+        "auth_param digest nonce_max_duration 30 minutes",
+        "auth_param digest nonce_max_count 50",
+      );
+    }
+    lines.push("acl authed proxy_auth REQUIRED", "http_access deny !authed");
   }
   lines.push("http_access allow loopback", "http_access deny all");
   writeFileSync(join(dir, "squid.conf"), `${lines.join("\n")}\n`);
@@ -216,6 +262,10 @@ async function launch(
     url: `${scheme}://127.0.0.1:${port}`,
     port,
     log,
+    accessLog() {
+      const path = join(dir, "access.log");
+      return existsSync(path) ? readFileSync(path, "utf8") : "";
+    },
     async close() {
       await stop(child);
       rmSync(dir, { recursive: true, force: true });
