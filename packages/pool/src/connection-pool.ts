@@ -70,10 +70,6 @@ export interface ConnectionPoolOptions extends HTTPConnectionOptions {
   readonly maxConnections?: number | null | undefined;
   /** At most this many idle connections are kept (default null: no limit but maxConnections). */
   readonly maxKeepaliveConnections?: number | null | undefined;
-  /** Speak HTTP/1.1 (default true; the only version supported). */
-  readonly http1?: boolean | undefined;
-  /** HTTP/2 is not supported yet: true throws. */
-  readonly http2?: boolean | undefined;
 }
 
 /**
@@ -217,15 +213,9 @@ export class ConnectionPool {
     checkCount("maxKeepaliveConnections", options.maxKeepaliveConnections, 0);
     checkCount("retries", options.retries, 0);
     checkDuration("keepaliveExpiry", options.keepaliveExpiry);
-    if (options.http2 === true) {
+    if (options.http1 === false && options.http2 !== true) {
       throw argumentError(
-        "HTTP/2 is not supported yet: use http1 (the default)",
-        "ERR_NOT_SUPPORTED",
-      );
-    }
-    if (options.http1 === false) {
-      throw argumentError(
-        "http1 cannot be turned off: HTTP/1.1 is the only protocol supported",
+        "http1 and http2 cannot both be off: at least one protocol must be allowed",
         "ERR_NOT_SUPPORTED",
       );
     }
@@ -274,6 +264,8 @@ export class ConnectionPool {
       networkBackend: o.networkBackend,
       socketOptions: o.socketOptions,
       writeScheduler: this.#writeScheduler,
+      http1: o.http1,
+      http2: o.http2,
     };
   }
 
@@ -521,7 +513,13 @@ export class ConnectionPool {
     if (c.unreserve !== undefined) c.unreserve(pr.request);
     else this.#heldHere.delete(c);
     if (c.isClosed()) this.#drop(c);
-    else if (!hadRoom && c.isAvailable()) this.#idle.push(c);
+    else if (!hadRoom) {
+      if (c.isAvailable()) this.#idle.push(c);
+    } else if (c.isAvailable() && !this.#idle.includes(c)) {
+      // A connection with several places that had room before this one was given back
+      // (its capacity grew, or it opened while requests waited): it is where requests look.
+      this.#idle.push(c);
+    }
   }
 
   // Removes what the pool remembers about a connection that is leaving it.

@@ -9,6 +9,7 @@ import {
   startTlsFor,
 } from "./dialer.js";
 import { ConnectError, ConnectionNotAvailable } from "./errors.js";
+import { HTTP2Connection } from "./http2.js";
 import { HTTP11Connection, type WriteScheduler } from "./http11.js";
 import type { Request } from "./models.js";
 import type { NetworkStream } from "./network.js";
@@ -32,12 +33,25 @@ export interface HTTPConnectionOptions extends DirectDialerOptions {
    * above). @x/proxy's tunnels bring a ConnectDialer.
    */
   readonly dialer?: Dialer | undefined;
+  /** Speak HTTP/1.1 (default true). */
+  readonly http1?: boolean | undefined;
+  /**
+   * Speak HTTP/2 (default false): offered by ALPN to https origins; with `http1: false`,
+   * spoken with prior knowledge (h2c) to http origins, and the only protocol offered over TLS.
+   */
+  readonly http2?: boolean | undefined;
+}
+
+/** The ALPN protocols a connection offers for its HTTP versions. */
+function alpnFor(http1: boolean, http2: boolean): readonly string[] {
+  if (!http2) return HTTP11_ALPN;
+  return http1 ? ["h2", "http/1.1"] : ["h2"];
 }
 
 /**
  * A connection to one origin: on its first request it dials (TCP or a Unix socket with
  * connect retries, or whatever its Dialer does), starts TLS for https/wss origins, then
- * speaks the protocol TLS negotiated (HTTP/1.1) over it.
+ * speaks the protocol TLS negotiated (HTTP/1.1 or HTTP/2) over it.
  *
  * @example
  * const conn = new HTTPConnection(new URL("https://example.com/").origin);
@@ -47,13 +61,27 @@ export class HTTPConnection extends DeferredConnection {
   readonly #options: HTTPConnectionOptions;
   readonly #dialer: Dialer;
   readonly #abort = new AbortController();
+  readonly #http1: boolean;
+  readonly #http2: boolean;
   // The last stream opening got, closed by release() when opening stops half way.
   #stream: NetworkStream | null = null;
 
   constructor(origin: Origin, options: HTTPConnectionOptions = {}) {
     super(origin);
     this.#options = options;
+    this.#http1 = options.http1 ?? true;
+    this.#http2 = options.http2 ?? false;
     this.#dialer = options.dialer ?? new DirectDialer(options);
+  }
+
+  /**
+   * True when this connection may turn out to be HTTP/2: requests for it then wait for it
+   * to open rather than opening connections of their own.
+   */
+  protected override multiplexes(): boolean {
+    if (!this.#http2) return false;
+    const scheme = this.origin.scheme;
+    return scheme === "https" || scheme === "wss" || !this.#http1;
   }
 
   protected async open(request: Request): Promise<ConnectionInterface> {
@@ -66,21 +94,31 @@ export class HTTPConnection extends DeferredConnection {
       plain,
       request,
       this.#options.tls,
-      HTTP11_ALPN,
+      alpnFor(this.#http1, this.#http2),
       signal,
       this.#dialer.tlsTraceName,
     );
     this.#stream = stream;
     this.#checkNotClosing();
-    return this.#speak(stream);
+    return this.#speak(stream, request);
   }
 
-  // The connection for what TLS negotiated (none, or "http/1.1": HTTP/1.1).
-  #speak(stream: NetworkStream): ConnectionInterface {
+  // The connection for what TLS negotiated: HTTP/2 for "h2", or with prior knowledge when
+  // HTTP/1.1 is off (as httpcore); HTTP/1.1 otherwise.
+  async #speak(stream: NetworkStream, request: Request): Promise<ConnectionInterface> {
     const alpn = stream.getExtraInfo("alpn_protocol");
-    if (typeof alpn === "string" && alpn !== "" && alpn !== "http/1.1") {
+    const chosen = typeof alpn === "string" && alpn !== "" ? alpn : null;
+    const offered = alpnFor(this.#http1, this.#http2);
+    if (chosen !== null && !offered.includes(chosen)) {
       void stream.close();
-      throw new ConnectError(`the server chose ${alpn} (by ALPN), which was not offered`);
+      throw new ConnectError(`the server chose ${chosen} (by ALPN), which was not offered`);
+    }
+    if (chosen === "h2" || (this.#http2 && !this.#http1)) {
+      const connection = await HTTP2Connection.open(this.origin, stream, request, {
+        keepaliveExpiry: this.#options.keepaliveExpiry,
+      });
+      this.#stream = null;
+      return connection;
     }
     return new HTTP11Connection(this.origin, stream, {
       keepaliveExpiry: this.#options.keepaliveExpiry,

@@ -32,6 +32,10 @@ export abstract class DeferredConnection implements ConnectionInterface {
   // The request holding the place before the connection is open (it opens it).
   #reservedFor: Request | null = null;
   #opening = false;
+  // While opening a connection that may carry many requests at once (multiplexes()): the
+  // other requests holding a place on it, and the opening they wait for.
+  readonly #waiting = new Set<Request>();
+  #opened: Promise<void> | null = null;
   #failed = false;
   #closed = false;
 
@@ -44,6 +48,16 @@ export abstract class DeferredConnection implements ConnectionInterface {
 
   /** Releases what opening holds (sockets, tunnels); called on close and when opening fails. */
   protected abstract release(): Promise<void>;
+
+  /**
+   * True when the connection being opened may take many requests at once (HTTP/2 may be
+   * negotiated): requests then hold places on it while it opens, and wait for it, rather
+   * than opening connections of their own; those it has no room for once open fail with
+   * ConnectionNotAvailable (the pool sends them again). False by default.
+   */
+  protected multiplexes(): boolean {
+    return false;
+  }
 
   /** True once close() was called: an open() under way should give up. */
   protected get closing(): boolean {
@@ -64,12 +78,19 @@ export abstract class DeferredConnection implements ConnectionInterface {
         `Attempted to send request to ${request.url.origin} on connection to ${this.origin}`,
       );
     }
-    if (this.#connection === null) {
+    if (this.#connection === null && this.#waiting.has(request)) {
+      await this.#waitForOpening(request);
+    } else if (this.#connection === null) {
       if (this.#opening || this.#failed || this.#closed) {
         throw new ConnectionNotAvailable("the connection is not available");
       }
       this.#opening = true;
-      // An abort while opening closes what is being opened (it is this request's alone).
+      let opened: () => void = () => {};
+      this.#opened = new Promise<void>((resolve) => {
+        opened = resolve;
+      });
+      // An abort while opening closes what is being opened (requests waiting for it are
+      // sent again by the pool).
       const signal = request.signal;
       const stopWatching =
         signal === undefined ? null : watchAbort(signal, () => void this.close());
@@ -96,9 +117,39 @@ export abstract class DeferredConnection implements ConnectionInterface {
       } finally {
         stopWatching?.();
         this.#opening = false;
+        opened();
       }
     }
+    if (this.#connection === null) {
+      throw new ConnectionNotAvailable("the connection is not available");
+    }
     return this.#connection.handleRequest(request);
+  }
+
+  // A request that took a place while the connection was opening: waits for it, then moves
+  // its place to the connection opened (or fails with ConnectionNotAvailable).
+  async #waitForOpening(request: Request): Promise<void> {
+    const signal = request.signal;
+    let stopWatching: (() => void) | null = null;
+    try {
+      if (this.#opened !== null) {
+        const aborted =
+          signal === undefined
+            ? null
+            : new Promise<never>((_, reject) => {
+                stopWatching = watchAbort(signal, () => reject(signal.reason));
+              });
+        await (aborted === null ? this.#opened : Promise.race([this.#opened, aborted]));
+      }
+    } finally {
+      (stopWatching as (() => void) | null)?.();
+      this.#waiting.delete(request);
+    }
+    if (signal?.aborted) throw signal.reason;
+    const connection = this.#connection;
+    if (connection === null || !reserve(connection, request)) {
+      throw new ConnectionNotAvailable("the connection opened has no room for the request");
+    }
   }
 
   canHandleRequest(origin: Origin): boolean {
@@ -108,20 +159,26 @@ export abstract class DeferredConnection implements ConnectionInterface {
   tryReserve(request: Request): boolean {
     const connection = this.#connection;
     if (connection !== null) return reserve(connection, request);
-    if (this.#reservedFor !== null || this.#opening || this.#failed || this.#closed) return false;
-    this.#reservedFor = request;
+    if (this.#failed || this.#closed) return false;
+    if (this.#reservedFor === null && !this.#opening) {
+      this.#reservedFor = request;
+      return true;
+    }
+    if (!this.multiplexes()) return false;
+    this.#waiting.add(request);
     return true;
   }
 
   unreserve(request: Request): void {
     if (this.#reservedFor === request) this.#reservedFor = null;
-    else this.#connection?.unreserve?.(request);
+    else if (!this.#waiting.delete(request)) this.#connection?.unreserve?.(request);
   }
 
   isAvailable(): boolean {
     const connection = this.#connection;
     if (connection !== null) return connection.isAvailable();
-    return this.#reservedFor === null && !this.#opening && !this.#failed && !this.#closed;
+    if (this.#failed || this.#closed) return false;
+    return (this.#reservedFor === null && !this.#opening) || this.multiplexes();
   }
 
   hasExpired(): boolean {

@@ -34,6 +34,7 @@ export {
   WriteError,
   WriteTimeout,
 } from "./errors.js";
+export { HTTP2Connection, type HTTP2ConnectionOptions, type HTTP2State } from "./http2.js";
 export {
   HTTP11Connection,
   type HTTP11ConnectionOptions,

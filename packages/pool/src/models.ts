@@ -75,8 +75,13 @@ export interface RequestExtensions {
  * console.log(r.extensions.httpVersion, r.extensions.reasonPhrase) // "HTTP/1.1" "OK"
  */
 export interface ResponseExtensions {
-  /** "HTTP/1.1" or "HTTP/1.0". */
+  /** "HTTP/1.1", "HTTP/1.0" or "HTTP/2". */
   readonly httpVersion?: string;
+  /**
+   * The trailer fields (HTTP/2, or a chunked HTTP/1.1 body's), once the body has been read
+   * to the end: a header list, empty when there were none.
+   */
+  readonly trailers?: HeaderList;
   /** The status line's reason phrase, e.g. "OK". */
   readonly reasonPhrase?: string;
   /** After a 2xx to CONNECT or a 101: the raw stream, now speaking the new protocol. */

@@ -294,6 +294,26 @@ export class NodeStream implements NetworkStream {
     this.#wake();
   }
 
+  /**
+   * @internal Hands the socket over to a new owner (HTTP/2's session): this stream stops
+   * listening to it, and the bytes it had read but not handed out go back to the socket, to
+   * be read first. The stream must not be used afterwards.
+   */
+  detach(): Socket {
+    const raw = this.#socket;
+    if (this.#reads === null) raw.off("data", this.#onData);
+    else this.#reads.attach(ignore);
+    raw.off("end", this.#onEnd);
+    raw.off("error", this.#onError);
+    raw.off("close", this.#onClose);
+    for (let i = this.#queue.length - 1; i >= 0; i--) raw.unshift(this.#queue[i]!);
+    this.#queue.length = 0;
+    this.#queued = 0;
+    this.#closed = true;
+    if (this.#paused) raw.resume();
+    return raw;
+  }
+
   async startTls(
     tls: TlsOptions,
     serverHostname: string,

@@ -63,6 +63,9 @@ export class ForwardHTTPConnection implements ConnectionInterface {
     this.#connection = new HTTPConnection(options.proxyOrigin, {
       ...options,
       tls: options.proxyTls,
+      // Forwarding speaks HTTP/1.1 to the proxy.
+      http1: true,
+      http2: false,
     });
   }
 

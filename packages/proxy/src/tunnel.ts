@@ -85,6 +85,9 @@ export class ConnectDialer implements Dialer {
     return new HTTPConnection(this.#options.proxyOrigin, {
       ...direct,
       tls: this.#options.proxyTls,
+      // CONNECT goes to the proxy over HTTP/1.1, whatever is spoken inside the tunnel.
+      http1: true,
+      http2: false,
     });
   }
 

@@ -9,6 +9,15 @@ export {
   type ProxyChallenger,
 } from "./digest-challenger.js";
 export {
+  type H2Handler,
+  type H2Origin,
+  type H2OriginOptions,
+  h2DefaultHandler,
+  type SilentServer,
+  startH2Origin,
+  startSilentH2Server,
+} from "./h2.js";
+export {
   type Answer,
   answerEach,
   type ExtraSplit,
