@@ -79,7 +79,10 @@ export abstract class DeferredConnection implements ConnectionInterface {
       );
     }
     if (this.#connection === null && this.#waiting.has(request)) {
-      await this.#waitForOpening(request);
+      await this.#waitForOpening(request, true);
+    } else if (this.#connection === null && this.#opening && this.multiplexes()) {
+      // Sent without a place reserved (not through a pool): waits for the opening all the same.
+      await this.#waitForOpening(request, false);
     } else if (this.#connection === null) {
       if (this.#opening || this.#failed || this.#closed) {
         throw new ConnectionNotAvailable("the connection is not available");
@@ -128,7 +131,7 @@ export abstract class DeferredConnection implements ConnectionInterface {
 
   // A request that took a place while the connection was opening: waits for it, then moves
   // its place to the connection opened (or fails with ConnectionNotAvailable).
-  async #waitForOpening(request: Request): Promise<void> {
+  async #waitForOpening(request: Request, reserved: boolean): Promise<void> {
     const signal = request.signal;
     let stopWatching: (() => void) | null = null;
     try {
@@ -147,7 +150,7 @@ export abstract class DeferredConnection implements ConnectionInterface {
     }
     if (signal?.aborted) throw signal.reason;
     const connection = this.#connection;
-    if (connection === null || !reserve(connection, request)) {
+    if (connection === null || (reserved && !reserve(connection, request))) {
       throw new ConnectionNotAvailable("the connection opened has no room for the request");
     }
   }

@@ -612,6 +612,16 @@ class H2Exchange extends Body {
       const head = this.#headWaiter;
       this.#headWaiter = null;
       const status = Number(headers[":status"]);
+      const length = headers["content-length"];
+      if (
+        typeof length === "string" &&
+        /^\d+$/.test(length) &&
+        this.#request.method !== "HEAD" &&
+        status !== 204 &&
+        status !== 304
+      ) {
+        this.#expectedLength = Number(length);
+      }
       const response = new Response(status, {
         headers: fromRaw(raw, headers),
         content: this,
@@ -624,6 +634,26 @@ class H2Exchange extends Body {
     });
     stream.on("readable", this.#onReadable);
     stream.on("end", () => {
+      if (this.#failure !== null) {
+        this.#rejectWaiter();
+        return;
+      }
+      // node:http2 ends the readable side when the stream closes, however it closed: a reset
+      // (RST_STREAM with an error code, the session going away) is told by its code, and a
+      // reset with NO_ERROR before the body's declared length by the length.
+      const code = stream.rstCode;
+      if ((typeof code === "number" && code !== NGHTTP2_NO_ERROR) || !this.#gotHead) {
+        this.#fail(this.#connection.streamError(stream, null));
+        return;
+      }
+      if (this.#expectedLength !== null && this.#receivedLength !== this.#expectedLength) {
+        this.#fail(
+          new RemoteProtocolError(
+            `the stream ended after ${this.#receivedLength} of the ${this.#expectedLength} bytes the server announced`,
+          ),
+        );
+        return;
+      }
       this.#ended = true;
       this.#extensions.trailers ??= [];
       this.#settle(null);
@@ -634,24 +664,31 @@ class H2Exchange extends Body {
       }
     });
     stream.on("close", () => {
-      if (this.#failure === null && !this.#ended && this.#stream === stream) {
-        // Bytes still buffered are given to the reader first; the error comes after them.
-        if (stream.readableLength > 0 && this.#gotHead && this.#waiter === null) {
-          this.#pendingClose = true;
-          return;
-        }
+      if (this.#failure === null && !this.#ended) {
         this.#fail(this.#connection.streamError(stream, null));
       }
     });
   }
 
-  #pendingClose = false;
+  // The body's Content-Length (when it has one), and the bytes read so far.
+  #expectedLength: number | null = null;
+  #receivedLength = 0;
+
+  #rejectWaiter(): void {
+    const waiter = this.#waiter;
+    if (waiter === null) return;
+    this.#waiter = null;
+    waiter.reject(this.#failure);
+  }
 
   readonly #onReadable = (): void => {
     const waiter = this.#waiter;
     if (waiter === null || this.#stream === null) return;
     const chunk = this.#stream.read() as Uint8Array | null;
-    if (chunk !== null) this.#settle(chunk);
+    if (chunk !== null) {
+      this.#receivedLength += chunk.length;
+      this.#settle(chunk);
+    }
   };
 
   #armTimer(): void {
@@ -753,20 +790,23 @@ class H2Exchange extends Body {
   }
 
   #next(): Uint8Array | null | Promise<Uint8Array | null> {
+    if (this.#failure !== null) return Promise.reject(this.#failure);
     const stream = this.#stream!;
     const chunk = stream.read() as Uint8Array | null;
-    if (chunk !== null) return chunk;
-    if (this.#ended) return null;
-    if (this.#pendingClose && this.#failure === null) {
-      this.#fail(this.#connection.streamError(stream, null));
+    if (chunk !== null) {
+      this.#receivedLength += chunk.length;
+      return chunk;
     }
-    if (this.#failure !== null) return Promise.reject(this.#failure);
+    if (this.#ended) return null;
     return new Promise<Uint8Array | null>((resolve, reject) => {
       this.#waiter = { resolve, reject };
       this.#armTimer();
       // 'end' comes only once a read has found the buffer empty at the end.
       const again = stream.read() as Uint8Array | null;
-      if (again !== null) this.#settle(again);
+      if (again !== null) {
+        this.#receivedLength += again.length;
+        this.#settle(again);
+      }
     });
   }
 

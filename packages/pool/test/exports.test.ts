@@ -14,6 +14,7 @@ it("exports exactly the public API", () => {
       "exponentialBackoff",
       "startTlsFor",
       "HTTP11Connection",
+      "HTTP2Connection",
       "HTTPConnection",
       "LocalProtocolError",
       "MockBackend",

@@ -308,9 +308,9 @@ describe("ConnectionPool over real sockets", () => {
     await expect(pool.request("GET", "example.com/")).rejects.toBeInstanceOf(UnsupportedProtocol);
   });
 
-  it("refuses http2 and bad options with clear errors", () => {
-    expect(() => new ConnectionPool({ http2: true })).toThrow(/HTTP\/2 is not supported yet/);
-    expect(() => new ConnectionPool({ http2: true })).toThrow(
+  it("refuses no protocol at all and bad options with clear errors", () => {
+    expect(() => new ConnectionPool({ http1: false })).toThrow(/cannot both be off/);
+    expect(() => new ConnectionPool({ http1: false, http2: false })).toThrow(
       expect.objectContaining({ code: "ERR_NOT_SUPPORTED" }),
     );
     expect(() => new ConnectionPool({ maxConnections: 0 })).toThrow(TypeError);

@@ -4,9 +4,8 @@
 // server that accepts connections and never sends SETTINGS.
 
 import {
-  constants,
-  createServer,
   createSecureServer,
+  createServer,
   type Http2Server,
   type Http2Session,
   type IncomingHttpHeaders,
@@ -54,6 +53,8 @@ export interface H2Origin {
   /** Each stream's session number (1, 2 ...) by path, in arrival order. */
   readonly log: ReadonlyArray<{ readonly path: string; readonly session: number }>;
   readonly server: Http2Server;
+  /** Destroys every connection's socket at once (a connection error, as the client sees it). */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -130,13 +131,17 @@ export function h2DefaultHandler(name: string, counters: { big: number }): H2Han
       }
       case "trailers":
         stream.respond({ ":status": 200 }, { waitForTrailers: true });
-        stream.on("wantTrailers", () => stream.sendTrailers({ "x-checksum": "abc123", "x-count": "2" }));
+        stream.on("wantTrailers", () =>
+          stream.sendTrailers({ "x-checksum": "abc123", "x-count": "2" }),
+        );
         stream.end("with trailers");
         return;
       case "rst":
         stream.respond({ ":status": 200 });
         stream.write(Buffer.alloc(n, 0x72));
-        setTimeout(() => stream.close(constants.NGHTTP2_INTERNAL_ERROR), 20);
+        // destroy() with an error resets the stream (RST_STREAM INTERNAL_ERROR) without
+        // ending it; close(code) would end it first.
+        setTimeout(() => stream.destroy(new Error("reset by the test server")), 20);
         return;
       case "slow":
         await new Promise((r) => setTimeout(r, n));
@@ -226,6 +231,9 @@ export async function startH2Origin(options: H2OriginOptions = {}): Promise<H2Or
     },
     log,
     server,
+    dropConnections() {
+      sockets.destroyAll();
+    },
     async close() {
       for (const session of sessions) session.destroy();
       sockets.destroyAll();
