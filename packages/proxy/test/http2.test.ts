@@ -1,0 +1,79 @@
+// HTTP/2 through proxies: a CONNECT tunnel negotiates ALPN with the origin inside it and
+// runs HTTP/2 there (over an http: proxy, and TLS in TLS over an https: one); the proxy
+// itself is spoken to in HTTP/1.1, and forwarding stays HTTP/1.1.
+import { inspect } from "node:util";
+import {
+  type EmbeddedProxy,
+  expectSocketsClosed,
+  type H2Origin,
+  openSocketHandles,
+  startH2Origin,
+  startOrigin,
+  startProxy,
+  testCA,
+} from "@x/testkit";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { HTTPProxy } from "../src/index.js";
+
+const tls = () => ({ ca: testCA().cert });
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+let origin: H2Origin;
+let baseline: number;
+beforeAll(async () => {
+  origin = await startH2Origin();
+});
+afterAll(async () => {
+  await origin.close();
+});
+beforeEach(() => {
+  baseline = openSocketHandles();
+});
+afterEach(async () => {
+  await expectSocketsClosed(baseline);
+});
+
+describe("HTTP/2 inside CONNECT tunnels", () => {
+  for (const proxyTls of [false, true]) {
+    it(`through an ${proxyTls ? "https" : "http"} proxy: ALPN h2 with the origin, many requests on one tunnel`, async () => {
+      const proxy: EmbeddedProxy = await startProxy({ tls: proxyTls });
+      try {
+        await using p = new HTTPProxy({
+          proxyUrl: proxy.url,
+          tls: tls(),
+          ...(proxyTls ? { proxyTls: tls() } : {}),
+          http2: true,
+          maxConnections: 1,
+        });
+        const before = origin.sessions;
+        const all = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => p.request("GET", `${origin.url}/path/${i}`)),
+        );
+        expect(all.map((r) => text(r.content))).toEqual(all.map((_, i) => `/path/${i}`));
+        expect(all.every((r) => r.extensions.httpVersion === "HTTP/2")).toBe(true);
+        expect(origin.sessions - before).toBe(1);
+        // The CONNECT itself went to the proxy in HTTP/1.1, once.
+        expect(proxy.log.filter((e) => e.method === "CONNECT")).toHaveLength(1);
+        expect(p.connections.map((c) => inspect(c))).toEqual([
+          `<TunnelHTTPConnection ['https://localhost:${origin.port}', HTTP/2, IDLE, Request Count: 50]>`,
+        ]);
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
+
+  it("forwarding (http: origins) stays HTTP/1.1 with http2: true", async () => {
+    const proxy = await startProxy();
+    const plain = await startOrigin();
+    try {
+      await using p = new HTTPProxy({ proxyUrl: proxy.url, http2: true });
+      const r = await p.request("GET", `${plain.url}/`);
+      expect(r.status).toBe(200);
+      expect(r.extensions.httpVersion).toBe("HTTP/1.1");
+    } finally {
+      await plain.close();
+      await proxy.close();
+    }
+  });
+});
