@@ -275,6 +275,8 @@ export class HTTP11Connection implements ConnectionInterface {
   #idleTurn = -SETTLE_TURNS;
   // The request holding this connection's one place (tryReserve), until unreserve.
   #reservedFor: Request | null = null;
+  // The extensions of the response being read, which get its trailers at its end.
+  #extensions: Record<string, unknown> | null = null;
   // Stops watching the AbortSignal of the request in flight.
   #stopWatching: (() => void) | null = null;
   readonly #closeOnAbort = (): void => {
@@ -574,6 +576,7 @@ export class HTTP11Connection implements ConnectionInterface {
       httpVersion: httpVersionName(head.httpVersion),
       reasonPhrase: head.reason ?? "",
     };
+    this.#extensions = switched ? null : extensions;
     if (switched) {
       extensions.networkStream = new PrefixedStream(this.#stream, this.#h11.trailingData.data);
     }
@@ -603,7 +606,15 @@ export class HTTP11Connection implements ConnectionInterface {
         });
       }
       if (event.type === "Data") return event.data;
-      if (event.type === "EndOfMessage") return null;
+      if (event.type === "EndOfMessage") {
+        // Trailers (a chunked body's) go with the response, once its body is read.
+        const extensions = this.#extensions;
+        if (extensions !== null) {
+          extensions.trailers = (event.headers as HeaderList | undefined) ?? [];
+          this.#extensions = null;
+        }
+        return null;
+      }
     }
   }
 

@@ -1,4 +1,10 @@
-import { expectSocketsClosed, onRequestHead, openSocketHandles, startRawServer } from "@x/testkit";
+import {
+  expectSocketsClosed,
+  onEachRequestHead,
+  onRequestHead,
+  openSocketHandles,
+  startRawServer,
+} from "@x/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ConnectionPool, Request } from "../src/index.js";
 
@@ -144,6 +150,34 @@ describe("HTTP/1.1 details through the pool", () => {
       });
       expect(r.status).toBe(201);
       expect(text(r.content)).toBe("done");
+    } finally {
+      await raw.close();
+    }
+  });
+});
+
+describe("HTTP/1.1 trailers", () => {
+  it("a chunked body's trailers are in response.extensions.trailers once it is read", async () => {
+    const raw = await startRawServer((socket) => {
+      onEachRequestHead(socket, () => {
+        socket.write(
+          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n" +
+            "5\r\nhello\r\n0\r\nX-Checksum: abc\r\nX-Other: 1\r\n\r\n",
+        );
+      });
+    });
+    try {
+      await using pool = new ConnectionPool();
+      const r = await pool.request("GET", `${raw.url}/`);
+      expect(text(r.content)).toBe("hello");
+      expect(r.extensions.trailers).toEqual([
+        ["X-Checksum", "abc"],
+        ["X-Other", "1"],
+      ]);
+      await using streamed = await pool.stream("GET", `${raw.url}/`);
+      expect(streamed.extensions.trailers).toBeUndefined();
+      await streamed.read();
+      expect(streamed.extensions.trailers).toHaveLength(2);
     } finally {
       await raw.close();
     }
