@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the interop tests need from Debian's packages: squid, tinyproxy, openssl,
-# and the SOCKS servers dante (danted) and microsocks. The tests start their own instances
-# on free ports; any started by the packages is stopped. dante checks its SOCKS5
+# the SOCKS servers dante (danted) and microsocks, and the HTTP/2 server h2o. The tests start
+# their own instances on free ports; any started by the packages is stopped. dante checks its SOCKS5
 # username/password against system users: the user xsocks (password xsocks-pass, no home,
 # no shell) is made here for it; testkit exports the pair as DANTE_USER.
 set -euo pipefail
@@ -11,6 +11,7 @@ command -v tinyproxy >/dev/null 2>&1 || [ -x /usr/bin/tinyproxy ] || need+=(tiny
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v danted >/dev/null 2>&1 || [ -x /usr/sbin/danted ] || need+=(dante-server)
 command -v microsocks >/dev/null 2>&1 || [ -x /usr/bin/microsocks ] || need+=(microsocks)
+command -v h2o >/dev/null 2>&1 || [ -x /usr/bin/h2o ] || need+=(h2o)
 if ((${#need[@]})); then
   if [ "$(id -u)" != 0 ]; then
     echo "install-proxies: not root; install ${need[*]} yourself (the suites that need them will skip)"
@@ -28,7 +29,7 @@ fi
 # nothing to install leaves alone the instances that tests running now have started).
 for pkg in "${need[@]}"; do
   case "$pkg" in
-  squid | tinyproxy | microsocks) pkill -x "$pkg" 2>/dev/null || true ;;
+  squid | tinyproxy | microsocks | h2o) pkill -x "$pkg" 2>/dev/null || true ;;
   dante-server) pkill -x danted 2>/dev/null || true ;;
   esac
 done
@@ -38,3 +39,4 @@ if [ -x /usr/sbin/danted ] && [ "$(id -u)" = 0 ]; then
 fi
 echo "install-proxies: $(/usr/sbin/squid -v 2>/dev/null | head -1); $(tinyproxy -v 2>/dev/null)"
 echo "install-proxies: $(/usr/sbin/danted -v 2>/dev/null | head -1); microsocks $(dpkg-query -W -f='${Version}' microsocks 2>/dev/null)"
+echo "install-proxies: $(h2o --version 2>/dev/null | head -1)"

@@ -8,6 +8,7 @@ import {
   chmodSync,
   chownSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -17,6 +18,7 @@ import {
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { testCA } from "./ca.js";
 import { listenLoopback } from "./net.js";
 
 export interface RealProxy {
@@ -51,6 +53,7 @@ const PACKAGES = {
   tinyproxy: "tinyproxy",
   danted: "dante-server",
   microsocks: "microsocks",
+  h2o: "h2o",
 } as const;
 
 const isRoot = (): boolean => typeof process.getuid === "function" && process.getuid() === 0;
@@ -67,7 +70,7 @@ function systemUserExists(name: string): boolean {
 
 /** Why a real proxy cannot run here, or null when it can. */
 export function unavailable(
-  binary: "squid" | "tinyproxy" | "danted" | "microsocks",
+  binary: "squid" | "tinyproxy" | "danted" | "microsocks" | "h2o",
 ): string | null {
   if (which(binary) === null)
     return `${binary} is not installed (apt-get install -y ${PACKAGES[binary]}, or run tooling/testkit/install-proxies.sh as root)`;
@@ -359,4 +362,76 @@ export async function startMicrosocks(options: MicrosocksOptions = {}): Promise<
   const args = ["-i", "127.0.0.1", "-p", String(port)];
   if (options.auth) args.push("-u", options.auth.username, "-P", options.auth.password);
   return launch(binary, args, port, dir, "socks5");
+}
+
+/** An h2o web server (an HTTP/2 implementation of its own, for interop). */
+export interface RealH2o {
+  /** TLS with ALPN (h2 and http/1.1): "https://localhost:PORT". */
+  readonly url: string;
+  /** Cleartext (HTTP/1.1, and HTTP/2 with prior knowledge): "http://127.0.0.1:PORT". */
+  readonly h2cUrl: string;
+  /** The files served: path (from /) → content. */
+  readonly files: Readonly<Record<string, Uint8Array>>;
+  /** h2o's error log and output, for failure messages. */
+  log(): string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts h2o in the foreground on two free ports of 127.0.0.1 (TLS with a certificate from
+ * the test CA, and cleartext), serving a few static files, with its configuration, logs and
+ * files in a temporary folder. As root it runs with `user: root` (it would otherwise drop to
+ * nobody) and without a pid file.
+ */
+export async function startH2o(): Promise<RealH2o> {
+  const binary = which("h2o");
+  if (binary === null) throw new Error(unavailable("h2o")!);
+  const dir = mkdtempSync(join(tmpdir(), "x-http-h2o-"));
+  const www = join(dir, "www");
+  const files: Record<string, Uint8Array> = {
+    "/hello.txt": new TextEncoder().encode("hello from h2o\n"),
+    "/big.bin": Uint8Array.from({ length: 1024 * 1024 }, (_, i) => (i * 31) & 0xff),
+  };
+  mkdirSync(www);
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(www, name), content);
+  const pair = testCA().issue(["localhost", "127.0.0.1"]);
+  writeFileSync(join(dir, "cert.pem"), pair.cert);
+  writeFileSync(join(dir, "key.pem"), pair.key);
+  const tlsPort = await freePort();
+  const plainPort = await freePort();
+  const conf = [
+    ...(isRoot() ? ["user: root"] : []),
+    `error-log: ${dir}/error.log`,
+    "num-threads: 1",
+    "listen:",
+    `  host: 127.0.0.1`,
+    `  port: ${tlsPort}`,
+    "  ssl:",
+    `    certificate-file: ${dir}/cert.pem`,
+    `    key-file: ${dir}/key.pem`,
+    "listen:",
+    `  host: 127.0.0.1`,
+    `  port: ${plainPort}`,
+    "hosts:",
+    "  default:",
+    "    paths:",
+    "      /:",
+    `        file.dir: ${www}`,
+  ];
+  writeFileSync(join(dir, "h2o.conf"), `${conf.join("\n")}\n`);
+  const server = await launch(
+    binary,
+    ["-c", join(dir, "h2o.conf")],
+    tlsPort,
+    dir,
+    "http",
+    join(dir, "error.log"),
+  );
+  return {
+    url: `https://localhost:${tlsPort}`,
+    h2cUrl: `http://127.0.0.1:${plainPort}`,
+    files,
+    log: () => server.log(),
+    close: () => server.close(),
+  };
 }
