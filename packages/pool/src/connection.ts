@@ -116,6 +116,7 @@ export class HTTPConnection extends DeferredConnection {
     if (chosen === "h2" || (this.#http2 && !this.#http1)) {
       const connection = await HTTP2Connection.open(this.origin, stream, request, {
         keepaliveExpiry: this.#options.keepaliveExpiry,
+        signal: this.#abort.signal,
       });
       this.#stream = null;
       return connection;

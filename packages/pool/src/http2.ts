@@ -75,6 +75,8 @@ export type HTTP2State = "ACTIVE" | "IDLE" | "CLOSED";
 export interface HTTP2ConnectionOptions {
   /** Milliseconds an idle connection may be kept; undefined keeps it until the server closes it. */
   readonly keepaliveExpiry?: number | undefined;
+  /** Aborts opening (waiting for the server's SETTINGS): `open()` then closes and rejects. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 // Fields HTTP/2 forbids (RFC 9113 §8.2.2), and Host, which becomes :authority.
@@ -254,7 +256,7 @@ export class HTTP2Connection implements ConnectionInterface {
     const connection = new HTTP2Connection(origin, socket, options);
     try {
       await traced("http2.send_connection_init", request, { request }, () =>
-        connection.#waitForSettings(request.extensions.timeout?.read),
+        connection.#waitForSettings(request.extensions.timeout?.read, options.signal),
       );
     } catch (error) {
       await connection.close();
@@ -309,19 +311,29 @@ export class HTTP2Connection implements ConnectionInterface {
     }
   }
 
-  #waitForSettings(timeout: number | undefined): Promise<void> {
+  #waitForSettings(timeout: number | undefined, signal: AbortSignal | undefined): Promise<void> {
     if (this.#settings) return SETTLED;
     if (this.#closed) {
       return Promise.reject(new ReadError("the connection closed before the server's SETTINGS"));
     }
+    if (signal?.aborted) {
+      return Promise.reject(new ConnectionNotAvailable("the connection was closed while opening"));
+    }
     return new Promise<void>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = (): void => {
+        const at = this.#settingsWaiters.indexOf(done);
+        if (at !== -1) this.#settingsWaiters.splice(at, 1);
+        done(new ConnectionNotAvailable("the connection was closed while opening"));
+      };
       const done = (error: unknown): void => {
         if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
         if (error === null) resolve();
         else reject(error);
       };
       this.#settingsWaiters.push(done);
+      signal?.addEventListener("abort", onAbort, { once: true });
       if (timeout !== undefined) {
         timer = setTimeout(() => {
           const at = this.#settingsWaiters.indexOf(done);

@@ -365,6 +365,23 @@ describe("failures, per stream", () => {
     }
   });
 
+  it("an abort while the connection opens: a waiting request rejects alone; the opener's closes it", async () => {
+    const server = await startSilentH2Server({ tls: false });
+    servers.push(server);
+    await using p = pool({ http1: false });
+    const a = new AbortController();
+    const b = new AbortController();
+    const first = p.request("GET", `${server.url}/`, { signal: a.signal });
+    const second = p.request("GET", `${server.url}/`, { signal: b.signal });
+    first.catch(() => {});
+    await new Promise((r) => setTimeout(r, 50));
+    b.abort(new Error("second"));
+    await expect(second).rejects.toThrow("second");
+    a.abort(new Error("first"));
+    await expect(first).rejects.toThrow("first");
+    expect(p.connections).toHaveLength(0);
+  });
+
   it("GOAWAY: requests above the last stream id are retried on a new connection", async () => {
     let held: Array<() => void> = [];
     const server = await h2({
