@@ -58,6 +58,12 @@ const LOCAL_ERRORS = new Set([
 
 const noop = (): void => {};
 
+// Flow-control windows we give the server: per stream (what a paused reader lets it send
+// ahead) and for the whole connection (what all streams together may have in flight). The
+// defaults (64 KiB each) let one connection carry about one 64 KiB response per round trip.
+const STREAM_WINDOW = 1024 * 1024;
+const CONNECTION_WINDOW = 16 * 1024 * 1024;
+
 /**
  * The states of an HTTP/2 connection: ACTIVE while a request holds a stream, IDLE when none.
  *
@@ -273,12 +279,15 @@ export class HTTP2Connection implements ConnectionInterface {
       `${origin.scheme === "https" || origin.scheme === "wss" ? "https" : "http"}://localhost`,
       {
         createConnection: () => socket,
-        settings: { enablePush: false },
+        settings: { enablePush: false, initialWindowSize: STREAM_WINDOW },
         // Many streams at once buffer more than the default 10 MB allows.
         maxSessionMemory: 64,
       },
     );
     this.#session = session;
+    session.once("connect", () => {
+      if (!session.destroyed) session.setLocalWindowSize(CONNECTION_WINDOW);
+    });
     session.on("remoteSettings", () => {
       this.#settings = true;
       const waiters = this.#settingsWaiters;

@@ -1,6 +1,7 @@
 // The clients under test, each behind one small interface:
 //   make(target) -> { one(): Promise<bytes>, stream(path): Promise<bytes>, close() }
 import http from "node:http";
+import http2 from "node:http2";
 import https from "node:https";
 import { connect as netConnect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
@@ -8,11 +9,63 @@ import { ConnectionPool } from "@x/pool";
 import { HTTPProxy } from "@x/proxy";
 import { Pool, ProxyAgent, request as undiciRequest } from "undici";
 
+// HTTP/2 (target.h2): @x/pool with http2: true, undici with allowH2, and, in the raw
+// socket's column, the floor for anything built on node:http2: one bare client session.
+const h2Clients = {
+  "@x/pool": (t) => {
+    const pool = new ConnectionPool({
+      http2: true,
+      maxConnections: t.connections,
+      tls: { ca: t.ca },
+    });
+    return {
+      async one(path = t.path) {
+        const r = await pool.request("GET", t.url + path);
+        return r.content.length;
+      },
+      close: () => pool.close(),
+    };
+  },
+  undici: (t) => {
+    const pool = new Pool(t.url, {
+      connections: t.connections,
+      allowH2: true,
+      pipelining: t.inFlight,
+      maxConcurrentStreams: t.inFlight,
+      connect: { ca: t.ca },
+    });
+    return {
+      async one(path = t.path) {
+        const { body } = await pool.request({ path, method: "GET" });
+        return (await body.arrayBuffer()).byteLength;
+      },
+      close: () => pool.close(),
+    };
+  },
+  "bare node:http2 session": (t) => {
+    const session = http2.connect(t.url, { ca: t.ca });
+    session.on("error", () => {});
+    return {
+      one: (path = t.path) =>
+        new Promise((resolve, reject) => {
+          const req = session.request({ ":path": path });
+          const chunks = [];
+          req.on("data", (c) => chunks.push(c));
+          req.on("end", () => resolve(Buffer.concat(chunks).length));
+          req.on("error", reject);
+        }),
+      close: () => new Promise((resolve) => session.close(resolve)),
+    };
+  },
+};
+
 /**
- * target: { url (origin), path, connections, ca?, proxy?: { url, mode: "forward"|"tunnel" } }
+ * target: { url (origin), path, connections, ca?, proxy?: { url, mode: "forward"|"tunnel" },
+ *   h2? (HTTP/2: the raw socket's column is then a bare node:http2 session) }
  */
 export const clients = {
   "@x/pool": (t) => {
+    if (t.h2) return h2Clients["@x/pool"](t);
     const options = { maxConnections: t.connections, tls: t.ca ? { ca: t.ca } : undefined };
     const pool = t.proxy
       ? new HTTPProxy({ ...options, proxyUrl: t.proxy.url })
@@ -33,6 +86,7 @@ export const clients = {
   },
 
   undici: (t) => {
+    if (t.h2) return h2Clients.undici(t);
     const connect = t.ca ? { ca: t.ca } : undefined;
     if (t.proxy) {
       const agent = new ProxyAgent({
@@ -73,7 +127,7 @@ export const clients = {
   },
 
   "node:http": (t) => {
-    if (t.proxy?.mode === "tunnel") return null;
+    if (t.proxy?.mode === "tunnel" || t.h2) return null;
     const secure = t.url.startsWith("https:");
     const mod = secure ? https : http;
     const agent = new mod.Agent({ keepAlive: true, maxSockets: t.connections, ca: t.ca });
@@ -115,6 +169,7 @@ export const clients = {
 
   // The floor: canned request bytes on raw sockets, the response counted by its known size.
   "raw socket": (t) => {
+    if (t.h2) return h2Clients["bare node:http2 session"](t);
     const origin = new URL(t.url);
     const secure = origin.protocol === "https:";
     const idle = [];

@@ -30,6 +30,7 @@ proxyProcess.send({ httpPort: ports.httpPort, httpsPort: ports.httpsPort });
 const { proxyPort } = await new Promise((resolve) => proxyProcess.once("message", resolve));
 const HTTP = `http://127.0.0.1:${ports.httpPort}`;
 const HTTPS = `https://localhost:${ports.httpsPort}`;
+const H2 = `https://localhost:${ports.h2Port}`;
 const PROXY = `http://127.0.0.1:${proxyPort}`;
 const ca = ports.ca;
 
@@ -92,6 +93,28 @@ const scenarios = [
     requests: 5000,
     ca,
     proxy: { url: PROXY, mode: "tunnel" },
+  },
+  {
+    id: "h2-small",
+    name: "HTTP/2 small, 1 conn, 100 in flight",
+    url: H2,
+    path: "/small",
+    connections: 1,
+    inFlight: 100,
+    requests: 20000,
+    ca,
+    h2: true,
+  },
+  {
+    id: "h2-64k",
+    name: "HTTP/2 64 KiB, 1 conn, 100 in flight",
+    url: H2,
+    path: "/64k",
+    connections: 1,
+    inFlight: 100,
+    requests: 5000,
+    ca,
+    h2: true,
   },
   {
     id: "stream-256",

@@ -1,6 +1,7 @@
 // The benchmark's server process: node:http with keep-alive over HTTP and HTTPS, on
 // loopback. Sends its ports (and the CA) to the parent over IPC.
 import { createServer } from "node:http";
+import { createSecureServer as createH2Server } from "node:http2";
 import { createServer as createHttpsServer } from "node:https";
 import { testCA } from "@x/testkit";
 
@@ -51,7 +52,30 @@ const https = createHttpsServer(
   { key: pair.key, cert: pair.cert, keepAliveTimeout: 60_000 },
   handler,
 );
+// HTTP/2 over TLS (ALPN h2), on node:http2's stream API.
+const h2 = createH2Server({
+  key: pair.key,
+  cert: pair.cert,
+  settings: { maxConcurrentStreams: 1000 },
+});
+h2.on("stream", (stream, headers) => {
+  stream.on("error", () => {});
+  const path = headers[":path"];
+  const body = path === "/small" ? SMALL : path === "/64k" ? K64 : null;
+  if (body === null) {
+    stream.respond({ ":status": 404, "content-length": 0 }, { endStream: true });
+    return;
+  }
+  stream.respond({
+    ":status": 200,
+    "content-type": path === "/small" ? "application/json" : "application/octet-stream",
+    "content-length": body.length,
+  });
+  stream.end(body);
+});
+h2.on("sessionError", () => {});
 const httpPort = await listen(http);
 const httpsPort = await listen(https);
-process.send({ httpPort, httpsPort, ca: testCA().cert });
+const h2Port = await listen(h2);
+process.send({ httpPort, httpsPort, h2Port, ca: testCA().cert });
 process.on("disconnect", () => process.exit(0));
