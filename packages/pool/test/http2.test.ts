@@ -23,6 +23,7 @@ import {
   RemoteProtocolError,
   Request,
   URL,
+  WriteTimeout,
 } from "../src/index.js";
 
 const tls = () => ({ ca: testCA().cert });
@@ -350,6 +351,31 @@ describe("failures, per stream", () => {
     ]);
     expect((slow as PromiseRejectedResult).reason).toBeInstanceOf(ReadTimeout);
     expect(fast.status).toBe("fulfilled");
+    expect(server.sessions).toBe(1);
+  });
+
+  it("an upload the server does not take is a WriteTimeout, for that stream only", async () => {
+    const server = await h2({
+      unreadBodies: true,
+      handler: (stream, headers) => {
+        if (headers[":method"] === "GET") {
+          stream.respond({ ":status": 200 });
+          stream.end("ok");
+        }
+      },
+    });
+    await using p = pool({ maxConnections: 1 });
+    async function* upload() {
+      for (let i = 0; i < 64; i++) yield new Uint8Array(64 * 1024);
+    }
+    const error = await p
+      .request("PUT", `${server.url}/`, {
+        content: upload(),
+        extensions: { timeout: { write: 200 } },
+      })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WriteTimeout);
+    expect(text((await p.request("GET", `${server.url}/`)).content)).toBe("ok");
     expect(server.sessions).toBe(1);
   });
 

@@ -36,6 +36,8 @@ export interface H2OriginOptions {
   readonly handler?: H2Handler;
   /** Who this server says it is (x-served-by). */
   readonly name?: string;
+  /** Leave request bodies unread (the handler gets an empty body): uploads then stall. */
+  readonly unreadBodies?: boolean;
 }
 
 export interface H2Origin {
@@ -205,7 +207,7 @@ export async function startH2Origin(options: H2OriginOptions = {}): Promise<H2Or
       maxOpen = Math.max(maxOpen, open);
       log.push({ path: String(headers[":path"]), session: sessionNumber.get(session) ?? 0 });
     }
-    readBody(stream)
+    (options.unreadBodies ? Promise.resolve(Buffer.alloc(0)) : readBody(stream))
       .then((body) => handler(stream, headers, body, origin))
       .catch((error: unknown) => {
         if (stream.destroyed) return;
