@@ -95,19 +95,26 @@ const DROPPED = new Set([
   "host",
 ]);
 
-// The name of an HTTP/2 error code, for messages ("CANCEL", "INTERNAL_ERROR" ...).
-const CODE_NAMES = new Map<number, string>();
-for (const [name, value] of Object.entries(http2.constants)) {
-  if (name.startsWith("NGHTTP2_") && typeof value === "number" && !CODE_NAMES.has(value)) {
-    if (name.endsWith("_ERROR") || ["NGHTTP2_CANCEL", "NGHTTP2_REFUSED_STREAM"].includes(name)) {
-      CODE_NAMES.set(value, name.slice("NGHTTP2_".length));
-    }
-  }
-}
-CODE_NAMES.set(NGHTTP2_NO_ERROR, "NO_ERROR");
+// HTTP/2's error codes (RFC 9113 §7), by value, for messages.
+const CODE_NAMES = [
+  "NO_ERROR",
+  "PROTOCOL_ERROR",
+  "INTERNAL_ERROR",
+  "FLOW_CONTROL_ERROR",
+  "SETTINGS_TIMEOUT",
+  "STREAM_CLOSED",
+  "FRAME_SIZE_ERROR",
+  "REFUSED_STREAM",
+  "CANCEL",
+  "COMPRESSION_ERROR",
+  "CONNECT_ERROR",
+  "ENHANCE_YOUR_CALM",
+  "INADEQUATE_SECURITY",
+  "HTTP_1_1_REQUIRED",
+];
 
 function codeName(code: number): string {
-  return CODE_NAMES.get(code) ?? `0x${code.toString(16)}`;
+  return CODE_NAMES[code] ?? `0x${code.toString(16)}`;
 }
 
 /**

@@ -306,7 +306,8 @@ describe("failures, per stream", () => {
     expect(reset.status).toBe("rejected");
     const error = (reset as PromiseRejectedResult).reason;
     expect(error).toBeInstanceOf(RemoteProtocolError);
-    expect(error.errorCode).toBe(2); // INTERNAL_ERROR
+    expect(error.errorCode).toBe(2);
+    expect(error.message).toMatch(/RST_STREAM INTERNAL_ERROR/);
     expect(ok.status).toBe("fulfilled");
     expect(server.sessions).toBe(1);
     // The connection goes on.
