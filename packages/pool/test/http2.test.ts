@@ -447,6 +447,31 @@ describe("failures, per stream", () => {
     expect(server.sessions).toBe(2);
   });
 
+  it("GOAWAY with an error code: streams at or below the last id fail (errorCode), those above are retried", async () => {
+    const server = await h2({
+      handler: (stream, headers) => {
+        const path = String(headers[":path"]);
+        if (server.sessions > 1) {
+          stream.respond({ ":status": 200 });
+          stream.end(path);
+          return;
+        }
+        // On the first connection: hold /first (stream 1); when /second (stream 3) arrives,
+        // go away with PROTOCOL_ERROR, having processed stream 1 only.
+        if (path === "/second") stream.session?.goaway(1, 1);
+      },
+    });
+    await using p = pool({ maxConnections: 1 });
+    const first = p.request("GET", `${server.url}/first`).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    const second = await p.request("GET", `${server.url}/second`);
+    expect(text(second.content)).toBe("/second");
+    const error = (await first) as RemoteProtocolError & { errorCode: number };
+    expect(error).toBeInstanceOf(RemoteProtocolError);
+    expect(error.errorCode).toBe(1);
+    expect(server.sessions).toBe(2);
+  });
+
   it("keepaliveExpiry closes an idle HTTP/2 connection", async () => {
     const server = await h2();
     await using p = pool({ keepaliveExpiry: 50 });
