@@ -176,7 +176,7 @@ function checkDuration(name: string, value: unknown): void {
 }
 
 /**
- * A pool of HTTP/1.1 connections: requests to the same origin share kept-alive
+ * A pool of HTTP/1.1 (and, with `http2: true`, HTTP/2) connections: requests to the same origin share kept-alive
  * connections, within the limits you set.
  *
  * @example
