@@ -40,11 +40,7 @@ import { watchAbort } from "./abort.js";
 import { Body, type ResponseStream, toBody } from "./body.js";
 import { concat } from "./bytes.js";
 import { HTTPConnection, type HTTPConnectionOptions } from "./connection.js";
-import {
-  type ConnectionInterface,
-  canRetry,
-  isReusedConnectionFailure,
-} from "./connection-interface.js";
+import { type ConnectionInterface, canRetry, retryHint } from "./connection-interface.js";
 import { argumentError, ConnectionNotAvailable, PoolTimeout } from "./errors.js";
 import { WriteScheduler } from "./http11.js";
 import {
@@ -97,6 +93,9 @@ const CONTENT_METHODS = new Set(["POST", "PUT", "PATCH"]);
  * promise and nothing else: while thousands wait in the queue, each costs this object and
  * its Request (no suspended async function, no promise of its own).
  */
+/** How many times a request the server did not process is sent again (GOAWAY, refused streams). */
+const MAX_UNPROCESSED_RETRIES = 3;
+
 class PoolRequest {
   readonly request: Request;
   /** request() rather than stream(): the body is read before the promise settles. */
@@ -105,10 +104,11 @@ class PoolRequest {
   readonly reject: (error: unknown) => void;
   connection: ConnectionInterface | null = null;
   /**
-   * Retried once after a failure on a reused connection: only a new connection will do,
-   * and it is not retried again.
+   * Sent again after a failure its error marked retryable (TransportError.retry): only a
+   * new connection will do. A "reused-connection" failure is retried once, an
+   * "unprocessed" one up to MAX_UNPROCESSED_RETRIES times.
    */
-  retried = false;
+  retried = 0;
   /** Settled, or given up on: the queue skips it. */
   cancelled = false;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -381,16 +381,18 @@ export class ConnectionPool {
   // The request failed on its connection: send it again, or fail.
   #failed(pr: PoolRequest, error: unknown): void {
     const request = pr.request;
+    const hint = retryHint(error);
     const retry =
       !request.signal?.aborted &&
       (error instanceof ConnectionNotAvailable ||
-        (isReusedConnectionFailure(error) && !pr.retried && canRetry(request)));
+        (hint === "unprocessed" && pr.retried < MAX_UNPROCESSED_RETRIES) ||
+        (hint === "reused-connection" && pr.retried === 0 && canRetry(request)));
     if (!retry) {
       this.#fail(pr, error);
       return;
     }
     if (!(error instanceof ConnectionNotAvailable)) {
-      pr.retried = true;
+      pr.retried += 1;
     }
     this.#release(pr);
     this.#queue.pushFront(pr);
@@ -593,7 +595,7 @@ export class ConnectionPool {
       const request = pr.request;
       const origin = request.url.origin;
       const route = this.routeFor(request);
-      let chosen = pr.retried ? null : this.#takeIdle(origin, request, route);
+      let chosen = pr.retried > 0 ? null : this.#takeIdle(origin, request, route);
       if (chosen === null) {
         if (connections.length >= this.#maxConnections) this.#dropClosed();
         if (connections.length >= this.#maxConnections) {

@@ -38,11 +38,7 @@ import {
 import { watchAbort } from "./abort.js";
 import { Body } from "./body.js";
 import { concat } from "./bytes.js";
-import {
-  type ConnectionInterface,
-  canRetry,
-  markReusedConnectionFailure,
-} from "./connection-interface.js";
+import { type ConnectionInterface, canRetry } from "./connection-interface.js";
 import {
   ConnectionNotAvailable,
   LocalProtocolError,
@@ -376,6 +372,13 @@ export class HTTP11Connection implements ConnectionInterface {
         headers: request.headers,
       });
     } catch (error) {
+      // Nothing was written. A connection that never carried a request is open with nothing
+      // in flight now: idle, so that the next request (or the pool, making room) can use it.
+      if (this.#state === "NEW") {
+        this.#setState("IDLE");
+        const expiry = this.#keepaliveExpiry ?? null;
+        if (expiry !== null) this.#expireAt = performance.now() + expiry;
+      }
       return Promise.reject(error);
     }
     this.#requestCount++;
@@ -426,7 +429,7 @@ export class HTTP11Connection implements ConnectionInterface {
         this.#received === 0 &&
         (error instanceof NetworkError || error instanceof RemoteProtocolError)
       ) {
-        markReusedConnectionFailure(error);
+        error.retry = "reused-connection";
       }
       throw error;
     }

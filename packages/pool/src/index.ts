@@ -26,6 +26,7 @@ export {
   ReadTimeout,
   RemoteProtocolError,
   ResponseNotRead,
+  type RetryHint,
   StreamConsumed,
   TimeoutError,
   TransportError,
