@@ -216,6 +216,7 @@ export class ConnectionPool {
     checkCount("maxConnections", options.maxConnections, 1);
     checkCount("maxKeepaliveConnections", options.maxKeepaliveConnections, 0);
     checkCount("retries", options.retries, 0);
+    checkCount("maxHeaderSize", options.maxHeaderSize, 1);
     checkDuration("keepaliveExpiry", options.keepaliveExpiry);
     if (options.http2 === true) {
       throw argumentError(
@@ -274,6 +275,7 @@ export class ConnectionPool {
       networkBackend: o.networkBackend,
       socketOptions: o.socketOptions,
       writeScheduler: this.#writeScheduler,
+      maxHeaderSize: o.maxHeaderSize,
     };
   }
 

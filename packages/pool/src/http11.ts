@@ -72,6 +72,12 @@ export interface HTTP11ConnectionOptions {
   readonly keepaliveExpiry?: number | undefined;
   /** Shared by the connections of one pool (see WriteScheduler); default: a shared one. */
   readonly writeScheduler?: WriteScheduler | undefined;
+  /**
+   * The most bytes a response head may take (status line and fields, the blank line that
+   * ends it not counted), and likewise a chunk-size line or the trailers. Default 100 KiB,
+   * as httpcore. A larger one is a RemoteProtocolError, however it arrives.
+   */
+  readonly maxHeaderSize?: number | undefined;
 }
 
 const SETTLE_TURNS = 2;
@@ -127,7 +133,7 @@ export class WriteScheduler {
 const DEFAULT_SCHEDULER = new WriteScheduler();
 
 const READ_NUM_BYTES = 64 * 1024;
-const MAX_INCOMPLETE_EVENT_SIZE = 100 * 1024;
+const DEFAULT_MAX_HEADER_SIZE = 100 * 1024;
 // Bodies up to this size are written together with the head, in one write.
 const COALESCE_LIMIT = 16 * 1024;
 // A server's "Keep-Alive: timeout=N" is trusted minus this margin, so that we stop using the
@@ -248,6 +254,54 @@ export class PrefixedStream implements NetworkStream {
 }
 
 /**
+ * The network stream as an ordinary response shows it (`extensions.networkStream`, as
+ * httpcore's "network_stream"): for looking at, not for reading. `getExtraInfo()` answers
+ * ("server_addr", "client_addr", "ssl_object" with the TLS socket, its ALPN protocol and
+ * certificate, "is_readable", ...); `read`, `write`, `startTls` and `close` reject with
+ * LocalProtocolError, since the bytes on this stream are the response's body and the
+ * connection's next responses. Only after a protocol switch (101, 2xx to CONNECT) does a
+ * response carry the stream itself.
+ *
+ * @example
+ * const alpn = (response.extensions.networkStream?.getExtraInfo("ssl_object") as TLSSocket | undefined)?.alpnProtocol
+ */
+export class ExtraInfoStream implements NetworkStream {
+  readonly #stream: NetworkStream;
+
+  constructor(stream: NetworkStream) {
+    this.#stream = stream;
+  }
+
+  #refuse(what: string): Promise<never> {
+    return Promise.reject(
+      new LocalProtocolError(
+        `cannot ${what} the network stream of a response that did not switch protocols: it carries the body (read response.stream) and the connection's next responses; it answers getExtraInfo() only`,
+      ),
+    );
+  }
+
+  read(): Promise<Uint8Array> {
+    return this.#refuse("read from");
+  }
+
+  write(): Promise<void> {
+    return this.#refuse("write to");
+  }
+
+  close(): Promise<void> {
+    return this.#refuse("close");
+  }
+
+  startTls(): Promise<NetworkStream> {
+    return this.#refuse("start TLS on");
+  }
+
+  getExtraInfo(key: string): unknown {
+    return this.#stream.getExtraInfo(key);
+  }
+}
+
+/**
  * An HTTP/1.1 connection over an open NetworkStream, one request at a time.
  *
  * @example
@@ -258,6 +312,8 @@ export class PrefixedStream implements NetworkStream {
 export class HTTP11Connection implements ConnectionInterface {
   readonly #origin: Origin;
   readonly #stream: NetworkStream;
+  // What ordinary responses carry as networkStream (made on the first).
+  #infoStream: ExtraInfoStream | null = null;
   readonly #keepaliveExpiry: number | undefined;
   readonly #scheduler: WriteScheduler;
   #h11: H11Connection;
@@ -282,7 +338,9 @@ export class HTTP11Connection implements ConnectionInterface {
     this.#stream = stream;
     this.#keepaliveExpiry = options.keepaliveExpiry;
     this.#scheduler = options.writeScheduler ?? DEFAULT_SCHEDULER;
-    this.#h11 = new H11Connection("client", { maxIncompleteEventSize: MAX_INCOMPLETE_EVENT_SIZE });
+    this.#h11 = new H11Connection("client", {
+      maxIncompleteEventSize: options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE,
+    });
   }
 
   #setState(next: HTTP11State): void {
@@ -368,7 +426,7 @@ export class HTTP11Connection implements ConnectionInterface {
       head = this.#send({
         type: "Request",
         method: request.method,
-        target: request.url.target,
+        target: request.target,
         headers: request.headers,
       });
     } catch (error) {
@@ -488,7 +546,10 @@ export class HTTP11Connection implements ConnectionInterface {
     try {
       return await traced("http11.receive_response_headers", request, { request }, () => receiving);
     } catch (error) {
-      await sending;
+      // Not waiting for the upload: its body may be stalled (an iterator that yields
+      // nothing for a long time), and an abort or a timeout must not wait for it. Its
+      // failure, if it came first, is the one to report (it closed the stream); once this
+      // connection is closed, its next chunk fails it quietly.
       throw sendError ?? error;
     }
   }
@@ -577,9 +638,9 @@ export class HTTP11Connection implements ConnectionInterface {
       httpVersion: httpVersionName(head.httpVersion),
       reasonPhrase: head.reason ?? "",
     };
-    if (switched) {
-      extensions.networkStream = new PrefixedStream(this.#stream, this.#h11.trailingData.data);
-    }
+    extensions.networkStream = switched
+      ? new PrefixedStream(this.#stream, this.#h11.trailingData.data)
+      : (this.#infoStream ??= new ExtraInfoStream(this.#stream));
     return new Response(head.status, {
       headers,
       content: new HTTP11Body(this, request, switched),

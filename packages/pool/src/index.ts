@@ -36,6 +36,7 @@ export {
   WriteTimeout,
 } from "./errors.js";
 export {
+  ExtraInfoStream,
   HTTP11Connection,
   type HTTP11ConnectionOptions,
   type HTTP11State,

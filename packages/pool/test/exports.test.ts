@@ -24,6 +24,7 @@ it("exports exactly the public API", () => {
       "Origin",
       "PoolTimeout",
       "PrefixedStream",
+      "ExtraInfoStream",
       "ProtocolError",
       "ReadError",
       "ReadTimeout",
