@@ -39,24 +39,36 @@ import { SETTLED } from "./settled.js";
 
 const EMPTY = new Uint8Array(0);
 const HIGH_WATER = 256 * 1024;
-// A socket's first read buffer, and the size it grows to once a read fills it.
-const FIRST_READ_BUFFER = 16 * 1024;
+// The size of every read buffer, shared or a socket's own.
 const READ_BUFFER = 64 * 1024;
+// A read at least this large into the shared buffer gives the socket a buffer of its own.
+const OWN_BUFFER_FROM = 16 * 1024;
+
+// The read buffer of every socket that is not reading large amounts right now: small reads
+// are copied out of it at once, so one buffer serves them all, and an idle connection holds
+// none of its own. Made on first use.
+let sharedBuffer: Buffer | null = null;
 
 /**
  * The `onread` option of one socket: where it reads to, and what it does with each read.
- * A read that fills at least half of its buffer is handed over as it is (a view, no copy)
- * and the next read gets a new buffer, four times larger if this one was filled, up to
- * READ_BUFFER. A smaller read is copied out (Buffer.allocUnsafe: below 4 KiB a slice of
- * Buffer's shared 8 KiB pool, like Node's other small Buffers) and the buffer is read into
- * again: a small response costs a copy of its bytes, not a 64 KiB allocation, and a large
- * one is not copied at all. A handed-over chunk holds at most twice its length of memory; a
- * pooled one keeps its 8 KiB pool slab alive while it is referenced (a backing store of
- * its own per small read cost ~2.5k instructions more per request over loopback, measured).
- * A socket keeps one buffer (16 or 64 KiB) between reads.
+ *
+ * A socket reads into the buffer shared by all sockets, and each read is copied out of it
+ * (Buffer.allocUnsafe: below 4 KiB a slice of Buffer's shared 8 KiB pool, like Node's other
+ * small Buffers). So small responses cost a copy of their bytes, and a kept-alive
+ * connection that sits idle holds no read buffer at all: 5000 idle connections hold one
+ * 64 KiB buffer between them, not 5000.
+ *
+ * A read of OWN_BUFFER_FROM bytes or more (a large body is coming) gives the socket a
+ * buffer of its own for the next read. A read that fills at least half of its own buffer
+ * is handed over as it is (a view, no copy) and the socket gets a new one; a smaller read is
+ * copied out and the socket goes back to the shared buffer. A large body is so read without
+ * copies but its first read, and a handed-over chunk holds at most twice its length.
+ *
+ * The shared buffer is never handed over: every socket reading into it points at it (Node
+ * keeps each socket's current buffer, and libuv writes into it on the next read).
  */
 class ReadBuffers {
-  #buffer: Buffer = Buffer.allocUnsafeSlow(FIRST_READ_BUFFER);
+  #buffer: Buffer = (sharedBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER));
   /**
    * The last read filled its buffer, so libuv reads the socket again in this poll phase:
    * more bytes may come before the event loop moves on.
@@ -73,13 +85,16 @@ class ReadBuffers {
     callback: (nread: number, buf: Buffer): boolean => {
       let chunk: Uint8Array;
       this.lastFilled = nread === buf.length;
-      if (nread * 2 >= buf.length) {
+      if (buf !== sharedBuffer && nread * 2 >= buf.length) {
         chunk = buf.subarray(0, nread);
-        const size = nread === buf.length ? Math.min(buf.length * 4, READ_BUFFER) : buf.length;
-        this.#buffer = Buffer.allocUnsafeSlow(size);
+        this.#buffer = Buffer.allocUnsafeSlow(READ_BUFFER);
       } else {
         chunk = Buffer.allocUnsafe(nread);
         buf.copy(chunk, 0, 0, nread);
+        this.#buffer =
+          buf === sharedBuffer && nread >= OWN_BUFFER_FROM
+            ? Buffer.allocUnsafeSlow(READ_BUFFER)
+            : (sharedBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER));
       }
       if (this.#deliver === null) this.#early.push(chunk);
       else this.#deliver(chunk);

@@ -114,9 +114,14 @@ export const clients = {
   },
 
   // The floor: canned request bytes on raw sockets, the response counted by its known size.
+  // Over plain TCP (to the origin, or to a forwarding proxy) the socket reads with `onread`
+  // into one reused buffer: no stream, no allocation, no parsing, the least work any JS
+  // client can do for the exchange. TLS sockets cannot take `onread`; theirs is the 'data'
+  // event, counted and dropped.
   "raw socket": (t) => {
     const origin = new URL(t.url);
     const secure = origin.protocol === "https:";
+    if (!secure && t.proxy?.mode !== "tunnel") return onreadFloor(t, origin);
     const idle = [];
     let responseSize = null;
     const open = () =>
@@ -202,3 +207,79 @@ export const clients = {
     };
   },
 };
+
+// The plain-TCP floor: each socket reads into one buffer of its own through `onread`, and a
+// response is done when its known size has arrived (learnt once, from the first head).
+function onreadFloor(t, origin) {
+  const idle = [];
+  const target = t.proxy ? new URL(t.proxy.url) : origin;
+  let responseSize = null;
+  const open = () =>
+    new Promise((resolve, reject) => {
+      const state = { got: 0, size: null, head: "", done: null };
+      const buffer = Buffer.allocUnsafe(64 * 1024);
+      const s = netConnect({
+        host: target.hostname,
+        port: Number(target.port),
+        onread: {
+          buffer,
+          callback(nread, buf) {
+            state.got += nread;
+            if (state.size === null) {
+              state.head += buf.latin1Slice(0, nread);
+              const end = state.head.indexOf("\r\n\r\n");
+              if (end !== -1) {
+                const length = Number(
+                  /content-length: *(\d+)/i.exec(state.head.slice(0, end))?.[1],
+                );
+                state.size = end + 4 + length;
+                state.head = "";
+              }
+            }
+            if (state.size !== null && state.got >= state.size) {
+              const done = state.done;
+              state.done = null;
+              state.got = 0;
+              done?.(state.size);
+            }
+          },
+        },
+      });
+      s.setNoDelay(true);
+      s.once("connect", () => resolve({ socket: s, state }));
+      s.once("error", reject);
+    });
+  const requests = new Map();
+  const requestBytes = (path) => {
+    let bytes = requests.get(path);
+    if (bytes === undefined) {
+      const target = t.proxy?.mode === "forward" ? t.url + path : path;
+      bytes = Buffer.from(`GET ${target} HTTP/1.1\r\nHost: ${origin.host}\r\n\r\n`, "latin1");
+      requests.set(path, bytes);
+    }
+    return bytes;
+  };
+  const roundTrip = (conn, bytes, size) =>
+    new Promise((resolve) => {
+      if (size !== null) conn.state.size = size;
+      conn.state.done = resolve;
+      conn.socket.write(bytes);
+    });
+  return {
+    async one(path = t.path) {
+      const conn = idle.pop() ?? (await open());
+      responseSize = await roundTrip(conn, requestBytes(path), responseSize);
+      idle.push(conn);
+      return responseSize;
+    },
+    async stream(path) {
+      const conn = await open();
+      const size = await roundTrip(conn, requestBytes(path), null);
+      conn.socket.destroy();
+      return size;
+    },
+    async close() {
+      for (const c of idle.splice(0)) c.socket.destroy();
+    },
+  };
+}

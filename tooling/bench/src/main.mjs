@@ -259,6 +259,22 @@ const rss =
         child.once("message", resolve);
       });
 
+// Memory per idle kept-alive connection: each client in a fresh process, three runs each.
+const IDLE_CONNECTIONS = QUICK ? 200 : 5000;
+const idleMemory = [];
+if (!only || only.includes("idle-memory")) {
+  for (let run = 0; run < 3; run++) {
+    for (const client of ["@x/pool", "undici", "node:http"]) {
+      const child = fork(`${here}idle-memory.mjs`, [client, HTTP, String(IDLE_CONNECTIONS)], {
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+        execArgv: ["--expose-gc"],
+      });
+      idleMemory.push({ run, ...(await new Promise((resolve) => child.once("message", resolve))) });
+    }
+  }
+  process.stderr.write("done: idle memory\n");
+}
+
 server.stop();
 proxyProcess.disconnect();
 proxyProcess.kill();
@@ -333,13 +349,42 @@ lines.push("");
 lines.push(
   `RSS while streaming ${rss.bytes / MiB} MiB with @x/pool: baseline ${(rss.baseline / MiB).toFixed(0)} MiB, peak ${(rss.peak / MiB).toFixed(0)} MiB, growth ${(rss.growth / MiB).toFixed(1)} MiB, ${rss.mbps.toFixed(0)} MB/s`,
 );
+if (idleMemory.length > 0) {
+  const kb = (v) => (v / 1024).toFixed(1);
+  const range = (client, key) => {
+    const values = idleMemory.filter((m) => m.client === client).map((m) => m[key]);
+    return `${kb(Math.min(...values))}-${kb(Math.max(...values))}`;
+  };
+  lines.push("");
+  lines.push(
+    table(
+      [
+        `per idle connection (${IDLE_CONNECTIONS}, 3 runs), KB`,
+        "heap",
+        "external",
+        "RSS",
+        "connections open",
+      ],
+      ["@x/pool", "undici", "node:http"].map((client) => [
+        client,
+        range(client, "heap"),
+        range(client, "external"),
+        range(client, "rss"),
+        idleMemory
+          .filter((m) => m.client === client)
+          .map((m) => m.connections)
+          .join(", "),
+      ]),
+    ),
+  );
+}
 lines.push("");
 lines.push(h11Table(parser));
 const report = lines.join("\n");
 console.log(report);
 const out = `${here}../results`;
 mkdirSync(out, { recursive: true });
-const json = JSON.stringify({ machine, results, queue, rss, parser }, null, 2);
+const json = JSON.stringify({ machine, results, queue, rss, idleMemory, parser }, null, 2);
 const file = QUICK || only ? "quick" : "latest";
 writeFileSync(`${out}/${file}.json`, `${json}\n`);
 writeFileSync(`${out}/${file}.md`, `${report}\n`);
