@@ -33,60 +33,45 @@ async function withProxy(make, body) {
 // The guide's three examples: what it types, what runs, and what it must print. `via` is
 // "http" (HTTPProxy: forwarding for http:, a CONNECT tunnel for https:) or "socks" (a SOCKS
 // tunnel per origin, http: and https: alike).
+//
+// Examples 2 and 3: a request to example.com and one to httpbin.org, then the pool's
+// connections: one per origin (a tunnel, CONNECT's or SOCKS's), or for forwarded http:
+// requests one connection to the proxy for both.
+const bothOrigins = (scheme) => ({
+  prompts: [
+    `>>> await proxy.request("GET", "${scheme}://example.com/")`,
+    `>>> await proxy.request("GET", "${scheme}://httpbin.org/json")`,
+    ">>> proxy.connections",
+  ],
+  async run(proxy) {
+    await proxy.request("GET", world.url(scheme, "example.com"));
+    await proxy.request("GET", world.url(scheme, "httpbin.org", "/json"));
+    return proxy.connections;
+  },
+  check(conns, via) {
+    const shown = conns.map(String);
+    if (via === "http" && scheme === "http") {
+      const shared = /^<ForwardHTTPConnection \[.*IDLE, Request Count: 2\]>$/;
+      const ok = shown.length === 1 && shared.test(shown[0]);
+      return check(ok, "forwarded requests did not share one connection");
+    }
+    const kind = via === "http" ? "TunnelHTTPConnection" : "SOCKSConnection";
+    check(
+      shown.length === 2 &&
+        shown[0].startsWith(`<${kind} ['${scheme}://httpbin.org:`) &&
+        shown[1].startsWith(`<${kind} ['${scheme}://example.com:`),
+      `${scheme}: requests through ${via} did not take one tunnel per origin`,
+    );
+  },
+});
 const examples = [
   {
     prompts: ['>>> r = await proxy.request("GET", "https://www.example.com/")'],
     run: (proxy) => proxy.request("GET", world.url("https", "www.example.com")),
     check: (r) => check(r.status === 200, "the first example did not answer 200"),
   },
-  {
-    prompts: [
-      '>>> await proxy.request("GET", "http://example.com/")',
-      '>>> await proxy.request("GET", "http://httpbin.org/json")',
-      ">>> proxy.connections",
-    ],
-    async run(proxy) {
-      await proxy.request("GET", world.url("http", "example.com"));
-      await proxy.request("GET", world.url("http", "httpbin.org", "/json"));
-      return proxy.connections;
-    },
-    check(conns, via) {
-      const shown = conns.map(String);
-      check(
-        via === "http"
-          ? shown.length === 1 &&
-              /^<ForwardHTTPConnection \[.*IDLE, Request Count: 2\]>$/.test(shown[0])
-          : shown.length === 2 &&
-              shown[0].startsWith("<SOCKSConnection ['http://httpbin.org:") &&
-              shown[1].startsWith("<SOCKSConnection ['http://example.com:"),
-        via === "http"
-          ? "forwarded requests did not share one connection"
-          : "http: requests through SOCKS did not take one tunnel per origin",
-      );
-    },
-  },
-  {
-    prompts: [
-      '>>> await proxy.request("GET", "https://example.com/")',
-      '>>> await proxy.request("GET", "https://httpbin.org/json")',
-      ">>> proxy.connections",
-    ],
-    async run(proxy) {
-      await proxy.request("GET", world.url("https", "example.com"));
-      await proxy.request("GET", world.url("https", "httpbin.org", "/json"));
-      return proxy.connections;
-    },
-    check(conns, via) {
-      const shown = conns.map(String);
-      const kind = via === "http" ? "TunnelHTTPConnection" : "SOCKSConnection";
-      check(
-        shown.length === 2 &&
-          shown[0].startsWith(`<${kind} ['https://httpbin.org:`) &&
-          shown[1].startsWith(`<${kind} ['https://example.com:`),
-        `tunnelled requests (${via}) did not take one connection per origin`,
-      );
-    },
-  },
+  bothOrigins("http"),
+  bothOrigins("https"),
 ];
 
 try {
