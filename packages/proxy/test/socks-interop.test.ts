@@ -5,6 +5,7 @@
 // socks4a, which dante does not speak, runs against the testkit's own SOCKS server.
 import { createServer } from "node:net";
 import { inspect } from "node:util";
+import { ConnectError } from "@x/pool";
 import {
   DANTE_USER,
   type EmbeddedSocks,
@@ -183,6 +184,15 @@ describe.skipIf(danteMissing !== null)("dante, open (socksmethod none)", () => {
       expect(r.status).toBe(200);
       expect(p.connections).toHaveLength(1);
     }
+  });
+
+  it("TLS to the origin failing inside the tunnel: ConnectError, the tunnel closed", async () => {
+    // No test CA: the origin's certificate does not verify.
+    await using p = new SOCKSProxy({ proxyUrl: proxyUrl("socks5h") });
+    const error = await p.request("GET", `https://localhost:${https.port}/`).catch((e) => e);
+    expect(error).toBeInstanceOf(ConnectError);
+    expect((error as Error).message).toMatch(/^TLS handshake failed/);
+    expect(p.connections).toEqual([]);
   });
 
   it("a refused target through socks4: SOCKS4 reply 0x5b", async () => {
