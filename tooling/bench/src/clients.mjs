@@ -5,18 +5,26 @@ import https from "node:https";
 import { connect as netConnect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { ConnectionPool } from "@x/pool";
-import { HTTPProxy } from "@x/proxy";
-import { Pool, ProxyAgent, request as undiciRequest } from "undici";
+import { HTTPProxy, SOCKSProxy } from "@x/proxy";
+import { SocksProxyAgent } from "socks-proxy-agent";
+import * as undici from "undici";
+
+const { Pool, ProxyAgent, request: undiciRequest } = undici;
+/** undici's SOCKS5 dispatcher (experimental, undici 7.11+), or undefined in an undici without it. */
+export const Socks5ProxyAgent = undici.Socks5ProxyAgent;
 
 /**
- * target: { url (origin), path, connections, ca?, proxy?: { url, mode: "forward"|"tunnel" } }
+ * target: { url (origin), path, connections, ca?, proxy?: { url, mode: "forward"|"tunnel"|"socks5" } }
+ * (mode "socks5": url is socks5h://host:port, and every request goes through a SOCKS5 tunnel)
  */
 export const clients = {
   "@x/pool": (t) => {
     const options = { maxConnections: t.connections, tls: t.ca ? { ca: t.ca } : undefined };
-    const pool = t.proxy
-      ? new HTTPProxy({ ...options, proxyUrl: t.proxy.url })
-      : new ConnectionPool(options);
+    const pool = !t.proxy
+      ? new ConnectionPool(options)
+      : t.proxy.mode === "socks5"
+        ? new SOCKSProxy({ ...options, proxyUrl: t.proxy.url })
+        : new HTTPProxy({ ...options, proxyUrl: t.proxy.url });
     return {
       async one(path = t.path) {
         const r = await pool.request("GET", t.url + path);
@@ -34,6 +42,28 @@ export const clients = {
 
   undici: (t) => {
     const connect = t.ca ? { ca: t.ca } : undefined;
+    if (t.proxy?.mode === "socks5") {
+      if (Socks5ProxyAgent === undefined) return null;
+      // It takes socks5: (or socks:), and resolves names at the proxy either way.
+      const agent = new Socks5ProxyAgent(t.proxy.url.replace(/^socks5h:/, "socks5:"), {
+        requestTls: connect,
+      });
+      // Its per-origin Pool takes `connections` from the request's options.
+      const options = { dispatcher: agent, connections: t.connections };
+      return {
+        async one(path = t.path) {
+          const { body } = await undiciRequest(t.url + path, options);
+          return (await body.arrayBuffer()).byteLength;
+        },
+        async stream(path) {
+          const { body } = await undiciRequest(t.url + path, options);
+          let n = 0;
+          for await (const chunk of body) n += chunk.length;
+          return n;
+        },
+        close: () => agent.close(),
+      };
+    }
     if (t.proxy) {
       const agent = new ProxyAgent({
         uri: t.proxy.url,
@@ -76,9 +106,14 @@ export const clients = {
     if (t.proxy?.mode === "tunnel") return null;
     const secure = t.url.startsWith("https:");
     const mod = secure ? https : http;
-    const agent = new mod.Agent({ keepAlive: true, maxSockets: t.connections, ca: t.ca });
+    const agentOptions = { keepAlive: true, maxSockets: t.connections, ca: t.ca };
+    // Through SOCKS: socks-proxy-agent, an http.Agent that opens each socket through a tunnel.
+    const socks = t.proxy?.mode === "socks5";
+    const agent = socks
+      ? new SocksProxyAgent(t.proxy.url, agentOptions)
+      : new mod.Agent(agentOptions);
     const origin = new URL(t.url);
-    const proxy = t.proxy ? new URL(t.proxy.url) : null;
+    const proxy = t.proxy && !socks ? new URL(t.proxy.url) : null;
     const get = (path) =>
       new Promise((resolve, reject) => {
         const options = proxy
@@ -121,11 +156,22 @@ export const clients = {
   "raw socket": (t) => {
     const origin = new URL(t.url);
     const secure = origin.protocol === "https:";
-    if (!secure && t.proxy?.mode !== "tunnel") return onreadFloor(t, origin);
+    if (!secure && (t.proxy === undefined || t.proxy.mode === "forward")) {
+      return onreadFloor(t, origin);
+    }
     const idle = [];
     let responseSize = null;
     const open = () =>
       new Promise((resolve, reject) => {
+        if (t.proxy?.mode === "socks5") {
+          socks5Tunnel(new URL(t.proxy.url), origin.hostname, Number(origin.port)).then((s) => {
+            if (!secure) return resolve(s);
+            const tls = tlsConnect({ socket: s, servername: origin.hostname, ca: t.ca });
+            tls.once("secureConnect", () => resolve(tls));
+            tls.once("error", reject);
+          }, reject);
+          return;
+        }
         if (t.proxy) {
           const p = new URL(t.proxy.url);
           const s = netConnect(Number(p.port), p.hostname);
@@ -282,4 +328,41 @@ function onreadFloor(t, origin) {
       for (const c of idle.splice(0)) c.socket.destroy();
     },
   };
+}
+
+/**
+ * The raw floor's SOCKS5 handshake, done as a client does it: the greeting (no
+ * authentication), then CONNECT to an IPv4 address, each answer awaited; resolves with the
+ * socket once the reply (whatever its bound address) has been read.
+ */
+function socks5Tunnel(proxy, ipv4, port) {
+  return new Promise((resolve, reject) => {
+    const s = netConnect(Number(proxy.port), proxy.hostname);
+    s.setNoDelay(true);
+    s.once("error", reject);
+    let got = Buffer.alloc(0);
+    let step = "greeting";
+    const onData = (chunk) => {
+      got = Buffer.concat([got, chunk]);
+      if (step === "greeting" && got.length >= 2) {
+        if (got[0] !== 5 || got[1] !== 0)
+          return reject(new Error(`SOCKS5 greeting: ${got.toString("hex")}`));
+        got = got.subarray(2);
+        step = "connect";
+        const address = ipv4.split(".").map(Number);
+        s.write(Buffer.from([5, 1, 0, 1, ...address, port >> 8, port & 0xff]));
+      }
+      if (step === "connect" && got.length >= 5) {
+        if (got[1] !== 0) return reject(new Error(`SOCKS5 reply ${got[1]}`));
+        const length = got[3] === 1 ? 10 : got[3] === 4 ? 22 : 7 + got[4];
+        if (got.length < length) return;
+        s.off("data", onData);
+        s.off("error", reject);
+        if (got.length > length) s.unshift(got.subarray(length));
+        resolve(s);
+      }
+    };
+    s.on("data", onData);
+    s.once("connect", () => s.write(Buffer.from([5, 1, 0])));
+  });
 }

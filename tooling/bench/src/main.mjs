@@ -8,9 +8,10 @@ import os from "node:os";
 import { PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { ConnectionPool } from "@x/pool";
+import { startMicrosocks, unavailable } from "@x/testkit";
 import { Pool } from "undici";
 import { ratioChart } from "./chart.mjs";
-import { clients } from "./clients.mjs";
+import { clients, Socks5ProxyAgent } from "./clients.mjs";
 import { echoBackend } from "./echo-backend.mjs";
 import { benchH11, h11Table } from "./h11.mjs";
 import { startServer } from "./server-process.mjs";
@@ -32,6 +33,19 @@ const HTTP = `http://127.0.0.1:${ports.httpPort}`;
 const HTTPS = `https://localhost:${ports.httpsPort}`;
 const PROXY = `http://127.0.0.1:${proxyPort}`;
 const ca = ports.ca;
+// The SOCKS scenarios go through microsocks (a real SOCKS server in C, in its own process)
+// when it is installed, else (or with BENCH_SOCKS=embedded) through the embedded proxy's
+// port, which speaks SOCKS5 too. Their origin is an IPv4 literal: microsocks resolves names
+// with the system's resolver.
+const only = process.env.BENCH_ONLY?.split(",");
+const wantsSocks = !only || only.some((id) => id.startsWith("socks-"));
+const microsocksMissing =
+  process.env.BENCH_SOCKS === "embedded" ? "BENCH_SOCKS=embedded" : unavailable("microsocks");
+const microsocks = wantsSocks && microsocksMissing === null ? await startMicrosocks() : null;
+const SOCKS = `socks5h://127.0.0.1:${microsocks?.port ?? proxyPort}`;
+const socksServer = microsocks
+  ? "microsocks (its own process)"
+  : `the embedded proxy's port, in its own process (not microsocks: ${microsocksMissing})`;
 
 const MiB = 1024 * 1024;
 const scenarios = [
@@ -94,6 +108,16 @@ const scenarios = [
     proxy: { url: PROXY, mode: "tunnel" },
   },
   {
+    id: "socks-small",
+    name: "SOCKS5 tunnel, small, 10 conns",
+    url: HTTP,
+    path: "/small",
+    connections: 10,
+    inFlight: 20,
+    requests: 5000,
+    proxy: { url: SOCKS, mode: "socks5" },
+  },
+  {
     id: "stream-256",
     name: "256 MiB streamed body (MB/s)",
     url: HTTP,
@@ -108,6 +132,14 @@ const scenarios = [
     connections: 1,
     ca,
     proxy: { url: PROXY, mode: "tunnel" },
+  },
+  {
+    id: "socks-256",
+    name: "256 MiB through a SOCKS5 tunnel (MB/s)",
+    url: HTTP,
+    stream: `/stream/${256 * MiB}`,
+    connections: 1,
+    proxy: { url: SOCKS, mode: "socks5" },
   },
 ];
 
@@ -145,10 +177,10 @@ async function measure(name, scenario) {
 
 const names = Object.keys(clients);
 const results = [];
-const only = process.env.BENCH_ONLY?.split(",");
 for (const s of scenarios.filter((x) => !only || only.includes(x.id))) {
   const perClient = Object.fromEntries(names.map((n) => [n, []]));
   const roundRatios = { undici: [], "node:http": [], "raw socket": [] };
+  const fastest = [];
   const rounds = ROUNDS;
   for (let r = 0; r < rounds; r++) {
     const order = names.map((_, i) => names[(i + r) % names.length]);
@@ -163,6 +195,12 @@ for (const s of scenarios.filter((x) => !only || only.includes(x.id))) {
     for (const other of Object.keys(roundRatios)) {
       if (round[other] !== undefined) roundRatios[other].push(round["@x/pool"] / round[other]);
     }
+    // Against the faster of undici and node:http in this round.
+    const rivals = ["undici", "node:http"].filter((n) => round[n] !== undefined);
+    if (rivals.length > 0) {
+      const best = rivals.reduce((a, b) => (round[a] >= round[b] ? a : b));
+      fastest.push({ ratio: round["@x/pool"] / round[best], client: best });
+    }
   }
   const med = Object.fromEntries(
     Object.entries(perClient).map(([n, v]) => [n, v.length ? median(v) : null]),
@@ -176,6 +214,8 @@ for (const s of scenarios.filter((x) => !only || only.includes(x.id))) {
     unit: s.stream ? "MB/s" : "req/s",
     median: med,
     ratio: ratios,
+    vsFastest: fastest.length ? median(fastest.map((f) => f.ratio)) : null,
+    fastestPerRound: fastest.map((f) => f.client),
     rounds,
     // Every round's numbers, so that the spread behind each median can be seen.
     perRound: perClient,
@@ -276,6 +316,7 @@ if (!only || only.includes("idle-memory")) {
 }
 
 server.stop();
+await microsocks?.close();
 proxyProcess.disconnect();
 proxyProcess.kill();
 
@@ -324,6 +365,23 @@ lines.push("");
 lines.push(
   "Ratios are medians of the per-round ratios (@x/pool ÷ the other, higher is better for @x/pool).",
 );
+const socksRows = results.filter((r) => r.id.startsWith("socks-"));
+if (socksRows.length > 0) {
+  lines.push("");
+  lines.push(
+    `SOCKS5 rows: @x/pool is @x/proxy's SOCKSProxy (socks5h), undici 7 its Socks5ProxyAgent${Socks5ProxyAgent === undefined ? " (not in the installed undici: n/a)" : " (experimental)"}, node:http uses socks-proxy-agent, and the raw socket does the SOCKS5 handshake then writes canned requests; the SOCKS server is ${socksServer}.`,
+  );
+  for (const r of socksRows) {
+    const counts = {};
+    for (const c of r.fastestPerRound) counts[c] = (counts[c] ?? 0) + 1;
+    const who = Object.entries(counts)
+      .map(([c, n]) => `${c} ${n}/${r.fastestPerRound.length}`)
+      .join(", ");
+    lines.push(
+      `- ${r.scenario}: ${x(r.vsFastest)} the fastest competitor of each round (the faster: ${who})`,
+    );
+  }
+}
 lines.push("");
 lines.push(
   table(
@@ -384,7 +442,8 @@ const report = lines.join("\n");
 console.log(report);
 const out = `${here}../results`;
 mkdirSync(out, { recursive: true });
-const json = JSON.stringify({ machine, results, queue, rss, idleMemory, parser }, null, 2);
+const socks = { server: socksServer, undiciSocks5: Socks5ProxyAgent !== undefined };
+const json = JSON.stringify({ machine, socks, results, queue, rss, idleMemory, parser }, null, 2);
 const file = QUICK || only ? "quick" : "latest";
 writeFileSync(`${out}/${file}.json`, `${json}\n`);
 writeFileSync(`${out}/${file}.md`, `${report}\n`);
