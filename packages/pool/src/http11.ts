@@ -132,7 +132,8 @@ export class WriteScheduler {
 
 const DEFAULT_SCHEDULER = new WriteScheduler();
 
-const READ_NUM_BYTES = 64 * 1024;
+// As large as NodeBackend's read buffers, so that a read is never split.
+const READ_NUM_BYTES = 128 * 1024;
 const DEFAULT_MAX_HEADER_SIZE = 100 * 1024;
 // Bodies up to this size are written together with the head, in one write.
 const COALESCE_LIMIT = 16 * 1024;

@@ -40,9 +40,11 @@ import { SETTLED } from "./settled.js";
 const EMPTY = new Uint8Array(0);
 const HIGH_WATER = 256 * 1024;
 // The size of every read buffer, shared or a socket's own.
-const READ_BUFFER = 64 * 1024;
-// A read at least this large into the shared buffer gives the socket a buffer of its own.
+const READ_BUFFER = 128 * 1024;
+// A read at least this large into the shared buffer gives the socket a buffer of its own,
+// which it gives back after this many smaller reads in a row.
 const OWN_BUFFER_FROM = 16 * 1024;
+const BACK_TO_SHARED_AFTER = 2;
 
 // The read buffer of every socket that is not reading large amounts right now: small reads
 // are copied out of it at once, so one buffer serves them all, and an idle connection holds
@@ -56,13 +58,16 @@ let sharedBuffer: Buffer | null = null;
  * (Buffer.allocUnsafe: below 4 KiB a slice of Buffer's shared 8 KiB pool, like Node's other
  * small Buffers). So small responses cost a copy of their bytes, and a kept-alive
  * connection that sits idle holds no read buffer at all: 5000 idle connections hold one
- * 64 KiB buffer between them, not 5000.
+ * 128 KiB buffer between them, not 5000.
  *
  * A read of OWN_BUFFER_FROM bytes or more (a large body is coming) gives the socket a
  * buffer of its own for the next read. A read that fills at least half of its own buffer
  * is handed over as it is (a view, no copy) and the socket gets a new one; a smaller read is
- * copied out and the socket goes back to the shared buffer. A large body is so read without
- * copies but its first read, and a handed-over chunk holds at most twice its length.
+ * copied out, and after two small reads in a row (not just the tail of a body) the socket
+ * goes back to the shared buffer. Large bodies one after another are so read without
+ * copies but the very first read, and a handed-over chunk holds at most twice its length.
+ * A connection left idle right after a large body keeps its own buffer until it reads
+ * small amounts again.
  *
  * The shared buffer is never handed over: every socket reading into it points at it (Node
  * keeps each socket's current buffer, and libuv writes into it on the next read).
@@ -78,6 +83,8 @@ class ReadBuffers {
   // (chunks would wait in #early until then).
   #deliver: ((chunk: Uint8Array) => void) | null = null;
   #early: Uint8Array[] = [];
+  // Small reads in a row into this socket's own buffer.
+  #smallReads = 0;
 
   readonly onread = {
     buffer: (): Buffer => this.#buffer,
@@ -88,13 +95,20 @@ class ReadBuffers {
       if (buf !== sharedBuffer && nread * 2 >= buf.length) {
         chunk = buf.subarray(0, nread);
         this.#buffer = Buffer.allocUnsafeSlow(READ_BUFFER);
+        this.#smallReads = 0;
       } else {
         chunk = Buffer.allocUnsafe(nread);
         buf.copy(chunk, 0, 0, nread);
-        this.#buffer =
-          buf === sharedBuffer && nread >= OWN_BUFFER_FROM
-            ? Buffer.allocUnsafeSlow(READ_BUFFER)
-            : (sharedBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER));
+        if (buf === sharedBuffer) {
+          if (nread >= OWN_BUFFER_FROM) this.#buffer = Buffer.allocUnsafeSlow(READ_BUFFER);
+        } else if (nread >= OWN_BUFFER_FROM) {
+          this.#smallReads = 0;
+        } else if (++this.#smallReads >= BACK_TO_SHARED_AFTER) {
+          // The tail of a large body is one small read; two in a row say the large ones
+          // are over.
+          this.#buffer = sharedBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER);
+          this.#smallReads = 0;
+        }
       }
       if (this.#deliver === null) this.#early.push(chunk);
       else this.#deliver(chunk);

@@ -60,7 +60,8 @@ describe("NodeStream reads", () => {
     const server = await startRawServer((socket) => void sendInPieces(socket, payload, 7));
     try {
       const stream = await new NodeBackend().connectTcp("127.0.0.1", server.port);
-      const chunks = await readAll(stream, 64 * 1024);
+      // HTTP11Connection's read size: reads of a whole buffer are not split.
+      const chunks = await readAll(stream, 128 * 1024);
       expectSame(chunks, payload);
       // Both ways of handing a read over were taken.
       expect(chunks.some((c) => c.length < 4096)).toBe(true);
