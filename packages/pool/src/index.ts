@@ -67,6 +67,7 @@ export type {
   ResolveOptions,
   SocketOptions,
 } from "./network.js";
+export { NetworkSocket, type NetworkSocketOptions } from "./network-socket.js";
 export { NodeBackend, NodeStream } from "./node-backend.js";
 export { printable } from "./printable.js";
 export { traced } from "./trace.js";

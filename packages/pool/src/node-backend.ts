@@ -352,6 +352,39 @@ export class NodeStream implements NetworkStream {
     return handshake(secure, timeout, signal, raw);
   }
 
+  /**
+   * Hands the socket to a new owner (node:http, tls.connect ...): this stream stops
+   * listening to it and must not be used again, and the bytes it had read but not handed
+   * out are put back on the socket, first. Returns null, and changes nothing, for a socket
+   * read through net's `onread` (the TCP and Unix sockets NodeBackend opens, whose bytes
+   * never reach the socket's own events): start TLS over one first (`startTls` hands it to
+   * TLS), or wrap the stream in a NetworkSocket.
+   *
+   * @example
+   * const tls = await tunnel.startTls({ ALPNProtocols: ["http/1.1"] }, "example.com");
+   * const socket = (tls as NodeStream).detach(); // a TLSSocket, for an http.Agent
+   */
+  detach(): Socket | null {
+    if (this.#reads !== null || this.#closed) return null;
+    const socket = this.#socket;
+    socket.off("data", this.#onData);
+    socket.off("end", this.#onEnd);
+    socket.off("error", this.#onError);
+    socket.off("close", this.#onClose);
+    this.#closed = true;
+    this.#wake();
+    for (let i = this.#queue.length - 1; i >= 0; i--) socket.unshift(this.#queue[i]!);
+    this.#queue.length = 0;
+    this.#queued = 0;
+    // The socket stays flowing (as a new socket is): its new owner listens before the
+    // event loop polls again, so nothing arrives unheard. Bytes put back wait in its buffer.
+    if (this.#paused) {
+      this.#paused = false;
+      socket.resume();
+    }
+    return socket;
+  }
+
   getExtraInfo(key: string): unknown {
     const socket = this.#socket;
     switch (key) {

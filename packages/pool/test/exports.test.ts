@@ -21,6 +21,7 @@ it("exports exactly the public API", () => {
       "NetworkError",
       "NodeBackend",
       "NodeStream",
+      "NetworkSocket",
       "Origin",
       "PoolTimeout",
       "PrefixedStream",
