@@ -263,7 +263,7 @@ function onreadFloor(t, origin) {
   const open = () =>
     new Promise((resolve, reject) => {
       const state = { got: 0, size: null, head: "", done: null };
-      const buffer = Buffer.allocUnsafe(64 * 1024);
+      const buffer = Buffer.allocUnsafe(128 * 1024);
       const s = netConnect({
         host: target.hostname,
         port: Number(target.port),
