@@ -1,0 +1,87 @@
+// Shared by the ports of httpcore's own tests (tests/_async/*.py, tests/test_*.py).
+import { inspect } from "node:util";
+import {
+  ConnectError,
+  MockBackend,
+  type NetworkBackend,
+  type NetworkStream,
+} from "../../src/index.js";
+
+/** httpcore's usual scripted response: 200, plain/text, "Hello, world!". */
+export const HELLO = [
+  "HTTP/1.1 200 OK\r\n",
+  "Content-Type: plain/text\r\n",
+  "Content-Length: 13\r\n",
+  "\r\n",
+  "Hello, world!",
+] as const;
+
+export const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** What httpcore's `[repr(c) for c in pool.connections]` is here. */
+export const info = (pool: { connections: readonly unknown[] }): string[] =>
+  pool.connections.map((c) => inspect(c));
+
+/** A scripted stream for a bare HTTP11Connection (httpcore's AsyncMockStream). */
+export function mockStream(chunks: ReadonlyArray<string | Uint8Array>): Promise<NetworkStream> {
+  return new MockBackend(chunks).connectTcp("example.com", 443);
+}
+
+/** Records the trace event names of a request (httpcore's `trace` callback). */
+export function tracer(): { names: string[]; trace: (name: string) => void } {
+  const names: string[] = [];
+  return { names, trace: (name: string) => void names.push(name) };
+}
+
+/** Request headers for a bare connection, which adds none (httpcore's does add Host). */
+export const host = (authority = "example.com"): { Host: string } => ({ Host: authority });
+
+/**
+ * A NetworkBackend whose streams are made by `make`: for the tests where httpcore
+ * subclasses its mock backend or stream.
+ */
+export function backendOf(make: () => NetworkStream): NetworkBackend {
+  return {
+    connectTcp: async () => make(),
+    connectUnixSocket: async () => make(),
+    sleep: async () => {},
+  };
+}
+
+/**
+ * Reads replay `reads`, then never settle; writes settle at once or, with `stallWrites`,
+ * never (httpcore's SlowReadStream and SlowWriteStream, whose waits are `anyio.sleep(999)`).
+ */
+export class ScriptedStream implements NetworkStream {
+  closed = false;
+  readonly #reads: Uint8Array[];
+  readonly #stallWrites: boolean;
+
+  constructor(reads: ReadonlyArray<string>, options: { stallWrites?: boolean } = {}) {
+    this.#reads = reads.map((r) => new TextEncoder().encode(r));
+    this.#stallWrites = options.stallWrites ?? false;
+  }
+
+  read(): Promise<Uint8Array> {
+    const next = this.#reads.shift();
+    // Out of script: silence, as httpcore's `await anyio.sleep(999)`.
+    return next === undefined ? new Promise(() => {}) : Promise.resolve(next);
+  }
+
+  write(): Promise<void> {
+    return this.#stallWrites ? new Promise(() => {}) : Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  async startTls(): Promise<NetworkStream> {
+    if (this.closed) throw new ConnectError("closed");
+    return this;
+  }
+
+  getExtraInfo(): unknown {
+    return undefined;
+  }
+}
