@@ -85,3 +85,29 @@ export class ScriptedStream implements NetworkStream {
     return undefined;
   }
 }
+
+/**
+ * `conn`, closed at the end of an `await using` block, as httpcore's `async with conn:`
+ * (connections here have `close()` but no `Symbol.asyncDispose` of their own).
+ */
+export function scoped<T extends { close(): Promise<void> }>(conn: T): T & AsyncDisposable {
+  return Object.assign(conn, { [Symbol.asyncDispose]: () => conn.close() });
+}
+
+/** httpcore's four state checks at once: is_idle, is_closed, is_available, has_expired. */
+export function states(conn: {
+  isIdle(): boolean;
+  isClosed(): boolean;
+  isAvailable(): boolean;
+  hasExpired(): boolean;
+}): { idle: boolean; closed: boolean; available: boolean; expired: boolean } {
+  return {
+    idle: conn.isIdle(),
+    closed: conn.isClosed(),
+    available: conn.isAvailable(),
+    expired: conn.hasExpired(),
+  };
+}
+
+/** The states of an IDLE connection that can be reused. */
+export const REUSABLE = { idle: true, closed: false, available: true, expired: false } as const;
