@@ -5,6 +5,8 @@ import {
   MockBackend,
   type NetworkBackend,
   type NetworkStream,
+  ReadError,
+  WriteError,
 } from "../../src/index.js";
 
 /** httpcore's usual scripted response: 200, plain/text, "Hello, world!". */
@@ -49,35 +51,56 @@ export function backendOf(make: () => NetworkStream): NetworkBackend {
 }
 
 /**
- * Reads replay `reads`, then never settle; writes settle at once or, with `stallWrites`,
- * never (httpcore's SlowReadStream and SlowWriteStream, whose waits are `anyio.sleep(999)`).
+ * Reads replay `reads`, then wait; writes settle at once or, with `stallWrites`, wait
+ * (httpcore's SlowReadStream and SlowWriteStream, which wait with `anyio.sleep(999)`).
+ * httpcore cancels the waiting task; a promise cannot be cancelled, so here the connection
+ * closes the stream, and what waits fails then, as on a socket (NetworkStream: "close():
+ * pending reads fail"). Pending writes fail too unless `writesIgnoreClose`.
  */
 export class ScriptedStream implements NetworkStream {
   closed = false;
   readonly #reads: Uint8Array[];
   readonly #stallWrites: boolean;
+  readonly #writesIgnoreClose: boolean;
+  readonly #waiting = new Set<(error: Error) => void>();
 
-  constructor(reads: ReadonlyArray<string>, options: { stallWrites?: boolean } = {}) {
+  constructor(
+    reads: ReadonlyArray<string>,
+    options: { stallWrites?: boolean; writesIgnoreClose?: boolean } = {},
+  ) {
     this.#reads = reads.map((r) => new TextEncoder().encode(r));
     this.#stallWrites = options.stallWrites ?? false;
+    this.#writesIgnoreClose = options.writesIgnoreClose ?? false;
+  }
+
+  #wait<T>(failOnClose: boolean, make: (message: string) => Error): Promise<T> {
+    if (this.closed) return Promise.reject(make("the stream is closed"));
+    return new Promise<T>((_resolve, reject) => {
+      if (failOnClose) this.#waiting.add(reject);
+    }).catch(() => {
+      throw make("the stream was closed");
+    });
   }
 
   read(): Promise<Uint8Array> {
     const next = this.#reads.shift();
-    // Out of script: silence, as httpcore's `await anyio.sleep(999)`.
-    return next === undefined ? new Promise(() => {}) : Promise.resolve(next);
+    if (next !== undefined && !this.closed) return Promise.resolve(next);
+    return this.#wait(true, (m) => new ReadError(m));
   }
 
   write(): Promise<void> {
-    return this.#stallWrites ? new Promise(() => {}) : Promise.resolve();
+    if (!this.#stallWrites && !this.closed) return Promise.resolve();
+    return this.#wait(!this.#writesIgnoreClose, (m) => new WriteError(m));
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const reject of this.#waiting) reject(new Error("closed"));
+    this.#waiting.clear();
   }
 
   async startTls(): Promise<NetworkStream> {
-    if (this.closed) throw new ConnectError("closed");
+    if (this.closed) throw new ConnectError("the stream is closed");
     return this;
   }
 
