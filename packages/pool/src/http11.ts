@@ -82,6 +82,8 @@ export interface HTTP11ConnectionOptions {
 
 const SETTLE_TURNS = 2;
 
+const ignoreReason = (_reason: unknown): void => {};
+
 /**
  * The turns of the event loop that connections sharing it count, and how many of them have
  * an exchange in flight: the state behind the write timing at the top of http11.ts. A pool
@@ -330,9 +332,6 @@ export class HTTP11Connection implements ConnectionInterface {
   #reservedFor: Request | null = null;
   // Stops watching the AbortSignal of the request in flight.
   #stopWatching: (() => void) | null = null;
-  readonly #closeOnAbort = (): void => {
-    void this.close();
-  };
 
   constructor(origin: Origin, stream: NetworkStream, options: HTTP11ConnectionOptions = {}) {
     this.#origin = origin;
@@ -447,8 +446,19 @@ export class HTTP11Connection implements ConnectionInterface {
     // An abort from now until the response is closed costs the connection (HTTP/1.1 cannot
     // take back a request in flight).
     const signal = request.signal;
-    if (signal !== undefined) this.#stopWatching = watchAbort(signal, this.#closeOnAbort);
-    return this.#roundTrip(request, head);
+    if (signal === undefined) return this.#roundTrip(request, head);
+    // The abort settles the request at once, whatever it was waiting for: a stream whose
+    // write does not fail on close() (the NetworkStream contract asks only reads to) must
+    // not hold it.
+    let rejectAborted: (reason: unknown) => void = ignoreReason;
+    const aborted = new Promise<never>((_resolve, reject) => {
+      rejectAborted = reject;
+    });
+    this.#stopWatching = watchAbort(signal, () => {
+      void this.close();
+      rejectAborted(signal.reason);
+    });
+    return Promise.race([this.#roundTrip(request, head), aborted]);
   }
 
   async #roundTrip(request: Request, head: Uint8Array): Promise<Response> {
@@ -753,6 +763,11 @@ export class HTTP11Connection implements ConnectionInterface {
 
   info(): string {
     return `'${this.#origin}', HTTP/1.1, ${this.#state}, Request Count: ${this.#requestCount}`;
+  }
+
+  /** Closes it: `await using conn = new HTTP11Connection(origin, stream)`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   toString(): string {
