@@ -62,8 +62,11 @@ import {
 export interface ConnectionOptions {
   /**
    * The most bytes a head (request or status line plus fields), a chunk-size line or a
-   * trailer may take. Past it the peer gets RemoteProtocolError with errorStatusHint 431.
-   * Default 16 KiB.
+   * trailer may take, not counting the line end or blank line that completes it. Past it
+   * the peer gets RemoteProtocolError with errorStatusHint 431. It is h11's rule (a bound
+   * on what is buffered while incomplete) made independent of how the bytes arrive: a head
+   * of exactly this size is taken whether it comes whole, in pieces or byte by byte, and one
+   * byte more is refused in every case. Default 16 KiB.
    */
   readonly maxIncompleteEventSize?: number;
   /**
@@ -266,7 +269,7 @@ export class Connection {
     try {
       const event = this.#extractNextReceiveEvent();
       if (event.type === "NEED_DATA") {
-        if (this.#buffer.length > this.#maxIncompleteEventSize) {
+        if (this.#buffer.countedLength > this.#maxIncompleteEventSize) {
           throw new RemoteProtocolError("Receive buffer too long", 431);
         }
         if (this.#closed) throw new RemoteProtocolError("peer unexpectedly closed connection");

@@ -71,6 +71,15 @@ export class ReceiveBuffer {
     return this.#end - this.#start;
   }
 
+  /**
+   * The bytes held count against a limit: all but a last CR, which may be the start of the
+   * line end (or the blank line) that completes what is being read.
+   */
+  get countedLength(): number {
+    const end = this.#end;
+    return end - this.#start - (end > this.#start && this.#buf[end - 1] === CR ? 1 : 0);
+  }
+
   append(chunk: Uint8Array): void {
     const length = this.#end - this.#start;
     if (length === 0) {
@@ -161,8 +170,8 @@ export class ReceiveBuffer {
    * Takes a head out of the buffer and returns latin1 text that starts with it, blank line
    * included (`headLength` says where it ends; bytes after it may follow in the text, and
    * stay in the buffer), or returns null when it has not all arrived. An empty head (the
-   * buffer starting with a blank line) is "". `limit` bounds the head: past it
-   * `onTooLarge` is called.
+   * buffer starting with a blank line) is "". `limit` bounds the head, its final blank
+   * line not counted: past it `onTooLarge` is called.
    */
   extractHead(limit: number, onTooLarge: () => never): string | null {
     const length = this.#end - this.#start;
@@ -183,7 +192,8 @@ export class ReceiveBuffer {
       const text = decodeLatin1(this.#buf, this.#start, this.#start + window);
       const headEnd = blankLineEnd(text);
       if (headEnd !== -1) {
-        if (headEnd > limit) onTooLarge();
+        // The blank line that ends the head is not counted (see below).
+        if (headEnd - (text.charCodeAt(headEnd - 2) === CR ? 2 : 1) > limit) onTooLarge();
         this.#consume(headEnd);
         // The whole window, not a slice of it: a sliced string makes each character read
         // of the parse that follows go through the slice (~1,300 instructions a head).
@@ -195,7 +205,10 @@ export class ReceiveBuffer {
     }
     const headEnd = this.findHeadEnd();
     if (headEnd === -1) return null;
-    if (headEnd > limit) onTooLarge();
+    // `limit` bounds the head without the blank line that ends it: what h11 lets a head
+    // reach while it is incomplete, so a head that arrives in pieces, none of them past the
+    // limit, is taken whole however its last piece is cut.
+    if (headEnd - (this.#buf[this.#start + headEnd - 2] === CR ? 2 : 1) > limit) onTooLarge();
     const text = decodeLatin1(this.#buf, this.#start, this.#start + headEnd);
     this.#consume(headEnd);
     this.headLength = headEnd;

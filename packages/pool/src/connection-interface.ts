@@ -1,3 +1,4 @@
+import type { RetryHint } from "./errors.js";
 import type { Request, Response } from "./models.js";
 import type { Origin } from "./url.js";
 
@@ -43,20 +44,19 @@ export interface ConnectionInterface {
   unreserve?(request: Request): void;
 }
 
-// Errors raised on a *reused* connection before any byte of the response arrived. The pool
-// may retry such a request once on a new connection (see ConnectionPool), when it is safe
-// to send twice: its method is idempotent (RFC 9110 §9.2.2) and its body can be sent again.
-const reusedFailures = new WeakSet<object>();
+// The pool sends a failed request again on a new connection when the error says it may
+// (TransportError.retry, set by the connection): "unprocessed" always, "reused-connection"
+// only when the request is safe to send twice: its method is idempotent (RFC 9110 §9.2.2)
+// and its body can be sent again.
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 
 export function canRetry(request: Request): boolean {
   return IDEMPOTENT.has(request.method) && request.replayable;
 }
 
-export function markReusedConnectionFailure(error: unknown): void {
-  if (typeof error === "object" && error !== null) reusedFailures.add(error);
-}
-
-export function isReusedConnectionFailure(error: unknown): boolean {
-  return typeof error === "object" && error !== null && reusedFailures.has(error);
+/** The error's retry hint (TransportError.retry), read without trusting its type. */
+export function retryHint(error: unknown): RetryHint | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
+  const hint = (error as { retry?: unknown }).retry;
+  return hint === "unprocessed" || hint === "reused-connection" ? hint : undefined;
 }

@@ -40,11 +40,7 @@ import { watchAbort } from "./abort.js";
 import { Body, type ResponseStream, toBody } from "./body.js";
 import { concat } from "./bytes.js";
 import { HTTPConnection, type HTTPConnectionOptions } from "./connection.js";
-import {
-  type ConnectionInterface,
-  canRetry,
-  isReusedConnectionFailure,
-} from "./connection-interface.js";
+import { type ConnectionInterface, canRetry, retryHint } from "./connection-interface.js";
 import { argumentError, ConnectionNotAvailable, PoolTimeout } from "./errors.js";
 import { WriteScheduler } from "./http11.js";
 import {
@@ -93,6 +89,9 @@ const CONTENT_METHODS = new Set(["POST", "PUT", "PATCH"]);
  * promise and nothing else: while thousands wait in the queue, each costs this object and
  * its Request (no suspended async function, no promise of its own).
  */
+/** How many times a request the server did not process is sent again (GOAWAY, refused streams). */
+const MAX_UNPROCESSED_RETRIES = 3;
+
 class PoolRequest {
   readonly request: Request;
   /** request() rather than stream(): the body is read before the promise settles. */
@@ -101,10 +100,16 @@ class PoolRequest {
   readonly reject: (error: unknown) => void;
   connection: ConnectionInterface | null = null;
   /**
-   * Retried once after a failure on a reused connection: only a new connection will do,
-   * and it is not retried again.
+   * Sent again after a failure its error marked retryable (TransportError.retry): only a
+   * new connection will do. A "reused-connection" failure is retried once, an
+   * "unprocessed" one up to MAX_UNPROCESSED_RETRIES times.
    */
-  retried = false;
+  retried = 0;
+  /**
+   * When retried: only connections made after this (ConnectionPool's count of connections
+   * made) will do; -1: only a connection made for it.
+   */
+  retryAfter = -1;
   /** Settled, or given up on: the queue skips it. */
   cancelled = false;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -207,11 +212,15 @@ export class ConnectionPool {
   readonly #heldHere = new Set<ConnectionInterface>();
   // The route each connection was made for, when routeFor() says there are routes.
   readonly #routes = new Map<ConnectionInterface, string>();
+  // The order in which connections were made (a retried request takes only newer ones).
+  readonly #born = new Map<ConnectionInterface, number>();
+  #births = 0;
 
   constructor(options: ConnectionPoolOptions = {}) {
     checkCount("maxConnections", options.maxConnections, 1);
     checkCount("maxKeepaliveConnections", options.maxKeepaliveConnections, 0);
     checkCount("retries", options.retries, 0);
+    checkCount("maxHeaderSize", options.maxHeaderSize, 1);
     checkDuration("keepaliveExpiry", options.keepaliveExpiry);
     if (options.http1 === false && options.http2 !== true) {
       throw argumentError(
@@ -266,6 +275,7 @@ export class ConnectionPool {
       writeScheduler: this.#writeScheduler,
       http1: o.http1,
       http2: o.http2,
+      maxHeaderSize: o.maxHeaderSize,
     };
   }
 
@@ -373,16 +383,22 @@ export class ConnectionPool {
   // The request failed on its connection: send it again, or fail.
   #failed(pr: PoolRequest, error: unknown): void {
     const request = pr.request;
+    const hint = retryHint(error);
     const retry =
       !request.signal?.aborted &&
       (error instanceof ConnectionNotAvailable ||
-        (isReusedConnectionFailure(error) && !pr.retried && canRetry(request)));
+        (hint === "unprocessed" && pr.retried < MAX_UNPROCESSED_RETRIES) ||
+        (hint === "reused-connection" && pr.retried === 0 && canRetry(request)));
     if (!retry) {
       this.#fail(pr, error);
       return;
     }
     if (!(error instanceof ConnectionNotAvailable)) {
-      pr.retried = true;
+      pr.retried += 1;
+      // Only a new connection will do: for a request the server did not process (say,
+      // above a GOAWAY's last stream id), any made from now on, so that the requests sent
+      // again share one HTTP/2 connection; otherwise one of its own.
+      pr.retryAfter = hint === "unprocessed" ? this.#births : -1;
     }
     this.#release(pr);
     this.#queue.pushFront(pr);
@@ -524,6 +540,7 @@ export class ConnectionPool {
 
   // Removes what the pool remembers about a connection that is leaving it.
   #forget(c: ConnectionInterface): void {
+    this.#born.delete(c);
     this.#heldHere.delete(c);
     this.#routes.delete(c);
     this.#used.delete(c);
@@ -540,7 +557,12 @@ export class ConnectionPool {
 
   // The connection most recently released with room for a request to `origin`, with a place
   // reserved on it for `request`.
-  #takeIdle(origin: Origin, request: Request, route: string | null): ConnectionInterface | null {
+  #takeIdle(
+    origin: Origin,
+    request: Request,
+    route: string | null,
+    bornAfter = -1,
+  ): ConnectionInterface | null {
     const idle = this.#idle;
     for (let i = idle.length - 1; i >= 0; i--) {
       const c = idle[i]!;
@@ -551,6 +573,7 @@ export class ConnectionPool {
       }
       if (!c.canHandleRequest(origin)) continue;
       if (route !== null && this.#routes.get(c) !== route) continue;
+      if (bornAfter >= 0 && (this.#born.get(c) ?? -1) <= bornAfter) continue;
       if (c.hasExpired()) {
         idle.splice(i, 1);
         this.#drop(c);
@@ -591,7 +614,12 @@ export class ConnectionPool {
       const request = pr.request;
       const origin = request.url.origin;
       const route = this.routeFor(request);
-      let chosen = pr.retried ? null : this.#takeIdle(origin, request, route);
+      let chosen =
+        pr.retried === 0
+          ? this.#takeIdle(origin, request, route)
+          : pr.retryAfter >= 0
+            ? this.#takeIdle(origin, request, route, pr.retryAfter)
+            : null;
       if (chosen === null) {
         if (connections.length >= this.#maxConnections) this.#dropClosed();
         if (connections.length >= this.#maxConnections) {
@@ -607,6 +635,7 @@ export class ConnectionPool {
           this.#routes.set(chosen, route);
         }
         connections.push(chosen);
+        this.#born.set(chosen, ++this.#births);
         // A new connection has room for its first request.
         if (!this.#tryReserve(chosen, request) && chosen.tryReserve === undefined) {
           this.#heldHere.add(chosen);

@@ -28,6 +28,8 @@ export interface HTTPConnectionOptions extends DirectDialerOptions {
   readonly keepaliveExpiry?: number | undefined;
   /** The write timing shared by the connections of one pool (a pool gives its own). */
   readonly writeScheduler?: WriteScheduler | undefined;
+  /** The most bytes a response head may take, its final blank line not counted (default 100 KiB). */
+  readonly maxHeaderSize?: number | undefined;
   /**
    * How the stream to the origin is opened (default: a DirectDialer made from the options
    * above). @x/proxy's tunnels bring a ConnectDialer.
@@ -124,6 +126,7 @@ export class HTTPConnection extends DeferredConnection {
     return new HTTP11Connection(this.origin, stream, {
       keepaliveExpiry: this.#options.keepaliveExpiry,
       writeScheduler: this.#options.writeScheduler,
+      maxHeaderSize: this.#options.maxHeaderSize,
     });
   }
 

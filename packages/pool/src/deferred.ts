@@ -210,6 +210,11 @@ export abstract class DeferredConnection implements ConnectionInterface {
     await this.release();
   }
 
+  /** Closes it: `await using conn = new HTTPConnection(origin)`, as httpcore's `async with`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   toString(): string {
     return `<${this.constructor.name} [${this.info()}]>`;
   }

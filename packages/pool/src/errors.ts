@@ -13,7 +13,21 @@ import { brandClass } from "@x/h11";
  */
 export interface TransportErrorOptions {
   readonly cause?: unknown;
+  /** Whether the request may be sent again on a new connection: see `TransportError.retry`. */
+  readonly retry?: RetryHint;
 }
+
+/**
+ * What a connection knows about sending a failed request again, on a new connection:
+ *
+ * - `"unprocessed"`: the server did not process it (an HTTP/2 GOAWAY above its last stream
+ *   id, a refused stream): any request may be sent again.
+ * - `"reused-connection"`: a kept-alive connection failed before any byte of the response
+ *   arrived (the server had closed it as it was reused): the server may or may not have seen
+ *   the request, so only an idempotent request (RFC 9110 §9.2.2) whose body can be sent
+ *   again is sent again, once.
+ */
+export type RetryHint = "unprocessed" | "reused-connection";
 
 /**
  * The root of every error @x/pool raises.
@@ -24,10 +38,17 @@ export interface TransportErrorOptions {
 export class TransportError extends Error {
   /** A stable identifier, e.g. "ERR_CONNECT". */
   readonly code: string = "ERR_TRANSPORT";
+  /**
+   * Set by the connection that raised it when the request may be sent again on a new
+   * connection (see RetryHint); absent otherwise. The pool reads it; any connection type
+   * sets it, and it holds across installed copies of this package.
+   */
+  declare retry?: RetryHint;
 
   constructor(message: string, options?: TransportErrorOptions) {
     super(message, options);
     this.name = new.target.name;
+    if (options?.retry !== undefined) this.retry = options.retry;
   }
 }
 brandClass(TransportError, "@x/pool.TransportError");

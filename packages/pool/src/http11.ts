@@ -38,11 +38,7 @@ import {
 import { watchAbort } from "./abort.js";
 import { Body } from "./body.js";
 import { concat } from "./bytes.js";
-import {
-  type ConnectionInterface,
-  canRetry,
-  markReusedConnectionFailure,
-} from "./connection-interface.js";
+import { type ConnectionInterface, canRetry } from "./connection-interface.js";
 import {
   ConnectionNotAvailable,
   LocalProtocolError,
@@ -76,9 +72,17 @@ export interface HTTP11ConnectionOptions {
   readonly keepaliveExpiry?: number | undefined;
   /** Shared by the connections of one pool (see WriteScheduler); default: a shared one. */
   readonly writeScheduler?: WriteScheduler | undefined;
+  /**
+   * The most bytes a response head may take (status line and fields, the blank line that
+   * ends it not counted), and likewise a chunk-size line or the trailers. Default 100 KiB,
+   * as httpcore. A larger one is a RemoteProtocolError, however it arrives.
+   */
+  readonly maxHeaderSize?: number | undefined;
 }
 
 const SETTLE_TURNS = 2;
+
+const ignoreReason = (_reason: unknown): void => {};
 
 /**
  * The turns of the event loop that connections sharing it count, and how many of them have
@@ -130,8 +134,9 @@ export class WriteScheduler {
 
 const DEFAULT_SCHEDULER = new WriteScheduler();
 
-const READ_NUM_BYTES = 64 * 1024;
-const MAX_INCOMPLETE_EVENT_SIZE = 100 * 1024;
+// As large as NodeBackend's read buffers, so that a read is never split.
+const READ_NUM_BYTES = 128 * 1024;
+const DEFAULT_MAX_HEADER_SIZE = 100 * 1024;
 // Bodies up to this size are written together with the head, in one write.
 const COALESCE_LIMIT = 16 * 1024;
 // A server's "Keep-Alive: timeout=N" is trusted minus this margin, so that we stop using the
@@ -252,6 +257,54 @@ export class PrefixedStream implements NetworkStream {
 }
 
 /**
+ * The network stream as an ordinary response shows it (`extensions.networkStream`, as
+ * httpcore's "network_stream"): for looking at, not for reading. `getExtraInfo()` answers
+ * ("server_addr", "client_addr", "ssl_object" with the TLS socket, its ALPN protocol and
+ * certificate, "is_readable", ...); `read`, `write`, `startTls` and `close` reject with
+ * LocalProtocolError, since the bytes on this stream are the response's body and the
+ * connection's next responses. Only after a protocol switch (101, 2xx to CONNECT) does a
+ * response carry the stream itself.
+ *
+ * @example
+ * const alpn = (response.extensions.networkStream?.getExtraInfo("ssl_object") as TLSSocket | undefined)?.alpnProtocol
+ */
+export class ExtraInfoStream implements NetworkStream {
+  readonly #stream: NetworkStream;
+
+  constructor(stream: NetworkStream) {
+    this.#stream = stream;
+  }
+
+  #refuse(what: string): Promise<never> {
+    return Promise.reject(
+      new LocalProtocolError(
+        `cannot ${what} the network stream of a response that did not switch protocols: it carries the body (read response.stream) and the connection's next responses; it answers getExtraInfo() only`,
+      ),
+    );
+  }
+
+  read(): Promise<Uint8Array> {
+    return this.#refuse("read from");
+  }
+
+  write(): Promise<void> {
+    return this.#refuse("write to");
+  }
+
+  close(): Promise<void> {
+    return this.#refuse("close");
+  }
+
+  startTls(): Promise<NetworkStream> {
+    return this.#refuse("start TLS on");
+  }
+
+  getExtraInfo(key: string): unknown {
+    return this.#stream.getExtraInfo(key);
+  }
+}
+
+/**
  * An HTTP/1.1 connection over an open NetworkStream, one request at a time.
  *
  * @example
@@ -262,6 +315,8 @@ export class PrefixedStream implements NetworkStream {
 export class HTTP11Connection implements ConnectionInterface {
   readonly #origin: Origin;
   readonly #stream: NetworkStream;
+  // What ordinary responses carry as networkStream (made on the first).
+  #infoStream: ExtraInfoStream | null = null;
   readonly #keepaliveExpiry: number | undefined;
   readonly #scheduler: WriteScheduler;
   #h11: H11Connection;
@@ -279,16 +334,15 @@ export class HTTP11Connection implements ConnectionInterface {
   #extensions: Record<string, unknown> | null = null;
   // Stops watching the AbortSignal of the request in flight.
   #stopWatching: (() => void) | null = null;
-  readonly #closeOnAbort = (): void => {
-    void this.close();
-  };
 
   constructor(origin: Origin, stream: NetworkStream, options: HTTP11ConnectionOptions = {}) {
     this.#origin = origin;
     this.#stream = stream;
     this.#keepaliveExpiry = options.keepaliveExpiry;
     this.#scheduler = options.writeScheduler ?? DEFAULT_SCHEDULER;
-    this.#h11 = new H11Connection("client", { maxIncompleteEventSize: MAX_INCOMPLETE_EVENT_SIZE });
+    this.#h11 = new H11Connection("client", {
+      maxIncompleteEventSize: options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE,
+    });
   }
 
   #setState(next: HTTP11State): void {
@@ -374,10 +428,17 @@ export class HTTP11Connection implements ConnectionInterface {
       head = this.#send({
         type: "Request",
         method: request.method,
-        target: request.url.target,
+        target: request.target,
         headers: request.headers,
       });
     } catch (error) {
+      // Nothing was written. A connection that never carried a request is open with nothing
+      // in flight now: idle, so that the next request (or the pool, making room) can use it.
+      if (this.#state === "NEW") {
+        this.#setState("IDLE");
+        const expiry = this.#keepaliveExpiry ?? null;
+        if (expiry !== null) this.#expireAt = performance.now() + expiry;
+      }
       return Promise.reject(error);
     }
     this.#requestCount++;
@@ -387,8 +448,19 @@ export class HTTP11Connection implements ConnectionInterface {
     // An abort from now until the response is closed costs the connection (HTTP/1.1 cannot
     // take back a request in flight).
     const signal = request.signal;
-    if (signal !== undefined) this.#stopWatching = watchAbort(signal, this.#closeOnAbort);
-    return this.#roundTrip(request, head);
+    if (signal === undefined) return this.#roundTrip(request, head);
+    // The abort settles the request at once, whatever it was waiting for: a stream whose
+    // write does not fail on close() (the NetworkStream contract asks only reads to) must
+    // not hold it.
+    let rejectAborted: (reason: unknown) => void = ignoreReason;
+    const aborted = new Promise<never>((_resolve, reject) => {
+      rejectAborted = reject;
+    });
+    this.#stopWatching = watchAbort(signal, () => {
+      void this.close();
+      rejectAborted(signal.reason);
+    });
+    return Promise.race([this.#roundTrip(request, head), aborted]);
   }
 
   async #roundTrip(request: Request, head: Uint8Array): Promise<Response> {
@@ -428,7 +500,7 @@ export class HTTP11Connection implements ConnectionInterface {
         this.#received === 0 &&
         (error instanceof NetworkError || error instanceof RemoteProtocolError)
       ) {
-        markReusedConnectionFailure(error);
+        error.retry = "reused-connection";
       }
       throw error;
     }
@@ -487,7 +559,10 @@ export class HTTP11Connection implements ConnectionInterface {
     try {
       return await traced("http11.receive_response_headers", request, { request }, () => receiving);
     } catch (error) {
-      await sending;
+      // Not waiting for the upload: its body may be stalled (an iterator that yields
+      // nothing for a long time), and an abort or a timeout must not wait for it. Its
+      // failure, if it came first, is the one to report (it closed the stream); once this
+      // connection is closed, its next chunk fails it quietly.
       throw sendError ?? error;
     }
   }
@@ -577,9 +652,9 @@ export class HTTP11Connection implements ConnectionInterface {
       reasonPhrase: head.reason ?? "",
     };
     this.#extensions = switched ? null : extensions;
-    if (switched) {
-      extensions.networkStream = new PrefixedStream(this.#stream, this.#h11.trailingData.data);
-    }
+    extensions.networkStream = switched
+      ? new PrefixedStream(this.#stream, this.#h11.trailingData.data)
+      : (this.#infoStream ??= new ExtraInfoStream(this.#stream));
     return new Response(head.status, {
       headers,
       content: new HTTP11Body(this, request, switched),
@@ -699,6 +774,11 @@ export class HTTP11Connection implements ConnectionInterface {
 
   info(): string {
     return `'${this.#origin}', HTTP/1.1, ${this.#state}, Request Count: ${this.#requestCount}`;
+  }
+
+  /** Closes it: `await using conn = new HTTP11Connection(origin, stream)`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   toString(): string {

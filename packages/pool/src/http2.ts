@@ -26,7 +26,7 @@ import type { Socket } from "node:net";
 import { Duplex } from "node:stream";
 import { watchAbort } from "./abort.js";
 import { Body } from "./body.js";
-import { type ConnectionInterface, markReusedConnectionFailure } from "./connection-interface.js";
+import type { ConnectionInterface } from "./connection-interface.js";
 import {
   ConnectionNotAvailable,
   LocalProtocolError,
@@ -44,7 +44,7 @@ import { SETTLED } from "./settled.js";
 import { traced } from "./trace.js";
 import type { Origin } from "./url.js";
 
-const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 // node:http2's errors for a request it refuses to send (a bad header for HTTP/2).
 const LOCAL_ERRORS = new Set([
@@ -265,7 +265,7 @@ export class HTTP2Connection implements ConnectionInterface {
     request: Request,
     options: HTTP2ConnectionOptions = {},
   ): Promise<HTTP2Connection> {
-    const socket = stream instanceof NodeStream ? stream.detach() : bridge(stream);
+    const socket = stream instanceof NodeStream ? stream.handOver() : bridge(stream);
     const connection = new HTTP2Connection(origin, socket, options);
     try {
       await traced("http2.send_connection_init", request, { request }, () =>
@@ -417,9 +417,13 @@ export class HTTP2Connection implements ConnectionInterface {
   streamError(stream: http2.ClientHttp2Stream, error: unknown): unknown {
     const goaway = this.#goaway;
     if (goaway !== null && (stream.id === undefined || stream.id > goaway.lastStreamId)) {
-      return new ConnectionNotAvailable(
-        `the server went away (GOAWAY ${codeName(goaway.code)}, last stream ${goaway.lastStreamId}) before it processed the request`,
-        { cause: error ?? undefined },
+      // Never processed: the pool sends it again on a new connection, whatever its method.
+      return Object.assign(
+        new RemoteProtocolError(
+          `the server went away (GOAWAY ${codeName(goaway.code)}, last stream ${goaway.lastStreamId}) before it processed the request`,
+          { cause: error ?? undefined, retry: "unprocessed" },
+        ),
+        { errorCode: goaway.code },
       );
     }
     if (stream.id === undefined && (this.#closed || this.#session.destroyed)) {
@@ -438,6 +442,12 @@ export class HTTP2Connection implements ConnectionInterface {
     if (this.#sessionError !== null || this.#closed || this.#session.destroyed) {
       const cause = this.#sessionError ?? error ?? undefined;
       return new ReadError("the HTTP/2 connection broke", { cause });
+    }
+    if (code === NGHTTP2_REFUSED_STREAM) {
+      // Refused before any processing (RFC 9113 §8.7): safe to send again.
+      const refused = resetError(code, error ?? undefined);
+      refused.retry = "unprocessed";
+      return refused;
     }
     if (typeof code === "number" && code !== NGHTTP2_NO_ERROR) {
       return resetError(code, error ?? undefined);
@@ -782,8 +792,13 @@ class H2Exchange extends Body {
     if (head !== null) {
       this.#headWaiter = null;
       // Failed before a byte of the response: a reused connection's failure may be retried.
-      if (this.#reused && !this.#gotHead && this.#failure instanceof ReadError) {
-        markReusedConnectionFailure(this.#failure);
+      if (
+        this.#reused &&
+        !this.#gotHead &&
+        this.#failure instanceof ReadError &&
+        this.#failure.retry === undefined
+      ) {
+        this.#failure.retry = "reused-connection";
       }
       this.#done();
       head.reject(this.#failure);

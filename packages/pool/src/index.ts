@@ -26,6 +26,7 @@ export {
   ReadTimeout,
   RemoteProtocolError,
   ResponseNotRead,
+  type RetryHint,
   StreamConsumed,
   TimeoutError,
   TransportError,
@@ -36,6 +37,7 @@ export {
 } from "./errors.js";
 export { HTTP2Connection, type HTTP2ConnectionOptions, type HTTP2State } from "./http2.js";
 export {
+  ExtraInfoStream,
   HTTP11Connection,
   type HTTP11ConnectionOptions,
   type HTTP11State,
@@ -66,6 +68,7 @@ export type {
   ResolveOptions,
   SocketOptions,
 } from "./network.js";
+export { NetworkSocket, type NetworkSocketOptions } from "./network-socket.js";
 export { NodeBackend, NodeStream } from "./node-backend.js";
 export { printable } from "./printable.js";
 export { traced } from "./trace.js";

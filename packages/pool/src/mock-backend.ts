@@ -1,5 +1,5 @@
 import type { ConnectionOptions as TlsOptions } from "node:tls";
-import { ConnectError } from "./errors.js";
+import { ConnectError, ReadError, WriteError } from "./errors.js";
 import type { ConnectOptions, NetworkBackend, NetworkStream, ResolveOptions } from "./network.js";
 
 const EMPTY = new Uint8Array(0);
@@ -10,7 +10,8 @@ function toBytes(chunk: Uint8Array | string): Uint8Array {
 }
 
 /**
- * A scripted NetworkStream: reads replay the chunks, writes are recorded.
+ * A scripted NetworkStream: reads replay the chunks, writes are recorded. After `close()`
+ * it behaves as a closed socket: a read rejects with ReadError, a write with WriteError.
  *
  * @example
  * const backend = new MockBackend(["HTTP/1.1 204 No Content\\r\\n\\r\\n"]); await pool.request("GET", url); backend.streams[0].written
@@ -29,6 +30,7 @@ export class MockStream implements NetworkStream {
   }
 
   async read(maxBytes: number): Promise<Uint8Array> {
+    if (this.closed) throw new ReadError("the stream is closed");
     const chunk = this.#chunks.shift();
     if (chunk === undefined) return EMPTY;
     if (chunk.length > maxBytes) {
@@ -39,6 +41,7 @@ export class MockStream implements NetworkStream {
   }
 
   async write(data: Uint8Array): Promise<void> {
+    if (this.closed) throw new WriteError("the stream is closed");
     this.written.push(data.slice());
     this.#backend.written.push(data.slice());
   }
@@ -48,12 +51,14 @@ export class MockStream implements NetworkStream {
   }
 
   async startTls(_tls: TlsOptions, _serverHostname: string): Promise<NetworkStream> {
+    if (this.closed) throw new ConnectError("the stream is closed");
     this.tls = true;
     return this;
   }
 
   getExtraInfo(key: string): unknown {
-    if (key === "is_readable") return false;
+    // A closed socket reads as readable (its end is there to read), as NodeStream says.
+    if (key === "is_readable") return this.closed;
     return undefined;
   }
 }

@@ -65,6 +65,12 @@ export interface RequestExtensions {
   readonly trace?: TraceCallback;
   /** The TLS server name to use instead of the URL's host. */
   readonly sniHostname?: string;
+  /**
+   * The request target to send instead of the URL's path and query, as httpcore's "target"
+   * extension: `"*"` for `OPTIONS *`, an absolute URL, a path the URL parser would
+   * normalise. Visible ASCII only.
+   */
+  readonly target?: string;
   readonly [key: string]: unknown;
 }
 
@@ -84,7 +90,13 @@ export interface ResponseExtensions {
   readonly trailers?: HeaderList;
   /** The status line's reason phrase, e.g. "OK". */
   readonly reasonPhrase?: string;
-  /** After a 2xx to CONNECT or a 101: the raw stream, now speaking the new protocol. */
+  /**
+   * The connection's stream, on every response from a connection (httpcore's
+   * "network_stream"). After a 2xx to CONNECT or a 101 it is the raw stream, now speaking
+   * the new protocol, to read and write; on any other response an ExtraInfoStream, which
+   * answers `getExtraInfo()` ("server_addr", "client_addr", "ssl_object", "is_readable" …)
+   * and refuses reads and writes, which would take the body.
+   */
   readonly networkStream?: NetworkStream;
   readonly [key: string]: unknown;
 }
@@ -92,6 +104,14 @@ export interface ResponseExtensions {
 export type { ResponseStream } from "./body.js";
 
 const TOKEN_RE = /^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$/;
+const TARGET_RE = /^[\x21-\x7e]+$/;
+
+/** How a wrong argument is named in a TypeError: its type, or null. */
+function describeType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object" : `${typeof value} ${String(value)}`;
+}
 
 /**
  * Headers as validated pairs, with @x/h11's rules (what it would refuse to send is refused
@@ -103,6 +123,12 @@ const TOKEN_RE = /^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$/;
  */
 export function toHeaderList(init: HeadersInit | undefined): HeaderList {
   if (init === undefined) return [];
+  if (typeof init !== "object" || init === null) {
+    throw argumentError(
+      `headers must be a record or a list of [name, value] pairs, not ${describeType(init)}`,
+      "ERR_INVALID_ARG_TYPE",
+    );
+  }
   const pairs: ReadonlyArray<readonly [string, string | number]> = Array.isArray(init)
     ? (init as ReadonlyArray<readonly [string, string | number]>)
     : Object.entries(init as Record<string, string | number>);
@@ -179,8 +205,20 @@ export class Request {
   readonly signal: AbortSignal | undefined;
 
   constructor(method: string, url: string | URL | globalThis.URL, options: RequestOptions = {}) {
-    if (typeof method !== "string" || !TOKEN_RE.test(method)) {
+    if (typeof method !== "string") {
+      throw argumentError(
+        `method must be a string, not ${describeType(method)}`,
+        "ERR_INVALID_ARG_TYPE",
+      );
+    }
+    if (!TOKEN_RE.test(method)) {
       throw new LocalProtocolError(`Illegal method ${JSON.stringify(method)}`);
+    }
+    if (typeof options !== "object" || options === null) {
+      throw argumentError(
+        `options must be an object, not ${describeType(options)}`,
+        "ERR_INVALID_ARG_TYPE",
+      );
     }
     this.method = method;
     this.url = toURL(url);
@@ -198,8 +236,43 @@ export class Request {
         "ERR_INVALID_ARG_TYPE",
       );
     }
-    this.extensions = options.extensions ?? NO_EXTENSIONS;
-    this.signal = options.signal;
+    const extensions = options.extensions;
+    if (extensions === undefined) {
+      this.extensions = NO_EXTENSIONS;
+    } else {
+      if (typeof extensions !== "object" || extensions === null) {
+        throw argumentError(
+          `extensions must be an object, not ${describeType(extensions)}`,
+          "ERR_INVALID_ARG_TYPE",
+        );
+      }
+      const target = extensions.target;
+      if (target !== undefined && (typeof target !== "string" || !TARGET_RE.test(target))) {
+        throw new LocalProtocolError(
+          `Illegal request target ${JSON.stringify(target)}: visible ASCII characters only`,
+        );
+      }
+      this.extensions = extensions;
+    }
+    const signal = options.signal;
+    if (
+      signal !== undefined &&
+      (typeof signal !== "object" ||
+        signal === null ||
+        typeof (signal as AbortSignal).aborted !== "boolean" ||
+        typeof (signal as AbortSignal).addEventListener !== "function")
+    ) {
+      throw argumentError(
+        `signal must be an AbortSignal, not ${describeType(signal)}`,
+        "ERR_INVALID_ARG_TYPE",
+      );
+    }
+    this.signal = signal;
+  }
+
+  /** What goes on the request line: the `target` extension, or the URL's path and query. */
+  get target(): string {
+    return this.extensions.target ?? this.url.target;
   }
 
   /** True when the body can be sent again (no body, bytes, or an array of chunks). */

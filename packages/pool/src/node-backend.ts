@@ -39,24 +39,41 @@ import { SETTLED } from "./settled.js";
 
 const EMPTY = new Uint8Array(0);
 const HIGH_WATER = 256 * 1024;
-// A socket's first read buffer, and the size it grows to once a read fills it.
-const FIRST_READ_BUFFER = 16 * 1024;
-const READ_BUFFER = 64 * 1024;
+// The size of every read buffer, shared or a socket's own.
+const READ_BUFFER = 128 * 1024;
+// A read at least this large into the shared buffer gives the socket a buffer of its own,
+// which it gives back after this many smaller reads in a row.
+const OWN_BUFFER_FROM = 16 * 1024;
+const BACK_TO_SHARED_AFTER = 2;
+
+// The read buffer of every socket that is not reading large amounts right now: small reads
+// are copied out of it at once, so one buffer serves them all, and an idle connection holds
+// none of its own. Made on first use.
+let sharedBuffer: Buffer | null = null;
 
 /**
  * The `onread` option of one socket: where it reads to, and what it does with each read.
- * A read that fills at least half of its buffer is handed over as it is (a view, no copy)
- * and the next read gets a new buffer, four times larger if this one was filled, up to
- * READ_BUFFER. A smaller read is copied out (Buffer.allocUnsafe: below 4 KiB a slice of
- * Buffer's shared 8 KiB pool, like Node's other small Buffers) and the buffer is read into
- * again: a small response costs a copy of its bytes, not a 64 KiB allocation, and a large
- * one is not copied at all. A handed-over chunk holds at most twice its length of memory; a
- * pooled one keeps its 8 KiB pool slab alive while it is referenced (a backing store of
- * its own per small read cost ~2.5k instructions more per request over loopback, measured).
- * A socket keeps one buffer (16 or 64 KiB) between reads.
+ *
+ * A socket reads into the buffer shared by all sockets, and each read is copied out of it
+ * (Buffer.allocUnsafe: below 4 KiB a slice of Buffer's shared 8 KiB pool, like Node's other
+ * small Buffers). So small responses cost a copy of their bytes, and a kept-alive
+ * connection that sits idle holds no read buffer at all: 5000 idle connections hold one
+ * 128 KiB buffer between them, not 5000.
+ *
+ * A read of OWN_BUFFER_FROM bytes or more (a large body is coming) gives the socket a
+ * buffer of its own for the next read. A read that fills at least half of its own buffer
+ * is handed over as it is (a view, no copy) and the socket gets a new one; a smaller read is
+ * copied out, and after two small reads in a row (not just the tail of a body) the socket
+ * goes back to the shared buffer. Large bodies one after another are so read without
+ * copies but the very first read, and a handed-over chunk holds at most twice its length.
+ * A connection left idle right after a large body keeps its own buffer until it reads
+ * small amounts again.
+ *
+ * The shared buffer is never handed over: every socket reading into it points at it (Node
+ * keeps each socket's current buffer, and libuv writes into it on the next read).
  */
 class ReadBuffers {
-  #buffer: Buffer = Buffer.allocUnsafeSlow(FIRST_READ_BUFFER);
+  #buffer: Buffer = (sharedBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER));
   /**
    * The last read filled its buffer, so libuv reads the socket again in this poll phase:
    * more bytes may come before the event loop moves on.
@@ -66,6 +83,8 @@ class ReadBuffers {
   // (chunks would wait in #early until then).
   #deliver: ((chunk: Uint8Array) => void) | null = null;
   #early: Uint8Array[] = [];
+  // Small reads in a row into this socket's own buffer.
+  #smallReads = 0;
 
   readonly onread = {
     buffer: (): Buffer => this.#buffer,
@@ -73,13 +92,23 @@ class ReadBuffers {
     callback: (nread: number, buf: Buffer): boolean => {
       let chunk: Uint8Array;
       this.lastFilled = nread === buf.length;
-      if (nread * 2 >= buf.length) {
+      if (buf !== sharedBuffer && nread * 2 >= buf.length) {
         chunk = buf.subarray(0, nread);
-        const size = nread === buf.length ? Math.min(buf.length * 4, READ_BUFFER) : buf.length;
-        this.#buffer = Buffer.allocUnsafeSlow(size);
+        this.#buffer = Buffer.allocUnsafeSlow(READ_BUFFER);
+        this.#smallReads = 0;
       } else {
         chunk = Buffer.allocUnsafe(nread);
         buf.copy(chunk, 0, 0, nread);
+        if (buf === sharedBuffer) {
+          if (nread >= OWN_BUFFER_FROM) this.#buffer = Buffer.allocUnsafeSlow(READ_BUFFER);
+        } else if (nread >= OWN_BUFFER_FROM) {
+          this.#smallReads = 0;
+        } else if (++this.#smallReads >= BACK_TO_SHARED_AFTER) {
+          // The tail of a large body is one small read; two in a row say the large ones
+          // are over.
+          this.#buffer = sharedBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER);
+          this.#smallReads = 0;
+        }
       }
       if (this.#deliver === null) this.#early.push(chunk);
       else this.#deliver(chunk);
@@ -294,26 +323,6 @@ export class NodeStream implements NetworkStream {
     this.#wake();
   }
 
-  /**
-   * @internal Hands the socket over to a new owner (HTTP/2's session): this stream stops
-   * listening to it, and the bytes it had read but not handed out go back to the socket, to
-   * be read first. The stream must not be used afterwards.
-   */
-  detach(): Socket {
-    const raw = this.#socket;
-    if (this.#reads === null) raw.off("data", this.#onData);
-    else this.#reads.attach(ignore);
-    raw.off("end", this.#onEnd);
-    raw.off("error", this.#onError);
-    raw.off("close", this.#onClose);
-    for (let i = this.#queue.length - 1; i >= 0; i--) raw.unshift(this.#queue[i]!);
-    this.#queue.length = 0;
-    this.#queued = 0;
-    this.#closed = true;
-    if (this.#paused) raw.resume();
-    return raw;
-  }
-
   async startTls(
     tls: TlsOptions,
     serverHostname: string,
@@ -341,6 +350,54 @@ export class NodeStream implements NetworkStream {
     if (isIP(serverHostname) === 0) options.servername = serverHostname;
     const secure = tlsConnect(options);
     return handshake(secure, timeout, signal, raw);
+  }
+
+  /**
+   * Hands the socket to a new owner (node:http, tls.connect ...): this stream stops
+   * listening to it and must not be used again, and the bytes it had read but not handed
+   * out are put back on the socket, first. Returns null, and changes nothing, for a socket
+   * read through net's `onread` (the TCP and Unix sockets NodeBackend opens, whose bytes
+   * never reach the socket's own events): start TLS over one first (`startTls` hands it to
+   * TLS), or wrap the stream in a NetworkSocket.
+   *
+   * @example
+   * const tls = await tunnel.startTls({ ALPNProtocols: ["http/1.1"] }, "example.com");
+   * const socket = (tls as NodeStream).detach(); // a TLSSocket, for an http.Agent
+   */
+  detach(): Socket | null {
+    if (this.#reads !== null || this.#closed) return null;
+    return this.#handOver();
+  }
+
+  /**
+   * @internal As `detach()`, also for a socket read through `onread`: for a new owner that
+   * reads the socket's handle itself (node:http2's session consumes it natively, so the
+   * `onread` buffers are no longer used). The caller hands the socket over at once, before
+   * the event loop polls again.
+   */
+  handOver(): Socket {
+    return this.#handOver();
+  }
+
+  #handOver(): Socket {
+    const socket = this.#socket;
+    if (this.#reads === null) socket.off("data", this.#onData);
+    else this.#reads.attach(ignore);
+    socket.off("end", this.#onEnd);
+    socket.off("error", this.#onError);
+    socket.off("close", this.#onClose);
+    this.#closed = true;
+    this.#wake();
+    for (let i = this.#queue.length - 1; i >= 0; i--) socket.unshift(this.#queue[i]!);
+    this.#queue.length = 0;
+    this.#queued = 0;
+    // The socket stays flowing (as a new socket is): its new owner listens before the
+    // event loop polls again, so nothing arrives unheard. Bytes put back wait in its buffer.
+    if (this.#paused) {
+      this.#paused = false;
+      socket.resume();
+    }
+    return socket;
   }
 
   getExtraInfo(key: string): unknown {

@@ -1,4 +1,4 @@
-import { LocalProtocolError, UnsupportedProtocol } from "./errors.js";
+import { argumentError, LocalProtocolError, UnsupportedProtocol } from "./errors.js";
 
 const DEFAULT_PORTS: Readonly<Record<string, number>> = { http: 80, https: 443, ws: 80, wss: 443 };
 
@@ -92,6 +92,20 @@ export function toURL(url: string | URL | globalThis.URL): URL {
 }
 
 /**
+ * The port written in `text` when it is the scheme's default (which the WHATWG parser
+ * drops: "https://a.com:443/" has port "" there), or null when none is written. httpcore's
+ * URL keeps it, and so does this one.
+ */
+function explicitDefaultPort(text: string, scheme: string): number | null {
+  const port = defaultPort(scheme);
+  // Most URLs name no port: one search settles those.
+  if (port === null || !text.includes(`:${port}`, scheme.length + 1)) return null;
+  const authority = /^[a-zA-Z][a-zA-Z0-9+.-]*:[/\\]*([^/?#\\]*)/.exec(text)?.[1] ?? "";
+  const written = /:(\d+)$/.exec(authority.slice(authority.lastIndexOf("@") + 1))?.[1];
+  return written === undefined ? null : Number(written);
+}
+
+/**
  * A request URL split as httpcore splits it: `scheme`, `host` (no brackets), `port` (null
  * when not given) and `target` (path and query, as sent on the request line).
  *
@@ -126,9 +140,20 @@ export class URL {
       if (parsed.hostname === "") throw badUrl(text, "it has no host");
       this.scheme = scheme;
       this.host = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
-      this.port = parsed.port === "" ? null : Number(parsed.port);
+      this.port =
+        parsed.port !== ""
+          ? Number(parsed.port)
+          : typeof url === "string"
+            ? explicitDefaultPort(text, scheme)
+            : null;
       this.target = `${parsed.pathname || "/"}${parsed.search}`;
     } else {
+      if (typeof url !== "object" || url === null) {
+        throw argumentError(
+          `a URL must be a string, a URL or { scheme, host, port, target }, not ${url === null ? "null" : typeof url}`,
+          "ERR_INVALID_ARG_TYPE",
+        );
+      }
       checkScheme(url.scheme);
       if (!url.host) throw badUrl(String(url.host), "it has no host");
       this.scheme = url.scheme;

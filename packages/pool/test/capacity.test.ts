@@ -18,8 +18,10 @@ import {
   MockBackend,
   NodeBackend,
   type Origin,
+  ReadError,
   Request,
   Response,
+  type RetryHint,
   URL,
 } from "../src/index.js";
 
@@ -320,5 +322,88 @@ describe("connections are matched on origin and route", () => {
     await plain.request("GET", "http://a.test/", { headers: { "X-Route": "B" } });
     expect(plain.made).toBe(1);
     await plain.close();
+  });
+});
+
+describe("the retry rule travels on the error (TransportError.retry)", () => {
+  /**
+   * The pool's first connection fails its request with an error carrying `hint` (as an
+   * HTTP/2 connection does for streams above a GOAWAY's last stream id) and closes; the
+   * connections after it answer.
+   */
+  class Refusing extends Multiplexed {
+    constructor(
+      origin: Origin,
+      readonly hint: RetryHint | undefined,
+      readonly plainObject: boolean,
+      readonly fails: boolean,
+    ) {
+      super(origin, 1);
+    }
+    override handleRequest(_request: Request): Promise<Response> {
+      this.handled++;
+      if (this.fails) {
+        // A copy of @x/pool installed twice makes errors of another class: only the
+        // property counts.
+        const error = this.plainObject
+          ? Object.assign(new Error("going away"), { retry: this.hint })
+          : new ReadError("going away", this.hint === undefined ? {} : { retry: this.hint });
+        this.closed = true;
+        return Promise.reject(error);
+      }
+      return Promise.resolve(new Response(200, { content: new TextEncoder().encode("ok") }));
+    }
+  }
+  class RefusingPool extends ConnectionPool {
+    readonly made: Refusing[] = [];
+    constructor(
+      readonly hint: RetryHint | undefined,
+      readonly plainObject = false,
+    ) {
+      super({ maxConnections: 4 });
+    }
+    protected override createConnection(origin: Origin): ConnectionInterface {
+      const c = new Refusing(origin, this.hint, this.plainObject, this.made.length === 0);
+      this.made.push(c);
+      return c;
+    }
+  }
+  async function* oneShot() {
+    yield new TextEncoder().encode("x");
+  }
+
+  it('"unprocessed": even a POST with a one-shot body is sent again, on a new connection', async () => {
+    const pool = new RefusingPool("unprocessed");
+    const response = await pool.request("POST", "http://a.test/", { content: oneShot() });
+    expect(response.status).toBe(200);
+    expect(pool.made.length).toBeGreaterThan(1);
+    await pool.close();
+  });
+
+  it('"unprocessed" from another installed copy (a plain error with the property) counts too', async () => {
+    const pool = new RefusingPool("unprocessed", true);
+    expect((await pool.request("POST", "http://a.test/", { content: "b" })).status).toBe(200);
+    await pool.close();
+  });
+
+  it('"reused-connection": a GET is sent again, a POST is not', async () => {
+    const pool = new RefusingPool("reused-connection");
+    expect((await pool.request("GET", "http://a.test/")).status).toBe(200);
+    const again = new RefusingPool("reused-connection");
+    const error = await again.request("POST", "http://a.test/", { content: "b" }).catch((e) => e);
+    await again.close();
+    expect(error).toBeInstanceOf(ReadError);
+    expect(error).toMatchObject({ message: "going away", retry: "reused-connection" });
+    await pool.close();
+  });
+
+  it("no hint: the error reaches the caller, nothing is sent again", async () => {
+    const pool = new RefusingPool(undefined);
+    const error = await pool.request("GET", "http://a.test/").catch((e) => e);
+    expect(error).toBeInstanceOf(ReadError);
+    expect(error.retry).toBeUndefined();
+    expect(Object.keys(error)).not.toContain("retry");
+    expect(pool.made).toHaveLength(1);
+    await pool.close();
   });
 });

@@ -127,10 +127,14 @@ describe("header validation is @x/h11's, and alters nothing", () => {
       code: "ERR_LOCAL_PROTOCOL",
     });
     expect(latin1(backend.written)).toBe("");
+    // Opened for it, unused: idle, and the next request takes it.
     expect(pool.connections.map((c) => c.info())).toEqual([
-      expect.stringMatching(/NEW, Request Count: 0$/),
+      expect.stringMatching(/IDLE, Request Count: 0$/),
     ]);
     expect((await pool.request("GET", "http://example.com/")).status).toBe(200);
+    expect(pool.connections.map((c) => c.info())).toEqual([
+      expect.stringMatching(/IDLE, Request Count: 1$/),
+    ]);
   });
 
   const names = [

@@ -289,6 +289,8 @@ describe("the retry rule", () => {
       expect(error).toMatchObject({
         code: "ERR_REMOTE_PROTOCOL",
         message: "Server disconnected without sending a response.",
+        // What made a GET safe to send again; a POST is not.
+        retry: "reused-connection",
       });
       expect(raw.connections).toBe(1);
     } finally {

@@ -60,7 +60,8 @@ describe("NodeStream reads", () => {
     const server = await startRawServer((socket) => void sendInPieces(socket, payload, 7));
     try {
       const stream = await new NodeBackend().connectTcp("127.0.0.1", server.port);
-      const chunks = await readAll(stream, 64 * 1024);
+      // HTTP11Connection's read size: reads of a whole buffer are not split.
+      const chunks = await readAll(stream, 128 * 1024);
       expectSame(chunks, payload);
       // Both ways of handing a read over were taken.
       expect(chunks.some((c) => c.length < 4096)).toBe(true);
@@ -70,6 +71,47 @@ describe("NodeStream reads", () => {
         if (c.length >= 4096) expect(c.buffer.byteLength).toBeLessThanOrEqual(2 * c.length);
       }
       await stream.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("many sockets reading at once, small and large reads mixed, each gets its own bytes", async () => {
+    // Sockets reading small amounts share one read buffer, and one that reads a lot gets a
+    // buffer of its own and back: a mix-up would put one peer's bytes in another's chunks,
+    // or change a chunk already taken. Each keeps every chunk until the end to show neither.
+    const payloads = Array.from({ length: 12 }, () => randomBytes(600 * 1024));
+    let accepted = 0;
+    const server = await startRawServer((socket) => {
+      const index = accepted++;
+      socket.once("data", () => void sendInPieces(socket, payloads[index]!, 100 + index));
+    });
+    try {
+      const backend = new NodeBackend();
+      const streams = await Promise.all(
+        payloads.map(async (_payload, index) => {
+          const stream = await backend.connectTcp("127.0.0.1", server.port);
+          // Connect in order, so that the server's index matches ours.
+          return { stream, index };
+        }),
+      );
+      const results = await Promise.all(
+        streams.map(async ({ stream }) => {
+          await stream.write(new Uint8Array([1]));
+          const chunks = await readAll(stream, 64 * 1024);
+          await stream.close();
+          return chunks;
+        }),
+      );
+      // Which payload each socket got is the server's order of accepts: match by content.
+      const remaining = new Set(payloads);
+      for (const chunks of results) {
+        const got = Buffer.concat(chunks);
+        const match = [...remaining].find((p) => p.equals(got));
+        expect(match).toBeDefined();
+        remaining.delete(match!);
+      }
+      expect(remaining.size).toBe(0);
     } finally {
       await server.close();
     }

@@ -1,6 +1,6 @@
 // SOCKSProxy on the wire, scripted with MockBackend: the bytes each scheme sends (greeting,
 // authentication, the address type of CONNECT), and each failure's type. Real proxies and
-// the in-process SOCKS server are in socks-interop.test.ts.
+// socks4a over a real socket are in socks-interop.test.ts.
 import { inspect } from "node:util";
 import {
   ConnectError,

@@ -8,9 +8,10 @@ import os from "node:os";
 import { PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { ConnectionPool } from "@x/pool";
+import { startMicrosocks, unavailable } from "@x/testkit";
 import { Pool } from "undici";
 import { ratioChart } from "./chart.mjs";
-import { clients } from "./clients.mjs";
+import { clients, Socks5ProxyAgent } from "./clients.mjs";
 import { echoBackend } from "./echo-backend.mjs";
 import { benchH11, h11Table } from "./h11.mjs";
 import { startServer } from "./server-process.mjs";
@@ -33,6 +34,19 @@ const HTTPS = `https://localhost:${ports.httpsPort}`;
 const H2 = `https://localhost:${ports.h2Port}`;
 const PROXY = `http://127.0.0.1:${proxyPort}`;
 const ca = ports.ca;
+// The SOCKS scenarios go through microsocks (a real SOCKS server in C, in its own process)
+// when it is installed, else (or with BENCH_SOCKS=embedded) through the embedded proxy's
+// port, which speaks SOCKS5 too. Their origin is an IPv4 literal: microsocks resolves names
+// with the system's resolver.
+const only = process.env.BENCH_ONLY?.split(",");
+const wantsSocks = !only || only.some((id) => id.startsWith("socks-"));
+const microsocksMissing =
+  process.env.BENCH_SOCKS === "embedded" ? "BENCH_SOCKS=embedded" : unavailable("microsocks");
+const microsocks = wantsSocks && microsocksMissing === null ? await startMicrosocks() : null;
+const SOCKS = `socks5h://127.0.0.1:${microsocks?.port ?? proxyPort}`;
+const socksServer = microsocks
+  ? "microsocks (its own process)"
+  : `the embedded proxy's port, in its own process (not microsocks: ${microsocksMissing})`;
 
 const MiB = 1024 * 1024;
 const scenarios = [
@@ -117,6 +131,16 @@ const scenarios = [
     h2: true,
   },
   {
+    id: "socks-small",
+    name: "SOCKS5 tunnel, small, 10 conns",
+    url: HTTP,
+    path: "/small",
+    connections: 10,
+    inFlight: 20,
+    requests: 5000,
+    proxy: { url: SOCKS, mode: "socks5" },
+  },
+  {
     id: "stream-256",
     name: "256 MiB streamed body (MB/s)",
     url: HTTP,
@@ -131,6 +155,14 @@ const scenarios = [
     connections: 1,
     ca,
     proxy: { url: PROXY, mode: "tunnel" },
+  },
+  {
+    id: "socks-256",
+    name: "256 MiB through a SOCKS5 tunnel (MB/s)",
+    url: HTTP,
+    stream: `/stream/${256 * MiB}`,
+    connections: 1,
+    proxy: { url: SOCKS, mode: "socks5" },
   },
 ];
 
@@ -168,10 +200,10 @@ async function measure(name, scenario) {
 
 const names = Object.keys(clients);
 const results = [];
-const only = process.env.BENCH_ONLY?.split(",");
 for (const s of scenarios.filter((x) => !only || only.includes(x.id))) {
   const perClient = Object.fromEntries(names.map((n) => [n, []]));
   const roundRatios = { undici: [], "node:http": [], "raw socket": [] };
+  const fastest = [];
   const rounds = ROUNDS;
   for (let r = 0; r < rounds; r++) {
     const order = names.map((_, i) => names[(i + r) % names.length]);
@@ -186,6 +218,12 @@ for (const s of scenarios.filter((x) => !only || only.includes(x.id))) {
     for (const other of Object.keys(roundRatios)) {
       if (round[other] !== undefined) roundRatios[other].push(round["@x/pool"] / round[other]);
     }
+    // Against the faster of undici and node:http in this round.
+    const rivals = ["undici", "node:http"].filter((n) => round[n] !== undefined);
+    if (rivals.length > 0) {
+      const best = rivals.reduce((a, b) => (round[a] >= round[b] ? a : b));
+      fastest.push({ ratio: round["@x/pool"] / round[best], client: best });
+    }
   }
   const med = Object.fromEntries(
     Object.entries(perClient).map(([n, v]) => [n, v.length ? median(v) : null]),
@@ -199,6 +237,8 @@ for (const s of scenarios.filter((x) => !only || only.includes(x.id))) {
     unit: s.stream ? "MB/s" : "req/s",
     median: med,
     ratio: ratios,
+    vsFastest: fastest.length ? median(fastest.map((f) => f.ratio)) : null,
+    fastestPerRound: fastest.map((f) => f.client),
     rounds,
     // Every round's numbers, so that the spread behind each median can be seen.
     perRound: perClient,
@@ -282,7 +322,24 @@ const rss =
         child.once("message", resolve);
       });
 
+// Memory per idle kept-alive connection: each client in a fresh process, three runs each.
+const IDLE_CONNECTIONS = QUICK ? 200 : 5000;
+const idleMemory = [];
+if (!only || only.includes("idle-memory")) {
+  for (let run = 0; run < 3; run++) {
+    for (const client of ["@x/pool", "undici", "node:http"]) {
+      const child = fork(`${here}idle-memory.mjs`, [client, HTTP, String(IDLE_CONNECTIONS)], {
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+        execArgv: ["--expose-gc"],
+      });
+      idleMemory.push({ run, ...(await new Promise((resolve) => child.once("message", resolve))) });
+    }
+  }
+  process.stderr.write("done: idle memory\n");
+}
+
 server.stop();
+await microsocks?.close();
 proxyProcess.disconnect();
 proxyProcess.kill();
 
@@ -331,6 +388,23 @@ lines.push("");
 lines.push(
   "Ratios are medians of the per-round ratios (@x/pool ÷ the other, higher is better for @x/pool).",
 );
+const socksRows = results.filter((r) => r.id.startsWith("socks-"));
+if (socksRows.length > 0) {
+  lines.push("");
+  lines.push(
+    `SOCKS5 rows: @x/pool is @x/proxy's SOCKSProxy (socks5h), undici 7 its Socks5ProxyAgent${Socks5ProxyAgent === undefined ? " (not in the installed undici: n/a)" : " (experimental)"}, node:http uses socks-proxy-agent, and the raw socket does the SOCKS5 handshake then writes canned requests; the SOCKS server is ${socksServer}.`,
+  );
+  for (const r of socksRows) {
+    const counts = {};
+    for (const c of r.fastestPerRound) counts[c] = (counts[c] ?? 0) + 1;
+    const who = Object.entries(counts)
+      .map(([c, n]) => `${c} ${n}/${r.fastestPerRound.length}`)
+      .join(", ");
+    lines.push(
+      `- ${r.scenario}: ${x(r.vsFastest)} the fastest competitor of each round (the faster: ${who})`,
+    );
+  }
+}
 lines.push("");
 lines.push(
   table(
@@ -356,13 +430,43 @@ lines.push("");
 lines.push(
   `RSS while streaming ${rss.bytes / MiB} MiB with @x/pool: baseline ${(rss.baseline / MiB).toFixed(0)} MiB, peak ${(rss.peak / MiB).toFixed(0)} MiB, growth ${(rss.growth / MiB).toFixed(1)} MiB, ${rss.mbps.toFixed(0)} MB/s`,
 );
+if (idleMemory.length > 0) {
+  const kb = (v) => (v / 1024).toFixed(1);
+  const range = (client, key) => {
+    const values = idleMemory.filter((m) => m.client === client).map((m) => m[key]);
+    return `${kb(Math.min(...values))}-${kb(Math.max(...values))}`;
+  };
+  lines.push("");
+  lines.push(
+    table(
+      [
+        `per idle connection (${IDLE_CONNECTIONS}, 3 runs), KB`,
+        "heap",
+        "external",
+        "RSS",
+        "connections open",
+      ],
+      ["@x/pool", "undici", "node:http"].map((client) => [
+        client,
+        range(client, "heap"),
+        range(client, "external"),
+        range(client, "rss"),
+        idleMemory
+          .filter((m) => m.client === client)
+          .map((m) => m.connections)
+          .join(", "),
+      ]),
+    ),
+  );
+}
 lines.push("");
 lines.push(h11Table(parser));
 const report = lines.join("\n");
 console.log(report);
 const out = `${here}../results`;
 mkdirSync(out, { recursive: true });
-const json = JSON.stringify({ machine, results, queue, rss, parser }, null, 2);
+const socks = { server: socksServer, undiciSocks5: Socks5ProxyAgent !== undefined };
+const json = JSON.stringify({ machine, socks, results, queue, rss, idleMemory, parser }, null, 2);
 const file = QUICK || only ? "quick" : "latest";
 writeFileSync(`${out}/${file}.json`, `${json}\n`);
 writeFileSync(`${out}/${file}.md`, `${report}\n`);

@@ -1,0 +1,1 @@
+export { ProxyAgent, type ProxyAgentOptions } from "./proxy-agent.js";

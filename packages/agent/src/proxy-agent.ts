@@ -1,0 +1,430 @@
+// ProxyAgent: an http.Agent whose sockets go through the proxy @x/proxy's router picks.
+//
+// node:http asks an Agent for a socket per request (`createConnection`, which may answer
+// later through its callback) and keeps the socket alive for the next request of the same
+// name. This Agent answers with:
+//   - `https:`/`wss:` targets (and `http:` ones through SOCKS): a tunnel opened by @x/proxy's
+//     dialers (CONNECT with Basic or Digest, TLS to an https: proxy, SOCKS 4/4a/5/5h), and for
+//     https TLS to the origin on top (ALPN http/1.1). The TLS socket is handed to node:http
+//     as a real tls.TLSSocket (NodeStream.detach()); any other stream as a NetworkSocket.
+//   - `http:` targets through an HTTP proxy: a plain connection to the proxy, the request
+//     rewritten to absolute form with the proxy headers (as http-proxy-agent does).
+//   - targets the router sends direct: an ordinary net/tls connection.
+// One agent serves http: and https: requests alike; which one a request is follows
+// agent-base: the request's `secureEndpoint` or `protocol` option, else whether node:https
+// is on the stack (node:https asks for `agent.protocol` before it passes any option).
+
+import { Agent, type AgentOptions, type ClientRequest, type ClientRequestArgs } from "node:http";
+import { connect as netConnect, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { type ConnectionOptions as TlsOptions, connect as tlsConnect } from "node:tls";
+import { inspect } from "node:util";
+import {
+  type Dialer,
+  HTTP11_ALPN,
+  NetworkSocket,
+  NodeStream,
+  Origin,
+  Request,
+  startTlsFor,
+} from "@x/pool";
+import {
+  basicAuth,
+  ConnectDialer,
+  ProxyAuthenticator,
+  type ProxyAuthScheme,
+  ProxyRouter,
+  type ProxyRoutes,
+  SOCKSDialer,
+  type SOCKSVersion,
+} from "@x/proxy";
+
+/**
+ * Options of a ProxyAgent: node:http's Agent options (keepAlive defaults to true), and the
+ * proxy's, as HTTPProxy takes them.
+ *
+ * @example
+ * new ProxyAgent({ proxyUrl: "http://127.0.0.1:3128", proxyAuth: ["user", "pass"], tls: { ca } })
+ */
+export interface ProxyAgentOptions extends AgentOptions {
+  /** One proxy for every request: http:, https:, socks4:, socks4a:, socks5: or socks5h:. */
+  readonly proxyUrl?: string | URL | undefined;
+  /** Or routes, as ProxyRouter takes them (key → proxy URL, null for direct). */
+  readonly routes?: ProxyRoutes | undefined;
+  /** Hosts that go direct (a NO_PROXY list). */
+  readonly noProxy?: string | undefined;
+  /** Credentials for a proxy whose URL has none. */
+  readonly proxyAuth?: readonly [username: string, password: string] | undefined;
+  /** HTTP proxies: "basic" (default), "digest" or "any", as HTTPProxy. */
+  readonly proxyAuthScheme?: ProxyAuthScheme | undefined;
+  /** Headers for HTTP proxies: with CONNECT, and with forwarded requests. */
+  readonly proxyHeaders?: Readonly<Record<string, string>> | undefined;
+  /** TLS options for the connection to an https: proxy. */
+  readonly proxyTls?: TlsOptions | undefined;
+  /** TLS options for the origins (a request's own ca, servername ... win). */
+  readonly tls?: TlsOptions | undefined;
+}
+
+/** The TLS options node:https passes per request, which apply to the origin. */
+const REQUEST_TLS_KEYS = [
+  "ca",
+  "cert",
+  "key",
+  "pfx",
+  "passphrase",
+  "ciphers",
+  "crl",
+  "ecdhCurve",
+  "honorCipherOrder",
+  "minVersion",
+  "maxVersion",
+  "secureOptions",
+  "secureProtocol",
+  "sessionIdContext",
+  "checkServerIdentity",
+  "rejectUnauthorized",
+  "servername",
+] as const;
+
+interface ConnectOptions extends Omit<TlsOptions, "host" | "port" | "timeout"> {
+  host?: string | null;
+  hostname?: string | null;
+  port?: number | string | null;
+  secureEndpoint?: boolean;
+  protocol?: string | null;
+  timeout?: number;
+}
+
+interface ProxyTarget {
+  readonly scheme: string;
+  readonly host: string;
+  readonly port: number;
+  readonly credentials: readonly [string, string] | undefined;
+}
+
+type Callback = (error: Error | null, socket: Duplex) => void;
+
+function parseProxy(url: string): ProxyTarget {
+  const parsed = new URL(url.includes("://") ? url : `http://${url}`);
+  const scheme = parsed.protocol.slice(0, -1);
+  const host = parsed.hostname.replace(/^\[|\]$/g, "");
+  const defaults: Record<string, number> = { http: 80, https: 443 };
+  const port = parsed.port === "" ? (defaults[scheme] ?? 1080) : Number(parsed.port);
+  const credentials: [string, string] | undefined =
+    parsed.username || parsed.password
+      ? [decodeURIComponent(parsed.username), decodeURIComponent(parsed.password)]
+      : undefined;
+  return { scheme, host, port, credentials };
+}
+
+const hostOf = (options: ConnectOptions): string =>
+  String(options.hostname ?? options.host ?? "localhost").replace(/^\[|\]$/g, "");
+
+/**
+ * An `http.Agent` that sends requests through the proxies @x/proxy speaks — HTTP and HTTPS
+ * proxies (CONNECT for https:, forwarding for http:, Basic or Digest) and SOCKS 4, 4a, 5 and
+ * 5h — for node:http, node:https and the clients built on them (axios, got, node-fetch, ws).
+ *
+ * @example
+ * const agent = new ProxyAgent({ proxyUrl: "socks5h://127.0.0.1:1080" }); // or ProxyAgent.fromEnv()
+ * https.get("https://example.com/", { agent }, (res) => res.pipe(process.stdout));
+ */
+export class ProxyAgent extends Agent {
+  readonly #router: ProxyRouter;
+  readonly #auth: readonly [string, string] | undefined;
+  readonly #authScheme: ProxyAuthScheme;
+  readonly #authenticators = new Map<string, ProxyAuthenticator>();
+  readonly #proxyHeaders: Readonly<Record<string, string>>;
+  readonly #proxyTls: TlsOptions | undefined;
+  readonly #tls: TlsOptions | undefined;
+  readonly #opening = new Set<AbortController>();
+  #protocolSet: string | undefined;
+  #defaultPortSet: number | undefined;
+
+  constructor(options: ProxyAgentOptions = {}, router?: ProxyRouter) {
+    const {
+      proxyUrl,
+      routes,
+      noProxy,
+      proxyAuth,
+      proxyAuthScheme,
+      proxyHeaders,
+      proxyTls,
+      tls,
+      ...agentOptions
+    } = options;
+    // Only node:http's own options reach its Agent (and its `options`, which print).
+    super({ keepAlive: true, ...agentOptions });
+    const given = routes ?? (proxyUrl === undefined ? {} : { "all://": String(proxyUrl) });
+    this.#router =
+      router ??
+      new ProxyRouter({
+        routes: given,
+        ...(noProxy === undefined ? {} : { noProxy }),
+      });
+    this.#auth = proxyAuth;
+    this.#authScheme = proxyAuthScheme ?? "basic";
+    this.#proxyHeaders = proxyHeaders ?? {};
+    this.#proxyTls = proxyTls;
+    this.#tls = tls;
+  }
+
+  /**
+   * An agent that routes as the environment says, with curl's rules (`http_proxy`,
+   * `https_proxy`, `all_proxy`, `no_proxy`; see ProxyRouter.fromEnv).
+   *
+   * @example
+   * const agent = ProxyAgent.fromEnv(); // HTTPS_PROXY=http://proxy.corp:3128 NO_PROXY=.internal
+   */
+  static fromEnv(
+    env: Readonly<Record<string, string | undefined>> = process.env,
+    options: Omit<ProxyAgentOptions, "proxyUrl" | "routes" | "noProxy"> = {},
+  ): ProxyAgent {
+    return new ProxyAgent(options, ProxyRouter.fromEnv(env));
+  }
+
+  /** The proxy URL a request to `url` goes through (credentials hidden), or null for direct. */
+  proxyFor(url: string | URL): string | null {
+    const proxy = this.#router.proxyFor(String(url));
+    return proxy === null ? null : hideCredentials(proxy);
+  }
+
+  // node:http's Agent assigns `protocol` and `defaultPort` in its constructor; like
+  // agent-base, they follow each request unless set.
+  get protocol(): string {
+    if (#protocolSet in this && this.#protocolSet !== undefined) return this.#protocolSet;
+    return this.#isSecure(undefined) ? "https:" : "http:";
+  }
+
+  set protocol(value: string) {
+    if (#protocolSet in this) this.#protocolSet = value;
+  }
+
+  get defaultPort(): number {
+    if (#defaultPortSet in this && this.#defaultPortSet !== undefined) return this.#defaultPortSet;
+    return this.protocol === "https:" ? 443 : 80;
+  }
+
+  set defaultPort(value: number) {
+    if (#defaultPortSet in this) this.#defaultPortSet = value;
+  }
+
+  #isSecure(options: ConnectOptions | undefined): boolean {
+    if (options !== undefined) {
+      if (typeof options.secureEndpoint === "boolean") return options.secureEndpoint;
+      if (typeof options.protocol === "string") return options.protocol === "https:";
+    }
+    const stack = new Error().stack ?? "";
+    return stack.split("\n").some((l) => l.includes("(https.js:") || l.includes("node:https:"));
+  }
+
+  #targetUrl(options: ConnectOptions, secure: boolean): string {
+    const host = hostOf(options);
+    const port = Number(options.port ?? (secure ? 443 : 80));
+    return `${secure ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}/`;
+  }
+
+  override getName(options?: ConnectOptions): string {
+    const secure = this.#isSecure(options);
+    // http: and https: sockets to one host:port never mix; nor do TLS settings.
+    const name = super.getName(options as never);
+    if (!secure) return name;
+    const o = options ?? {};
+    return `${name}:tls:${o.servername ?? ""}:${o.rejectUnauthorized === false ? 0 : 1}:${o.ca === undefined ? "" : inspect(o.ca).length}`;
+  }
+
+  /** @internal node:http's (undocumented in its types): the request gets a socket. */
+  addRequest(req: ClientRequest, options: ConnectOptions): void {
+    const secure = this.#isSecure(options);
+    const withSecure = { ...options, secureEndpoint: secure };
+    const proxy = this.#router.proxyFor(this.#targetUrl(withSecure, secure));
+    if (proxy !== null && !secure) {
+      const target = parseProxy(proxy);
+      if (target.scheme === "http" || target.scheme === "https")
+        this.#forward(req, withSecure, target);
+    }
+    (
+      Agent.prototype as unknown as { addRequest: (r: ClientRequest, o: object) => void }
+    ).addRequest.call(this, req, withSecure);
+  }
+
+  // Forwarding: the request line in absolute form, and the proxy's headers.
+  #forward(req: ClientRequest, options: ConnectOptions, proxy: ProxyTarget): void {
+    const host = hostOf(options);
+    const port = Number(options.port ?? 80);
+    const authority = `${host.includes(":") ? `[${host}]` : host}${port === 80 ? "" : `:${port}`}`;
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(req.path)) req.path = `http://${authority}${req.path}`;
+    for (const [name, value] of Object.entries(this.#proxyHeaders)) req.setHeader(name, value);
+    const credentials = proxy.credentials ?? this.#auth;
+    if (
+      credentials !== undefined &&
+      this.#authScheme === "basic" &&
+      req.getHeader("proxy-authorization") === undefined
+    ) {
+      req.setHeader("Proxy-Authorization", basicAuth(credentials[0], credentials[1]));
+    }
+  }
+
+  override createConnection(options: ClientRequestArgs, callback?: Callback): Duplex | undefined {
+    return this.#connect(options as ConnectOptions, callback);
+  }
+
+  #connect(options: ConnectOptions, callback: Callback | undefined): Duplex | undefined {
+    const secure = this.#isSecure(options);
+    const proxy = this.#router.proxyFor(this.#targetUrl(options, secure));
+    if (proxy === null) return this.#direct(options, secure);
+    const target = parseProxy(proxy);
+    if (!secure && (target.scheme === "http" || target.scheme === "https")) {
+      // Forwarded: node:http speaks to the proxy itself.
+      const to = { ...options, host: target.host, port: target.port };
+      delete to.path;
+      delete (to as { hostname?: unknown }).hostname;
+      if (target.scheme === "http") return netConnect(to as never);
+      return tlsConnect({
+        ...to,
+        ...this.#proxyTls,
+        servername: target.host,
+        ALPNProtocols: [...HTTP11_ALPN],
+      } as TlsOptions);
+    }
+    this.#tunnel(options, secure, target).then(
+      (socket) => callback?.(null, socket),
+      (error: unknown) => callback?.(error as Error, undefined as never),
+    );
+    return undefined;
+  }
+
+  #direct(options: ConnectOptions, secure: boolean): Socket {
+    const host = hostOf(options);
+    if (!secure) return netConnect({ ...options, host } as never);
+    return tlsConnect({
+      ALPNProtocols: [...HTTP11_ALPN],
+      ...this.#tls,
+      ...pickTls(options),
+      host,
+      port: Number(options.port ?? 443),
+    } as TlsOptions);
+  }
+
+  #dialerFor(proxy: ProxyTarget): Dialer {
+    const credentials = proxy.credentials ?? this.#auth;
+    if (proxy.scheme.startsWith("socks")) {
+      return new SOCKSDialer({
+        proxyHost: proxy.host,
+        proxyPort: proxy.port,
+        version: proxy.scheme as SOCKSVersion,
+        ...(credentials === undefined ? {} : { proxyAuth: credentials }),
+      });
+    }
+    const headers: Array<[string, string]> = Object.entries(this.#proxyHeaders);
+    let authenticator: ProxyAuthenticator | undefined;
+    if (credentials !== undefined) {
+      if (this.#authScheme === "basic") {
+        headers.push(["Proxy-Authorization", basicAuth(credentials[0], credentials[1])]);
+      } else {
+        // One authenticator per proxy keeps the last challenge for the next tunnel.
+        const key = `${proxy.scheme}://${proxy.host}:${proxy.port}`;
+        authenticator = this.#authenticators.get(key);
+        if (authenticator === undefined) {
+          authenticator = new ProxyAuthenticator({
+            username: credentials[0],
+            password: credentials[1],
+            scheme: this.#authScheme,
+          });
+          this.#authenticators.set(key, authenticator);
+        }
+      }
+    }
+    return new ConnectDialer({
+      proxyOrigin: new Origin(proxy.scheme, proxy.host, proxy.port),
+      proxyHeaders: headers,
+      proxyTls: this.#proxyTls,
+      proxyAuthenticator: authenticator,
+    });
+  }
+
+  async #tunnel(options: ConnectOptions, secure: boolean, proxy: ProxyTarget): Promise<Socket> {
+    const url = this.#targetUrl(options, secure);
+    const origin = new Origin(
+      secure ? "https" : "http",
+      hostOf(options),
+      Number(options.port ?? (secure ? 443 : 80)),
+    );
+    const controller = new AbortController();
+    this.#opening.add(controller);
+    const dialer = this.#dialerFor(proxy);
+    const servername =
+      typeof options.servername === "string" && options.servername !== ""
+        ? options.servername
+        : undefined;
+    const request = new Request("GET", url, {
+      extensions: {
+        ...(options.timeout === undefined ? {} : { timeout: { connect: options.timeout } }),
+        ...(servername === undefined ? {} : { sniHostname: servername }),
+      },
+      signal: controller.signal,
+    });
+    try {
+      const stream = await dialer.dial(origin, request, controller.signal);
+      let socket: Socket;
+      try {
+        const opened = await startTlsFor(
+          origin,
+          stream,
+          request,
+          { ...this.#tls, ...pickTls(options) },
+          HTTP11_ALPN,
+          controller.signal,
+          dialer.tlsTraceName,
+        );
+        socket =
+          (opened instanceof NodeStream ? opened.detach() : null) ??
+          (new NetworkSocket(opened) as unknown as Socket);
+      } catch (error) {
+        await stream.close();
+        throw error;
+      }
+      // The dialer holds the connection to the proxy (CONNECT): release it with the socket.
+      socket.once("close", () => void dialer.close?.());
+      return socket;
+    } catch (error) {
+      await dialer.close?.();
+      throw error;
+    } finally {
+      this.#opening.delete(controller);
+    }
+  }
+
+  /** Closes every socket, and abandons the tunnels being opened. */
+  override destroy(): void {
+    for (const controller of this.#opening) controller.abort(new Error("the agent was destroyed"));
+    this.#opening.clear();
+    void this.#router.close();
+    super.destroy();
+  }
+
+  override toString(): string {
+    return `<ProxyAgent [${String(this.#router)}]>`;
+  }
+}
+
+Object.defineProperty(ProxyAgent.prototype, inspect.custom, {
+  value(this: ProxyAgent): string {
+    return this.toString();
+  },
+  configurable: true,
+  writable: true,
+});
+
+function pickTls(options: ConnectOptions): TlsOptions {
+  const out: Record<string, unknown> = {};
+  for (const key of REQUEST_TLS_KEYS) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value !== undefined && !(key === "servername" && value === "")) out[key] = value;
+  }
+  return out as TlsOptions;
+}
+
+function hideCredentials(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
+}

@@ -1,0 +1,368 @@
+// Exchange: one dispatched request, from undici's handler to a pool and back.
+//
+// Theory of operation. undici has two handler APIs. undici 7's (onRequestStart,
+// onResponseStart/Data/End/Error, onRequestUpgrade) hands the handler a controller with
+// pause(), resume() and abort(); the older one (onConnect, onHeaders, onData, onComplete,
+// onError, onUpgrade), which undici 7's own fetch() and request() and the undici inside
+// Node's global fetch still use, pauses by returning false from onHeaders/onData and
+// resumes through the callback given to onHeaders. An Exchange is the controller for
+// both and calls whichever the handler has, with the pool's header list kept as it came
+// (the older API gets raw name/value Buffers, names in their case on the wire).
+//
+// The body is pulled from the pool's response one chunk at a time, and only while the
+// handler is not paused: a paused handler stops the reads, and so the socket. An abort
+// (the controller's, or the abort function of onConnect) aborts the pool request's
+// AbortSignal — the pool closes that request's connection and no other — and reports the
+// reason to the handler once. Every failure reaches the handler as the pool raised it (a
+// TransportError with its cause), so fetch's "fetch failed" TypeError carries it.
+
+import { NetworkSocket, URL as PoolURL, type RequestContent, type Response } from "@x/pool";
+import { errors } from "undici";
+import { requestUrl, toContent, toHeaderPairs } from "./request-parts.js";
+
+type Chunk = Uint8Array | null | Promise<Uint8Array | null>;
+
+/** What an Exchange needs of a pool: undici's handler talks to `stream()`. */
+export interface StreamingPool {
+  stream(
+    method: string,
+    url: string | PoolURL,
+    options?: {
+      headers?: Array<[string, string]>;
+      content?: RequestContent;
+      signal?: AbortSignal;
+      extensions?: Record<string, unknown>;
+    },
+  ): Promise<Response>;
+}
+
+/** The fields of undici's DispatchOptions an Exchange reads. */
+export interface DispatchInput {
+  readonly origin?: unknown;
+  readonly path: string;
+  readonly method: string;
+  readonly body?: unknown;
+  readonly headers?: unknown;
+  readonly query?: unknown;
+  readonly upgrade?: boolean | string | null;
+  readonly headersTimeout?: number | null;
+  readonly bodyTimeout?: number | null;
+}
+
+/** Both handler APIs, as undici declares them (loosely: handlers are plain objects). */
+export interface AnyHandler {
+  onRequestStart?(controller: Exchange, context: unknown): void;
+  onRequestUpgrade?(
+    controller: Exchange,
+    status: number,
+    headers: HeaderRecord,
+    socket: NetworkSocket,
+  ): void;
+  onResponseStart?(
+    controller: Exchange,
+    status: number,
+    headers: HeaderRecord,
+    statusMessage?: string,
+  ): void;
+  onResponseData?(controller: Exchange, chunk: Buffer): void;
+  onResponseEnd?(controller: Exchange, trailers: HeaderRecord): void;
+  onResponseError?(controller: Exchange, error: Error): void;
+  onConnect?(abort: (reason?: Error) => void, context?: unknown): void;
+  onResponseStarted?(): void;
+  onHeaders?(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): unknown;
+  onData?(chunk: Buffer): unknown;
+  onComplete?(trailers: Buffer[] | null): void;
+  onError?(error: Error): void;
+  onUpgrade?(status: number, rawHeaders: Buffer[], socket: NetworkSocket): void;
+}
+
+type HeaderRecord = Record<string, string | string[]>;
+
+function headerRecord(headers: ReadonlyArray<readonly [string, string]>): HeaderRecord {
+  const out: HeaderRecord = {};
+  for (const [name, value] of headers) {
+    const key = name.toLowerCase();
+    const seen = out[key];
+    if (seen === undefined) out[key] = value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else out[key] = [seen, value];
+  }
+  return out;
+}
+
+function rawHeaders(headers: ReadonlyArray<readonly [string, string]>): Buffer[] {
+  const out: Buffer[] = new Array(headers.length * 2);
+  let i = 0;
+  for (const [name, value] of headers) {
+    out[i++] = Buffer.from(name, "latin1");
+    out[i++] = Buffer.from(value, "latin1");
+  }
+  return out;
+}
+
+const asBuffer = (chunk: Uint8Array): Buffer =>
+  Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+
+const NO_TRAILERS: HeaderRecord = Object.freeze({}) as HeaderRecord;
+
+type Readable = { readChunk?(): Chunk } & AsyncIterator<Uint8Array>;
+
+/**
+ * One request dispatched to a pool; the controller its handler gets (undici's
+ * DispatchController: abort, pause, resume, aborted, paused, reason).
+ */
+export class Exchange {
+  readonly #handler: AnyHandler;
+  readonly #legacy: boolean;
+  readonly #signal = new AbortController();
+  readonly #onSettled: (exchange: Exchange) => void;
+  #aborted = false;
+  #paused = false;
+  #reason: Error | null = null;
+  // The handler has had its last call (end, error, or upgrade).
+  #done = false;
+  #response: Response | null = null;
+  #body: Readable | null = null;
+  #reading = false;
+  #pumping = false;
+
+  constructor(handler: AnyHandler, onSettled: (exchange: Exchange) => void) {
+    this.#handler = handler;
+    this.#legacy =
+      typeof handler.onRequestStart !== "function" &&
+      typeof handler.onResponseStart !== "function" &&
+      typeof handler.onResponseData !== "function";
+    this.#onSettled = onSettled;
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  get reason(): Error | null {
+    return this.#reason;
+  }
+
+  /** Aborts the request: its connection is closed, and the handler gets `reason` as its error. */
+  abort(reason?: Error): void {
+    if (this.#done || this.#aborted) return;
+    this.#aborted = true;
+    const error = reason ?? abortError();
+    this.#reason = error;
+    this.#signal.abort(error);
+    this.#fail(error);
+  }
+
+  /** Stops reading the body (and so the socket) until resume(). */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Reads the body again after pause(). */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    if (!this.#pumping && !this.#reading && this.#body !== null) this.#pump();
+  }
+
+  /** Starts the exchange: the handler's start, then the pool's request. */
+  start(pool: StreamingPool, options: DispatchInput): void {
+    try {
+      if (this.#legacy) this.#handler.onConnect?.((reason) => this.abort(reason), {});
+      else this.#handler.onRequestStart?.(this, {});
+    } catch (error) {
+      this.abort(error as Error);
+      return;
+    }
+    if (this.#done) return;
+    let url: string | PoolURL;
+    let headers: Array<[string, string]>;
+    let content: RequestContent | undefined;
+    try {
+      const method = options.method;
+      if (method === "CONNECT") {
+        // The target is the path as given (authority-form), sent to the origin's connection.
+        const origin = new PoolURL(requestUrl(options.origin, "/", null)).origin;
+        url = new PoolURL({
+          scheme: origin.scheme,
+          host: origin.host,
+          port: origin.port,
+          target: options.path,
+        });
+      } else {
+        url = requestUrl(options.origin, options.path, options.query);
+      }
+      headers = toHeaderPairs(options.headers);
+      const upgrade = options.upgrade;
+      if (typeof upgrade === "string" && method !== "CONNECT") {
+        headers.push(["connection", "upgrade"], ["upgrade", upgrade]);
+      }
+      content = toContent(options.body);
+    } catch (error) {
+      this.#fail(error as Error);
+      return;
+    }
+    const read = Math.max(options.headersTimeout ?? 0, options.bodyTimeout ?? 0);
+    const extensions = read > 0 ? { timeout: { read } } : undefined;
+    pool
+      .stream(options.method, url, {
+        headers,
+        ...(content === undefined ? {} : { content }),
+        signal: this.#signal.signal,
+        ...(extensions === undefined ? {} : { extensions }),
+      })
+      .then(
+        (response) => this.#onResponse(response, options),
+        (error: unknown) => this.#fail(error as Error),
+      );
+  }
+
+  #onResponse(response: Response, options: DispatchInput): void {
+    if (this.#done) {
+      response.close().catch(ignore);
+      return;
+    }
+    this.#response = response;
+    const status = response.status;
+    const stream = response.extensions.networkStream;
+    const wanted = typeof options.upgrade === "string" || options.method === "CONNECT";
+    if (stream !== undefined && wanted) {
+      // The connection now speaks the new protocol: hand it over. Closing the socket closes
+      // the response, which closes the connection it used.
+      const socket = new NetworkSocket(stream, { onClose: () => response.close().catch(ignore) });
+      this.#settle();
+      try {
+        if (this.#legacy) this.#handler.onUpgrade?.(status, rawHeaders(response.headers), socket);
+        else this.#handler.onRequestUpgrade?.(this, status, headerRecord(response.headers), socket);
+      } catch (error) {
+        socket.destroy(error as Error);
+      }
+      return;
+    }
+    const statusText = response.extensions.reasonPhrase ?? "";
+    try {
+      if (this.#legacy) {
+        this.#handler.onResponseStarted?.();
+        const more = this.#handler.onHeaders?.(
+          status,
+          rawHeaders(response.headers),
+          () => this.resume(),
+          statusText,
+        );
+        if (more === false) this.#paused = true;
+      } else {
+        this.#handler.onResponseStart?.(this, status, headerRecord(response.headers), statusText);
+      }
+    } catch (error) {
+      this.abort(error as Error);
+      return;
+    }
+    if (this.#done) return;
+    this.#body = response.stream as Readable | null;
+    if (this.#body === null) {
+      this.#end();
+      return;
+    }
+    if (!this.#paused) this.#pump();
+  }
+
+  // Reads and delivers chunks while the handler wants them; waits for a chunk that has not
+  // arrived, and stops when paused (resume() starts it again).
+  #pump(): void {
+    const body = this.#body!;
+    this.#pumping = true;
+    try {
+      while (!this.#paused && !this.#done) {
+        let next: Chunk;
+        try {
+          next = typeof body.readChunk === "function" ? body.readChunk() : nextOf(body);
+        } catch (error) {
+          this.#fail(error as Error);
+          return;
+        }
+        if (next === null) {
+          this.#end();
+          return;
+        }
+        if (next instanceof Uint8Array) {
+          this.#deliver(next);
+          continue;
+        }
+        this.#reading = true;
+        next.then(
+          (chunk) => {
+            this.#reading = false;
+            if (this.#done) return;
+            if (chunk === null) this.#end();
+            else {
+              this.#deliver(chunk);
+              if (!this.#paused) this.#pump();
+            }
+          },
+          (error: unknown) => {
+            this.#reading = false;
+            this.#fail(error as Error);
+          },
+        );
+        return;
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #deliver(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    try {
+      if (this.#legacy) {
+        if (this.#handler.onData?.(asBuffer(chunk)) === false) this.#paused = true;
+      } else {
+        this.#handler.onResponseData?.(this, asBuffer(chunk));
+      }
+    } catch (error) {
+      this.abort(error as Error);
+    }
+  }
+
+  #end(): void {
+    if (this.#done) return;
+    this.#settle();
+    try {
+      if (this.#legacy) this.#handler.onComplete?.([]);
+      else this.#handler.onResponseEnd?.(this, NO_TRAILERS);
+    } catch {
+      // The response is complete; a handler that throws at its end has nothing left to stop.
+    }
+  }
+
+  #fail(error: Error): void {
+    if (this.#done) return;
+    this.#settle();
+    // A response not read to its end closes its connection; one read to the end is released.
+    this.#response?.close().catch(ignore);
+    if (this.#legacy) {
+      this.#handler.onError?.(error);
+    } else {
+      this.#handler.onResponseError?.(this, error);
+    }
+  }
+
+  #settle(): void {
+    this.#done = true;
+    this.#onSettled(this);
+  }
+}
+
+const ignore = (): void => {};
+
+function nextOf(iterator: AsyncIterator<Uint8Array>): Promise<Uint8Array | null> {
+  return iterator.next().then((r) => (r.done ? null : r.value));
+}
+
+function abortError(): Error {
+  return new errors.RequestAbortedError();
+}
