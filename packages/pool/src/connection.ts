@@ -5,15 +5,28 @@ import {
   type Dialer,
   DirectDialer,
   type DirectDialerOptions,
+  exponentialBackoff,
   HTTP11_ALPN,
+  RETRIES_BACKOFF_FACTOR_MS,
   startTlsFor,
 } from "./dialer.js";
-import { ConnectError, ConnectionNotAvailable } from "./errors.js";
+import { ConnectError, ConnectionNotAvailable, ConnectTimeout } from "./errors.js";
 import { HTTP2Connection } from "./http2.js";
 import { HTTP11Connection, type WriteScheduler } from "./http11.js";
 import type { Request } from "./models.js";
 import type { NetworkStream } from "./network.js";
+import { traced } from "./trace.js";
 import type { Origin } from "./url.js";
+
+// A TLS failure worth another try: the network's (a reset, a timeout), not the peer's
+// certificate, which would be refused again.
+function worthRetrying(error: unknown): boolean {
+  if (!(error instanceof ConnectError || error instanceof ConnectTimeout)) return false;
+  const code = (error.cause as { code?: unknown } | undefined)?.code;
+  return !(
+    typeof code === "string" && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME|ALTNAME/.test(code)
+  );
+}
 
 /**
  * Options of an HTTPConnection (the pool passes its own).
@@ -88,21 +101,45 @@ export class HTTPConnection extends DeferredConnection {
 
   protected async open(request: Request): Promise<ConnectionInterface> {
     const signal = this.#abort.signal;
-    const plain = await this.#dialer.dial(this.origin, request, signal);
-    this.#stream = plain;
-    this.#checkNotClosing();
-    const stream = await startTlsFor(
-      this.origin,
-      plain,
-      request,
-      this.#options.tls,
-      alpnFor(this.#http1, this.#http2),
-      signal,
-      this.#dialer.tlsTraceName,
-    );
-    this.#stream = stream;
-    this.#checkNotClosing();
-    return this.#speak(stream, request);
+    // A TLS handshake that fails for the network's sake (reset, timeout; not a certificate
+    // refused) is tried again on a new stream, up to `retries` times with the connect's
+    // backoff, as httpcore's retries cover connect and TLS alike. The dial retries its own.
+    let retriesLeft = this.#options.retries ?? 0;
+    const delays = exponentialBackoff(RETRIES_BACKOFF_FACTOR_MS);
+    for (;;) {
+      const plain = await this.#dialer.dial(this.origin, request, signal);
+      this.#stream = plain;
+      this.#checkNotClosing();
+      let stream: NetworkStream;
+      try {
+        stream = await startTlsFor(
+          this.origin,
+          plain,
+          request,
+          this.#options.tls,
+          alpnFor(this.#http1, this.#http2),
+          signal,
+          this.#dialer.tlsTraceName,
+        );
+      } catch (error) {
+        if (retriesLeft <= 0 || signal.aborted || !worthRetrying(error)) throw error;
+        retriesLeft--;
+        await plain.close();
+        this.#stream = null;
+        const delay = delays.next().value as number;
+        const backend = this.#options.networkBackend;
+        await traced("connection.retry", request, { delay }, () =>
+          backend === undefined
+            ? new Promise<void>((resolve) => setTimeout(resolve, delay))
+            : backend.sleep(delay),
+        );
+        this.#checkNotClosing();
+        continue;
+      }
+      this.#stream = stream;
+      this.#checkNotClosing();
+      return this.#speak(stream, request);
+    }
   }
 
   // The connection for what TLS negotiated: HTTP/2 for "h2", or with prior knowledge when

@@ -43,7 +43,7 @@ export function* exponentialBackoff(factorMs: number): Generator<number> {
   for (let n = 0; ; n++) yield factorMs * 2 ** n;
 }
 
-const RETRIES_BACKOFF_FACTOR_MS = 500;
+export const RETRIES_BACKOFF_FACTOR_MS = 500;
 
 /**
  * Options of a DirectDialer (HTTPConnection passes its own).

@@ -2,6 +2,7 @@
 // up to the limit in pieces, `networkStream` on every response, the `target` extension,
 // explicit ports, refused argument types, closed MockStreams, and a bare connection that
 // honours its request's signal and timeouts by itself.
+import { createConnection } from "node:net";
 import type { TLSSocket } from "node:tls";
 import {
   answerEach,
@@ -325,4 +326,60 @@ it("the body of a response read after the networkStream was refused is intact (t
     LocalProtocolError,
   );
   expect(text(await response.read())).toBe("hello");
+});
+
+describe("retries cover the TLS handshake (httpcore: test_connection_retries_tls)", () => {
+  it("a certificate refused is not tried again: one connection, and at once", async () => {
+    const origin = await startOrigin({ tls: true, name: "parity-untrusted" });
+    try {
+      // No test CA: the origin's certificate cannot be verified.
+      await using pool = new ConnectionPool({ retries: 3 });
+      const trace: string[] = [];
+      const error = await pool
+        .request("GET", `${origin.url}/`, {
+          extensions: { trace: (name) => void trace.push(name) },
+        })
+        .catch((e) => e);
+      expect(error).toMatchObject({ code: "ERR_CONNECT" });
+      expect(trace.filter((n) => n === "connection.connect_tcp.started")).toHaveLength(1);
+      expect(trace.filter((n) => n === "connection.retry.started")).toHaveLength(0);
+    } finally {
+      await origin.close();
+    }
+  });
+
+  it("a handshake the server breaks off is tried again on a new connection", async () => {
+    // The first two connections are cut during the handshake; the third is served.
+    const tlsOrigin = await startOrigin({ tls: true, name: "parity-flaky-tls" });
+    let cut = 0;
+    const raw = await startRawServer((socket) => {
+      if (cut < 2) {
+        cut++;
+        socket.once("data", () => socket.destroy());
+        return;
+      }
+      const upstream = createConnection(tlsOrigin.port, "127.0.0.1");
+      socket.pipe(upstream).pipe(socket);
+      socket.on("close", () => upstream.destroy());
+      upstream.on("close", () => socket.destroy());
+      upstream.on("error", () => {});
+    });
+    try {
+      const trace: string[] = [];
+      await using pool = new ConnectionPool({
+        retries: 3,
+        tls: { ca: testCA().cert },
+        networkBackend: new NodeBackend(),
+      });
+      const response = await pool.request("GET", `https://localhost:${raw.port}/`, {
+        extensions: { trace: (name) => void trace.push(name) },
+      });
+      expect(response.status).toBe(200);
+      expect(raw.connections).toBe(3);
+      expect(trace.filter((n) => n === "connection.retry.started")).toHaveLength(2);
+    } finally {
+      await raw.close();
+      await tlsOrigin.close();
+    }
+  });
 });

@@ -197,10 +197,9 @@ describe("httpcore test_connection.py", () => {
 
   // httpcore: tests/_async/test_connection.py::test_connection_retries_tls
   // httpcore's connect retries cover the TLS handshake too (a ConnectError from start_tls
-  // is retried with a new TCP connection). Here `retries` covers only the TCP connect
-  // (DirectDialer), and a failed handshake fails the request at once: a gap, reported,
-  // not a documented difference.
-  it.fails("failed TLS handshakes are retried up to `retries` times", async () => {
+  // is retried with a new TCP connection); so do they here. (A certificate refused is not
+  // retried: test/parity.test.ts.)
+  it("failed TLS handshakes are retried up to `retries` times", async () => {
     await throughFailures(0, 2);
   });
 
