@@ -1,6 +1,8 @@
 // HTTP/2: ALPN and prior knowledge, multiplexing many requests on one connection, printing,
 // extensions, flow control, trailers, resets, GOAWAY, timeouts and aborts per stream.
 // Against node:http2 servers on loopback (testkit's startH2Origin).
+
+import type { TLSSocket } from "node:tls";
 import {
   expectSocketsClosed,
   type H2Origin,
@@ -15,7 +17,9 @@ import {
   ConnectError,
   ConnectionPool,
   type ConnectionPoolOptions,
+  ExtraInfoStream,
   HTTPConnection,
+  LocalProtocolError,
   type NetworkBackend,
   type NetworkStream,
   NodeBackend,
@@ -233,6 +237,26 @@ describe("requests and responses", () => {
     expect(plain.extensions.trailers).toEqual([]);
   });
 
+  it("networkStream answers getExtraInfo (ALPN h2, addresses) and refuses reads, as HTTP/1.1's", async () => {
+    const server = await h2();
+    await using p = pool({ maxConnections: 1 });
+    const r = await p.stream("GET", `${server.url}/bytes/70000`);
+    const stream = r.extensions.networkStream!;
+    expect(stream).toBeInstanceOf(ExtraInfoStream);
+    const tlsSocket = stream.getExtraInfo("ssl_object") as TLSSocket;
+    expect(tlsSocket.alpnProtocol).toBe("h2");
+    expect(stream.getExtraInfo("server_addr")).toEqual({ address: "127.0.0.1", port: server.port });
+    expect(stream.getExtraInfo("client_addr")).toMatchObject({ address: "127.0.0.1" });
+    expect(stream.getExtraInfo("is_readable")).toBe(false);
+    await expect(stream.read(1024)).rejects.toBeInstanceOf(LocalProtocolError);
+    await expect(stream.write(new Uint8Array(1))).rejects.toBeInstanceOf(LocalProtocolError);
+    await expect(stream.close()).rejects.toBeInstanceOf(LocalProtocolError);
+    expect(await r.read()).toHaveLength(70000);
+    // Every stream of the connection shows the same.
+    const again = await p.request("GET", `${server.url}/`);
+    expect(again.extensions.networkStream).toBe(stream);
+  });
+
   it("a paused reader holds the server back: of 32 MiB, less than 16 MiB is sent before it resumes", async () => {
     const server = await h2();
     await using p = pool();
@@ -313,6 +337,50 @@ describe("failures, per stream", () => {
     // The connection goes on.
     expect(text((await p.request("GET", `${server.url}/path/x`)).content)).toBe("/path/x");
     expect(server.sessions).toBe(1);
+  });
+
+  it("a reset with NO_ERROR before the end fails the body, without Content-Length too", async () => {
+    const server = await h2({
+      handler: (stream, headers) => {
+        const cl = headers[":path"] === "/cl";
+        // waitForTrailers holds END_STREAM back, so close(NO_ERROR) sends RST_STREAM alone.
+        stream.respond(
+          { ":status": 200, ...(cl ? { "content-length": 10 } : {}) },
+          {
+            waitForTrailers: true,
+          },
+        );
+        stream.write("abc");
+        setTimeout(() => stream.close(0), 20);
+      },
+    });
+    await using p = pool({ maxConnections: 1 });
+    for (const path of ["/cl", "/no-cl"]) {
+      const error = await p.request("GET", `${server.url}${path}`).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RemoteProtocolError);
+      expect((error as { errorCode?: number }).errorCode).toBe(0);
+      expect((error as Error).message).toMatch(/RST_STREAM NO_ERROR/);
+    }
+    // A whole response ended with END_STREAM is still whole (and the connection goes on).
+    expect(server.sessions).toBe(1);
+  });
+
+  it("a reset with NO_ERROR after END_STREAM (RFC 9113 §8.1: stop the upload) keeps the response", async () => {
+    const server = await h2({
+      unreadBodies: true,
+      handler: (stream) => {
+        stream.respond({ ":status": 413 });
+        stream.end("too large");
+        stream.on("finish", () => stream.close(0));
+      },
+    });
+    await using p = pool({ maxConnections: 1 });
+    async function* endless() {
+      for (;;) yield new Uint8Array(16 * 1024);
+    }
+    const r = await p.request("POST", `${server.url}/`, { content: endless() });
+    expect(r.status).toBe(413);
+    expect(text(r.content)).toBe("too large");
   });
 
   it("an abort resets that stream only", async () => {
