@@ -73,22 +73,7 @@ describe("httpcore test_http_proxy.py", () => {
   it("an https: request goes through a CONNECT tunnel to its origin", async () => {
     const backend = new MockBackend(["HTTP/1.1 200 OK\r\n\r\n", ...HELLO]);
     await using proxy = new HTTPProxy({ proxyUrl: PROXY_URL, networkBackend: backend });
-    const tunnel = (state: string) =>
-      `<TunnelHTTPConnection ['https://example.com:443', HTTP/1.1, ${state}, Request Count: 1]>`;
-    const { during, status, body } = await streamed(proxy, "https://example.com/");
-    expect(during).toEqual([tunnel("ACTIVE")]);
-    expect({ status, body }).toEqual({ status: 200, body: "Hello, world!" });
-    expect(info(proxy)).toEqual([tunnel("IDLE")]);
-    const conn = proxy.connections[0]!;
-    expect(reusable(conn)).toBe(true);
-    expect(text(backend.written[0]!)).toMatch(/^CONNECT example\.com:443 HTTP\/1\.1\r\n/);
-    // A tunnel handles https: requests to its one origin.
-    expect(handles(conn)).toEqual({
-      httpExample: false,
-      httpOther: false,
-      httpsExample: true,
-      httpsOther: false,
-    });
+    await expectOneTunnel(proxy, "HTTP/1.1", () => text(backend.written[0]!));
   });
 
   // httpcore: tests/_async/test_http_proxy.py::test_proxy_tunneling_with_403
@@ -136,22 +121,7 @@ describe("httpcore test_http_proxy.py", () => {
       networkBackend: backend,
       http2: true,
     });
-    const tunnel = (state: string) =>
-      `<TunnelHTTPConnection ['https://example.com:443', HTTP/2, ${state}, Request Count: 1]>`;
-    const { during, status, body } = await streamed(proxy, "https://example.com/");
-    expect(during).toEqual([tunnel("ACTIVE")]);
-    expect({ status, body }).toEqual({ status: 200, body: "Hello, world!" });
-    expect(info(proxy)).toEqual([tunnel("IDLE")]);
-    const conn = proxy.connections[0]!;
-    expect(reusable(conn)).toBe(true);
-    expect(written[0]).toMatch(/^CONNECT example\.com:443 HTTP\/1\.1\r\n/);
-    // A tunnel handles https: requests to its one origin.
-    expect(handles(conn)).toEqual({
-      httpExample: false,
-      httpOther: false,
-      httpsExample: true,
-      httpsOther: false,
-    });
+    await expectOneTunnel(proxy, "HTTP/2", () => written[0]!);
   });
 
   // httpcore: tests/_async/test_http_proxy.py::test_proxy_headers
@@ -161,6 +131,33 @@ describe("httpcore test_http_proxy.py", () => {
     expect(basicAuth("username", "password")).toBe("Basic dXNlcm5hbWU6cGFzc3dvcmQ=");
   });
 });
+
+/**
+ * httpcore's checks of one GET through a tunnel: printed ACTIVE then IDLE with `version`,
+ * "Hello, world!", reusable, a CONNECT first (`firstWrite`), and https: to its origin only.
+ */
+async function expectOneTunnel(
+  proxy: HTTPProxy,
+  version: string,
+  firstWrite: () => string,
+): Promise<void> {
+  const tunnel = (state: string) =>
+    `<TunnelHTTPConnection ['https://example.com:443', ${version}, ${state}, Request Count: 1]>`;
+  const { during, status, body } = await streamed(proxy, "https://example.com/");
+  expect(during).toEqual([tunnel("ACTIVE")]);
+  expect({ status, body }).toEqual({ status: 200, body: "Hello, world!" });
+  expect(info(proxy)).toEqual([tunnel("IDLE")]);
+  const conn = proxy.connections[0]!;
+  expect(reusable(conn)).toBe(true);
+  expect(firstWrite()).toMatch(/^CONNECT example\.com:443 HTTP\/1\.1\r\n/);
+  // A tunnel handles https: requests to its one origin.
+  expect(handles(conn)).toEqual({
+    httpExample: false,
+    httpOther: false,
+    httpsExample: true,
+    httpsOther: false,
+  });
+}
 
 /** A stream that answers one CONNECT with 200, then speaks HTTP/2 (ALPN h2) after startTls. */
 function http1ThenHttp2(written: string[]): NetworkStream {
