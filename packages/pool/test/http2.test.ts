@@ -460,21 +460,60 @@ describe("failures, per stream", () => {
     }
   });
 
-  it("an abort while the connection opens: a waiting request rejects alone; the opener's closes it", async () => {
-    const server = await startSilentH2Server({ tls: false });
-    servers.push(server);
-    await using p = pool({ http1: false });
+  for (const openerFirst of [false, true]) {
+    it(`aborts while the connection opens (${openerFirst ? "the opener" : "the one waiting"} first): each rejects alone; the last closes the opening`, async () => {
+      const server = await startSilentH2Server({ tls: false });
+      servers.push(server);
+      await using p = pool({ http1: false });
+      const [a, b] = [new AbortController(), new AbortController()];
+      const first = p.request("GET", `${server.url}/`, { signal: a.signal });
+      const second = p.request("GET", `${server.url}/`, { signal: b.signal });
+      first.catch(() => {});
+      second.catch(() => {});
+      await new Promise((r) => setTimeout(r, 50));
+      const order: Array<[AbortController, Promise<unknown>, string]> = [
+        [b, second, "second"],
+        [a, first, "first"],
+      ];
+      if (openerFirst) order.reverse();
+      for (const [i, [controller, request, name]] of order.entries()) {
+        controller.abort(new Error(name));
+        await expect(request).rejects.toThrow(name);
+        // The opening stays while a request waits for it.
+        await new Promise((r) => setTimeout(r, 10));
+        expect(p.connections).toHaveLength(i === 0 ? 1 : 0);
+      }
+    });
+  }
+
+  it("the opener aborted while others wait: it rejects alone, the opening goes on for them", async () => {
+    const server = await h2();
+    // Dials take 100 ms, so the abort comes while the connection opens.
+    const node = new NodeBackend();
+    let dials = 0;
+    const slow: NetworkBackend = {
+      connectTcp: async (host, port, options) => {
+        dials++;
+        await new Promise((r) => setTimeout(r, 100));
+        return node.connectTcp(host, port, options);
+      },
+      connectUnixSocket: (path, options) => node.connectUnixSocket(path, options),
+      sleep: (ms) => node.sleep(ms),
+    };
+    await using p = pool({ maxConnections: 1, networkBackend: slow });
     const a = new AbortController();
-    const b = new AbortController();
-    const first = p.request("GET", `${server.url}/`, { signal: a.signal });
-    const second = p.request("GET", `${server.url}/`, { signal: b.signal });
-    first.catch(() => {});
-    await new Promise((r) => setTimeout(r, 50));
-    b.abort(new Error("second"));
-    await expect(second).rejects.toThrow("second");
+    const first = p.request("GET", `${server.url}/path/first`, { signal: a.signal });
+    const others = [1, 2].map((i) => p.request("GET", `${server.url}/path/${i}`));
+    await new Promise((r) => setTimeout(r, 20));
     a.abort(new Error("first"));
     await expect(first).rejects.toThrow("first");
-    expect(p.connections).toHaveLength(0);
+    const answered = await Promise.all(others);
+    expect(answered.map((r) => text(r.content))).toEqual(["/path/1", "/path/2"]);
+    // One dial: the opening was not closed and begun again for them.
+    expect(dials).toBe(1);
+    expect(server.sessions).toBe(1);
+    expect(server.log.map((e) => e.path)).toEqual(["/path/1", "/path/2"]);
+    expect(String(p.connections)).toMatch(/HTTP\/2, IDLE, Request Count: 2/);
   });
 
   it("GOAWAY: requests above the last stream id are retried on a new connection", async () => {
