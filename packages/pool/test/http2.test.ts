@@ -361,8 +361,16 @@ describe("failures, per stream", () => {
       expect((error as { errorCode?: number }).errorCode).toBe(0);
       expect((error as Error).message).toMatch(/RST_STREAM NO_ERROR/);
     }
-    // A whole response ended with END_STREAM is still whole (and the connection goes on).
     expect(server.sessions).toBe(1);
+  });
+
+  it("END_STREAM on the head (204, HEAD) or on trailers is a whole response", async () => {
+    const server = await h2();
+    await using p = pool({ maxConnections: 1 });
+    expect((await p.request("GET", `${server.url}/status/204`)).status).toBe(204);
+    const head = await p.request("HEAD", `${server.url}/bytes/10`);
+    expect(head.content).toHaveLength(0);
+    expect(text((await p.request("GET", `${server.url}/trailers`)).content)).toBe("with trailers");
   });
 
   it("a reset with NO_ERROR after END_STREAM (RFC 9113 §8.1: stop the upload) keeps the response", async () => {
