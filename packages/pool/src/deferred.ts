@@ -36,6 +36,8 @@ export abstract class DeferredConnection implements ConnectionInterface {
   // other requests holding a place on it, and the opening they wait for.
   readonly #waiting = new Set<Request>();
   #opened: Promise<void> | null = null;
+  // The request that opens the connection was aborted and left it to the requests waiting.
+  #abandoned = false;
   #failed = false;
   #closed = false;
 
@@ -87,46 +89,73 @@ export abstract class DeferredConnection implements ConnectionInterface {
       if (this.#opening || this.#failed || this.#closed) {
         throw new ConnectionNotAvailable("the connection is not available");
       }
-      this.#opening = true;
-      let opened: () => void = () => {};
-      this.#opened = new Promise<void>((resolve) => {
-        opened = resolve;
-      });
-      // An abort while opening closes what is being opened (requests waiting for it are
-      // sent again by the pool).
       const signal = request.signal;
+      if (signal?.aborted) throw signal.reason;
+      // An abort while opening closes what is being opened, unless other requests wait
+      // for it (multiplexes()): the opener then leaves alone and the opening goes on for
+      // them. (Requests waiting for a closed opening are sent again by the pool.)
+      let leave: ((reason: unknown) => void) | null = null;
+      const left = new Promise<never>((_, reject) => {
+        leave = reject;
+      });
       const stopWatching =
-        signal === undefined ? null : watchAbort(signal, () => void this.close());
+        signal === undefined
+          ? null
+          : watchAbort(signal, () => {
+              if (this.#waiting.size > 0 && this.#connection === null && !this.#closed) {
+                this.#abandoned = true;
+                leave?.(signal.reason);
+              } else {
+                void this.close();
+              }
+            });
+      const opening = this.#openFor(request);
       try {
-        if (signal?.aborted) throw signal.reason;
-        const connection = await this.open(request);
-        if (this.#closed) {
-          await connection.close();
-          throw new ConnectionNotAvailable("the connection was closed while opening");
-        }
-        this.#connection = connection;
-        // The place reserved before opening moves to the connection now open.
-        const holder = this.#reservedFor;
-        if (holder !== null) {
-          this.#reservedFor = null;
-          if (!reserve(connection, holder)) {
-            throw new ConnectionNotAvailable("the connection opened has no room for the request");
-          }
-        }
+        await (signal === undefined ? opening : Promise.race([opening, left]));
       } catch (error) {
-        this.#failed = true;
-        await this.release();
+        opening.catch(() => {});
         throw signal?.aborted ? signal.reason : error;
       } finally {
         stopWatching?.();
-        this.#opening = false;
-        opened();
       }
     }
     if (this.#connection === null) {
       throw new ConnectionNotAvailable("the connection is not available");
     }
     return this.#connection.handleRequest(request);
+  }
+
+  // Opens the connection for `request` (see #openThenHandle), and moves the place reserved
+  // before opening to it.
+  async #openFor(request: Request): Promise<void> {
+    this.#opening = true;
+    let opened: () => void = () => {};
+    this.#opened = new Promise<void>((resolve) => {
+      opened = resolve;
+    });
+    try {
+      const connection = await this.open(request);
+      if (this.#closed) {
+        await connection.close();
+        throw new ConnectionNotAvailable("the connection was closed while opening");
+      }
+      this.#connection = connection;
+      // The place reserved before opening moves to the connection now open.
+      const holder = this.#reservedFor;
+      if (holder !== null) {
+        this.#reservedFor = null;
+        if (!reserve(connection, holder)) {
+          throw new ConnectionNotAvailable("the connection opened has no room for the request");
+        }
+      }
+    } catch (error) {
+      this.#failed = true;
+      await this.release();
+      throw error;
+    } finally {
+      this.#opening = false;
+      opened();
+    }
   }
 
   // A request that took a place while the connection was opening: waits for it, then moves
@@ -147,6 +176,10 @@ export abstract class DeferredConnection implements ConnectionInterface {
     } finally {
       (stopWatching as (() => void) | null)?.();
       this.#waiting.delete(request);
+      // The opener left, and now the last request waiting for the opening has too.
+      if (this.#abandoned && this.#waiting.size === 0 && this.#connection === null) {
+        void this.close();
+      }
     }
     if (signal?.aborted) throw signal.reason;
     const connection = this.#connection;

@@ -36,6 +36,7 @@ import {
   WriteError,
   WriteTimeout,
 } from "./errors.js";
+import { ExtraInfoStream } from "./http11.js";
 import { type HeaderList, type Request, Response } from "./models.js";
 import type { NetworkStream } from "./network.js";
 import { NodeStream } from "./node-backend.js";
@@ -112,6 +113,20 @@ const CODE_NAMES = [
   "INADEQUATE_SECURITY",
   "HTTP_1_1_REQUIRED",
 ];
+
+// node:http2's error for what nghttp2 refused in the server's bytes (a bad preface, a frame
+// out of place): the server broke the protocol.
+function isProtocolError(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "ERR_HTTP2_ERROR";
+}
+
+/** The error a broken connection fails with: RemoteProtocolError when the server broke HTTP/2. */
+function brokenError(message: string, cause: unknown): ReadError | RemoteProtocolError {
+  const options = cause === null || cause === undefined ? {} : { cause };
+  return isProtocolError(cause)
+    ? new RemoteProtocolError(`${message}: the server broke the HTTP/2 protocol`, options)
+    : new ReadError(message, options);
+}
 
 function codeName(code: number): string {
   return CODE_NAMES[code] ?? `0x${code.toString(16)}`;
@@ -253,6 +268,8 @@ export class HTTP2Connection implements ConnectionInterface {
   // Whether a response byte has come on this connection (for the retry rule).
   #received = false;
   readonly #exchanges = new Set<H2Exchange>();
+  /** @internal What responses carry as `extensions.networkStream`: looking, not reading. */
+  readonly infoStream: ExtraInfoStream;
 
   /**
    * Starts HTTP/2 over `stream` (TLS, if any, already done) and waits for the server's
@@ -266,7 +283,7 @@ export class HTTP2Connection implements ConnectionInterface {
     options: HTTP2ConnectionOptions = {},
   ): Promise<HTTP2Connection> {
     const socket = stream instanceof NodeStream ? stream.handOver() : bridge(stream);
-    const connection = new HTTP2Connection(origin, socket, options);
+    const connection = new HTTP2Connection(origin, socket, new ExtraInfoStream(stream), options);
     try {
       await traced("http2.send_connection_init", request, { request }, () =>
         connection.#waitForSettings(request.extensions.timeout?.read, options.signal),
@@ -278,8 +295,14 @@ export class HTTP2Connection implements ConnectionInterface {
     return connection;
   }
 
-  private constructor(origin: Origin, socket: Socket | Duplex, options: HTTP2ConnectionOptions) {
+  private constructor(
+    origin: Origin,
+    socket: Socket | Duplex,
+    infoStream: ExtraInfoStream,
+    options: HTTP2ConnectionOptions,
+  ) {
     this.#origin = origin;
+    this.infoStream = infoStream;
     this.#socket = socket;
     this.#keepaliveExpiry = options.keepaliveExpiry;
     const session = http2.connect(
@@ -303,6 +326,9 @@ export class HTTP2Connection implements ConnectionInterface {
     });
     session.on("goaway", (code: number, lastStreamId: number) => {
       this.#goaway = { code, lastStreamId };
+      // Streams above the last id will not be processed (RFC 9113 §6.8): nghttp2 leaves
+      // those that have their head open, so they fail now (and the pool sends them again).
+      for (const exchange of this.#exchanges) exchange.goneAway(lastStreamId);
       if (this.#isUnused()) void this.close();
     });
     session.on("error", (error: unknown) => {
@@ -323,7 +349,7 @@ export class HTTP2Connection implements ConnectionInterface {
     this.#settingsWaiters = [];
     const cause = this.#sessionError;
     for (const w of waiters) {
-      w(new ReadError("the connection closed before the server's SETTINGS arrived", { cause }));
+      w(brokenError("the connection closed before the server's SETTINGS arrived", cause));
     }
   }
 
@@ -440,8 +466,7 @@ export class HTTP2Connection implements ConnectionInterface {
       );
     }
     if (this.#sessionError !== null || this.#closed || this.#session.destroyed) {
-      const cause = this.#sessionError ?? error ?? undefined;
-      return new ReadError("the HTTP/2 connection broke", { cause });
+      return brokenError("the HTTP/2 connection broke", this.#sessionError ?? error);
     }
     if (code === NGHTTP2_REFUSED_STREAM) {
       // Refused before any processing (RFC 9113 §8.7): safe to send again.
@@ -481,17 +506,25 @@ export class HTTP2Connection implements ConnectionInterface {
     this.#failSettingsWaiters();
     const session = this.#session;
     if (session.destroyed) return;
+    const socket = this.#socket;
     await new Promise<void>((resolve) => {
       session.once("close", () => resolve());
+      // nghttp2 waits for a write under way before it says the session closed: a stream
+      // that never takes our bytes would hold it forever, so the socket goes too.
+      socket.once("close", () => resolve());
       if (this.#exchanges.size === 0) {
         // A GOAWAY for the server, then the socket is closed.
         session.close();
-        setImmediate(() => session.destroy());
+        setImmediate(() => {
+          session.destroy();
+          socket.destroy();
+        });
       } else {
         session.destroy();
+        socket.destroy();
       }
     });
-    this.#socket.destroy();
+    socket.destroy();
   }
 
   canHandleRequest(origin: Origin): boolean {
@@ -562,7 +595,7 @@ class H2Exchange extends Body {
   #waiter: Waiter | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #stopWatching: (() => void) | null = null;
-  #extensions: Record<string, unknown> = { httpVersion: "HTTP/2", reasonPhrase: "" };
+  readonly #extensions: Record<string, unknown>;
   #started = false;
   #gotHead = false;
   #finished = false;
@@ -573,6 +606,19 @@ class H2Exchange extends Body {
     this.#request = request;
     this.#reused = reused;
     this.#readTimeout = request.extensions.timeout?.read;
+    this.#extensions = {
+      httpVersion: "HTTP/2",
+      reasonPhrase: "",
+      networkStream: connection.infoStream,
+    };
+  }
+
+  /** @internal A GOAWAY came: a stream above its last id that has not ended fails. */
+  goneAway(lastStreamId: number): void {
+    const stream = this.#stream;
+    if (stream === null || this.#endStream === true || this.#finished) return;
+    if (stream.id !== undefined && stream.id <= lastStreamId) return;
+    this.#fail(this.#connection.streamError(stream, null), NGHTTP2_CANCEL);
   }
 
   start(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders): Promise<Response> {
@@ -643,6 +689,17 @@ class H2Exchange extends Body {
   }
 
   #listen(stream: http2.ClientHttp2Stream): void {
+    // Whether the response ended with END_STREAM. node:http2 ends the readable side the same
+    // way for END_STREAM and for a reset with NO_ERROR; what differs is when: END_STREAM
+    // ends it while the stream is still open, a reset after the stream closed. So the first
+    // end pushed tells which (a truncated body is then an error, with or without
+    // Content-Length). If node:http2 ever pushes its end another way, nothing is told
+    // apart, as before.
+    const push = stream.push;
+    stream.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+      if (chunk === null && this.#endStream === null) this.#endStream = !stream.closed;
+      return push.call(stream, chunk, encoding);
+    };
     stream.on("response", (headers, _flags, raw?: string[]) => {
       this.#connection.received();
       this.#gotHead = true;
@@ -684,6 +741,17 @@ class H2Exchange extends Body {
         this.#fail(this.#connection.streamError(stream, null));
         return;
       }
+      if (this.#endStream === false) {
+        this.#fail(
+          Object.assign(
+            new RemoteProtocolError(
+              `the server reset the stream (RST_STREAM NO_ERROR) before the response ended (after ${this.#receivedLength} bytes of the body)`,
+            ),
+            { errorCode: NGHTTP2_NO_ERROR },
+          ),
+        );
+        return;
+      }
       if (this.#expectedLength !== null && this.#receivedLength !== this.#expectedLength) {
         this.#fail(
           new RemoteProtocolError(
@@ -708,6 +776,8 @@ class H2Exchange extends Body {
     });
   }
 
+  // True when the response ended with END_STREAM, false when a reset ended it (null: not yet).
+  #endStream: boolean | null = null;
   // The body's Content-Length (when it has one), and the bytes read so far.
   #expectedLength: number | null = null;
   #receivedLength = 0;

@@ -1,6 +1,8 @@
 // HTTP/2: ALPN and prior knowledge, multiplexing many requests on one connection, printing,
 // extensions, flow control, trailers, resets, GOAWAY, timeouts and aborts per stream.
 // Against node:http2 servers on loopback (testkit's startH2Origin).
+
+import type { TLSSocket } from "node:tls";
 import {
   expectSocketsClosed,
   type H2Origin,
@@ -15,7 +17,9 @@ import {
   ConnectError,
   ConnectionPool,
   type ConnectionPoolOptions,
+  ExtraInfoStream,
   HTTPConnection,
+  LocalProtocolError,
   type NetworkBackend,
   type NetworkStream,
   NodeBackend,
@@ -233,6 +237,26 @@ describe("requests and responses", () => {
     expect(plain.extensions.trailers).toEqual([]);
   });
 
+  it("networkStream answers getExtraInfo (ALPN h2, addresses) and refuses reads, as HTTP/1.1's", async () => {
+    const server = await h2();
+    await using p = pool({ maxConnections: 1 });
+    const r = await p.stream("GET", `${server.url}/bytes/70000`);
+    const stream = r.extensions.networkStream!;
+    expect(stream).toBeInstanceOf(ExtraInfoStream);
+    const tlsSocket = stream.getExtraInfo("ssl_object") as TLSSocket;
+    expect(tlsSocket.alpnProtocol).toBe("h2");
+    expect(stream.getExtraInfo("server_addr")).toEqual({ address: "127.0.0.1", port: server.port });
+    expect(stream.getExtraInfo("client_addr")).toMatchObject({ address: "127.0.0.1" });
+    expect(stream.getExtraInfo("is_readable")).toBe(false);
+    await expect(stream.read(1024)).rejects.toBeInstanceOf(LocalProtocolError);
+    await expect(stream.write(new Uint8Array(1))).rejects.toBeInstanceOf(LocalProtocolError);
+    await expect(stream.close()).rejects.toBeInstanceOf(LocalProtocolError);
+    expect(await r.read()).toHaveLength(70000);
+    // Every stream of the connection shows the same.
+    const again = await p.request("GET", `${server.url}/`);
+    expect(again.extensions.networkStream).toBe(stream);
+  });
+
   it("a paused reader holds the server back: of 32 MiB, less than 16 MiB is sent before it resumes", async () => {
     const server = await h2();
     await using p = pool();
@@ -315,6 +339,58 @@ describe("failures, per stream", () => {
     expect(server.sessions).toBe(1);
   });
 
+  it("a reset with NO_ERROR before the end fails the body, without Content-Length too", async () => {
+    const server = await h2({
+      handler: (stream, headers) => {
+        const cl = headers[":path"] === "/cl";
+        // waitForTrailers holds END_STREAM back, so close(NO_ERROR) sends RST_STREAM alone.
+        stream.respond(
+          { ":status": 200, ...(cl ? { "content-length": 10 } : {}) },
+          {
+            waitForTrailers: true,
+          },
+        );
+        stream.write("abc");
+        setTimeout(() => stream.close(0), 20);
+      },
+    });
+    await using p = pool({ maxConnections: 1 });
+    for (const path of ["/cl", "/no-cl"]) {
+      const error = await p.request("GET", `${server.url}${path}`).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RemoteProtocolError);
+      expect((error as { errorCode?: number }).errorCode).toBe(0);
+      expect((error as Error).message).toMatch(/RST_STREAM NO_ERROR/);
+    }
+    expect(server.sessions).toBe(1);
+  });
+
+  it("END_STREAM on the head (204, HEAD) or on trailers is a whole response", async () => {
+    const server = await h2();
+    await using p = pool({ maxConnections: 1 });
+    expect((await p.request("GET", `${server.url}/status/204`)).status).toBe(204);
+    const head = await p.request("HEAD", `${server.url}/bytes/10`);
+    expect(head.content).toHaveLength(0);
+    expect(text((await p.request("GET", `${server.url}/trailers`)).content)).toBe("with trailers");
+  });
+
+  it("a reset with NO_ERROR after END_STREAM (RFC 9113 §8.1: stop the upload) keeps the response", async () => {
+    const server = await h2({
+      unreadBodies: true,
+      handler: (stream) => {
+        stream.respond({ ":status": 413 });
+        stream.end("too large");
+        stream.on("finish", () => stream.close(0));
+      },
+    });
+    await using p = pool({ maxConnections: 1 });
+    async function* endless() {
+      for (;;) yield new Uint8Array(16 * 1024);
+    }
+    const r = await p.request("POST", `${server.url}/`, { content: endless() });
+    expect(r.status).toBe(413);
+    expect(text(r.content)).toBe("too large");
+  });
+
   it("an abort resets that stream only", async () => {
     const server = await h2();
     await using p = pool({ maxConnections: 1 });
@@ -392,21 +468,60 @@ describe("failures, per stream", () => {
     }
   });
 
-  it("an abort while the connection opens: a waiting request rejects alone; the opener's closes it", async () => {
-    const server = await startSilentH2Server({ tls: false });
-    servers.push(server);
-    await using p = pool({ http1: false });
+  for (const openerFirst of [false, true]) {
+    it(`aborts while the connection opens (${openerFirst ? "the opener" : "the one waiting"} first): each rejects alone; the last closes the opening`, async () => {
+      const server = await startSilentH2Server({ tls: false });
+      servers.push(server);
+      await using p = pool({ http1: false });
+      const [a, b] = [new AbortController(), new AbortController()];
+      const first = p.request("GET", `${server.url}/`, { signal: a.signal });
+      const second = p.request("GET", `${server.url}/`, { signal: b.signal });
+      first.catch(() => {});
+      second.catch(() => {});
+      await new Promise((r) => setTimeout(r, 50));
+      const order: Array<[AbortController, Promise<unknown>, string]> = [
+        [b, second, "second"],
+        [a, first, "first"],
+      ];
+      if (openerFirst) order.reverse();
+      for (const [i, [controller, request, name]] of order.entries()) {
+        controller.abort(new Error(name));
+        await expect(request).rejects.toThrow(name);
+        // The opening stays while a request waits for it.
+        await new Promise((r) => setTimeout(r, 10));
+        expect(p.connections).toHaveLength(i === 0 ? 1 : 0);
+      }
+    });
+  }
+
+  it("the opener aborted while others wait: it rejects alone, the opening goes on for them", async () => {
+    const server = await h2();
+    // Dials take 100 ms, so the abort comes while the connection opens.
+    const node = new NodeBackend();
+    let dials = 0;
+    const slow: NetworkBackend = {
+      connectTcp: async (host, port, options) => {
+        dials++;
+        await new Promise((r) => setTimeout(r, 100));
+        return node.connectTcp(host, port, options);
+      },
+      connectUnixSocket: (path, options) => node.connectUnixSocket(path, options),
+      sleep: (ms) => node.sleep(ms),
+    };
+    await using p = pool({ maxConnections: 1, networkBackend: slow });
     const a = new AbortController();
-    const b = new AbortController();
-    const first = p.request("GET", `${server.url}/`, { signal: a.signal });
-    const second = p.request("GET", `${server.url}/`, { signal: b.signal });
-    first.catch(() => {});
-    await new Promise((r) => setTimeout(r, 50));
-    b.abort(new Error("second"));
-    await expect(second).rejects.toThrow("second");
+    const first = p.request("GET", `${server.url}/path/first`, { signal: a.signal });
+    const others = [1, 2].map((i) => p.request("GET", `${server.url}/path/${i}`));
+    await new Promise((r) => setTimeout(r, 20));
     a.abort(new Error("first"));
     await expect(first).rejects.toThrow("first");
-    expect(p.connections).toHaveLength(0);
+    const answered = await Promise.all(others);
+    expect(answered.map((r) => text(r.content))).toEqual(["/path/1", "/path/2"]);
+    // One dial: the opening was not closed and begun again for them.
+    expect(dials).toBe(1);
+    expect(server.sessions).toBe(1);
+    expect(server.log.map((e) => e.path)).toEqual(["/path/1", "/path/2"]);
+    expect(String(p.connections)).toMatch(/HTTP\/2, IDLE, Request Count: 2/);
   });
 
   it("GOAWAY: requests above the last stream id are retried on a new connection", async () => {

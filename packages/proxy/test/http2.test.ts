@@ -13,7 +13,7 @@ import {
   testCA,
 } from "@x/testkit";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { HTTPProxy } from "../src/index.js";
+import { HTTPProxy, SOCKSProxy } from "../src/index.js";
 
 const tls = () => ({ ca: testCA().cert });
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -76,4 +76,36 @@ describe("HTTP/2 inside CONNECT tunnels", () => {
       await proxy.close();
     }
   });
+});
+
+describe("HTTP/2 inside SOCKS tunnels", () => {
+  for (const scheme of ["socks5", "socks5h"]) {
+    it(`${scheme}: ALPN h2 with the origin through the tunnel, many requests on one connection`, async () => {
+      // The embedded proxy speaks SOCKS on the same port (first byte 0x05).
+      const proxy: EmbeddedProxy = await startProxy();
+      try {
+        await using p = new SOCKSProxy({
+          proxyUrl: `${scheme}://127.0.0.1:${proxy.port}`,
+          tls: tls(),
+          http2: true,
+          maxConnections: 1,
+        });
+        const before = origin.sessions;
+        const all = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => p.request("GET", `${origin.url}/path/${i}`)),
+        );
+        expect(all.map((r) => text(r.content))).toEqual(all.map((_, i) => `/path/${i}`));
+        expect(all.every((r) => r.extensions.httpVersion === "HTTP/2")).toBe(true);
+        expect(origin.sessions - before).toBe(1);
+        // One SOCKS5 CONNECT, and no HTTP to the proxy.
+        expect(proxy.socksLog.map((e) => e.version)).toEqual([5]);
+        expect(proxy.log).toEqual([]);
+        expect(p.connections.map((c) => inspect(c))).toEqual([
+          `<SOCKSConnection ['https://localhost:${origin.port}', HTTP/2, IDLE, Request Count: 20]>`,
+        ]);
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
 });

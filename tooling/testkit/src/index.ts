@@ -18,6 +18,14 @@ export {
   startSilentH2Server,
 } from "./h2.js";
 export {
+  goawayFrame,
+  type H2Peer,
+  type H2PeerOptions,
+  helloWorld,
+  type PeerStream,
+  startH2Peer,
+} from "./h2-peer.js";
+export {
   type Answer,
   answerEach,
   type ExtraSplit,

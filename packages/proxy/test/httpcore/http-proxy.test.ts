@@ -1,6 +1,7 @@
 // Ports of httpcore's tests/_async/test_http_proxy.py (httpcore 1.0.9), on MockBackend: the
 // proxy's answers and the origin's are one script, read in order.
-import { MockBackend, Origin } from "@x/pool";
+import { MockBackend, type NetworkBackend, type NetworkStream, Origin } from "@x/pool";
+import { startH2Peer } from "@x/testkit";
 import { describe, expect, it } from "vitest";
 import { basicAuth, HTTPProxy, ProxyError } from "../../src/index.js";
 import { HELLO, info, reusable, streamed, text } from "./helpers.js";
@@ -72,22 +73,7 @@ describe("httpcore test_http_proxy.py", () => {
   it("an https: request goes through a CONNECT tunnel to its origin", async () => {
     const backend = new MockBackend(["HTTP/1.1 200 OK\r\n\r\n", ...HELLO]);
     await using proxy = new HTTPProxy({ proxyUrl: PROXY_URL, networkBackend: backend });
-    const tunnel = (state: string) =>
-      `<TunnelHTTPConnection ['https://example.com:443', HTTP/1.1, ${state}, Request Count: 1]>`;
-    const { during, status, body } = await streamed(proxy, "https://example.com/");
-    expect(during).toEqual([tunnel("ACTIVE")]);
-    expect({ status, body }).toEqual({ status: 200, body: "Hello, world!" });
-    expect(info(proxy)).toEqual([tunnel("IDLE")]);
-    const conn = proxy.connections[0]!;
-    expect(reusable(conn)).toBe(true);
-    expect(text(backend.written[0]!)).toMatch(/^CONNECT example\.com:443 HTTP\/1\.1\r\n/);
-    // A tunnel handles https: requests to its one origin.
-    expect(handles(conn)).toEqual({
-      httpExample: false,
-      httpOther: false,
-      httpsExample: true,
-      httpsOther: false,
-    });
+    await expectOneTunnel(proxy, "HTTP/1.1", () => text(backend.written[0]!));
   });
 
   // httpcore: tests/_async/test_http_proxy.py::test_proxy_tunneling_with_403
@@ -119,6 +105,25 @@ describe("httpcore test_http_proxy.py", () => {
     expect(written.slice(1).join("")).not.toContain("Proxy-Authorization");
   });
 
+  // httpcore: tests/_async/test_http_proxy.py::test_proxy_tunneling_http2
+  it("HTTP/2 inside a CONNECT tunnel", async () => {
+    // httpcore's HTTP1ThenHTTP2Backend: the proxy's 200 to CONNECT, then the origin's
+    // HTTP/2 frames. Here the stream answers the CONNECT, and TLS inside the tunnel hands
+    // over to an in-memory node:http2 peer that picks h2 by ALPN (testkit's startH2Peer).
+    const written: string[] = [];
+    const backend: NetworkBackend = {
+      connectTcp: async () => http1ThenHttp2(written),
+      connectUnixSocket: async () => http1ThenHttp2(written),
+      sleep: async () => {},
+    };
+    await using proxy = new HTTPProxy({
+      proxyUrl: PROXY_URL,
+      networkBackend: backend,
+      http2: true,
+    });
+    await expectOneTunnel(proxy, "HTTP/2", () => written[0]!);
+  });
+
   // httpcore: tests/_async/test_http_proxy.py::test_proxy_headers
   it("credentials make the header Basic base64(username:password)", () => {
     // httpcore's Proxy(...).headers; here the header is built by basicAuth (HTTPProxy has
@@ -126,3 +131,49 @@ describe("httpcore test_http_proxy.py", () => {
     expect(basicAuth("username", "password")).toBe("Basic dXNlcm5hbWU6cGFzc3dvcmQ=");
   });
 });
+
+/**
+ * httpcore's checks of one GET through a tunnel: printed ACTIVE then IDLE with `version`,
+ * "Hello, world!", reusable, a CONNECT first (`firstWrite`), and https: to its origin only.
+ */
+async function expectOneTunnel(
+  proxy: HTTPProxy,
+  version: string,
+  firstWrite: () => string,
+): Promise<void> {
+  const tunnel = (state: string) =>
+    `<TunnelHTTPConnection ['https://example.com:443', ${version}, ${state}, Request Count: 1]>`;
+  const { during, status, body } = await streamed(proxy, "https://example.com/");
+  expect(during).toEqual([tunnel("ACTIVE")]);
+  expect({ status, body }).toEqual({ status: 200, body: "Hello, world!" });
+  expect(info(proxy)).toEqual([tunnel("IDLE")]);
+  const conn = proxy.connections[0]!;
+  expect(reusable(conn)).toBe(true);
+  expect(firstWrite()).toMatch(/^CONNECT example\.com:443 HTTP\/1\.1\r\n/);
+  // A tunnel handles https: requests to its one origin.
+  expect(handles(conn)).toEqual({
+    httpExample: false,
+    httpOther: false,
+    httpsExample: true,
+    httpsOther: false,
+  });
+}
+
+/** A stream that answers one CONNECT with 200, then speaks HTTP/2 (ALPN h2) after startTls. */
+function http1ThenHttp2(written: string[]): NetworkStream {
+  let answer: Uint8Array | null = null;
+  return {
+    read: async () => {
+      const chunk = answer ?? new Uint8Array(0);
+      answer = null;
+      return chunk;
+    },
+    write: async (data) => {
+      written.push(text(data));
+      answer = new TextEncoder().encode("HTTP/1.1 200 OK\r\n\r\n");
+    },
+    close: async () => {},
+    startTls: async () => startH2Peer().stream as NetworkStream,
+    getExtraInfo: () => undefined,
+  };
+}
