@@ -278,7 +278,7 @@ export class ExtraInfoStream implements NetworkStream {
   #refuse(what: string): Promise<never> {
     return Promise.reject(
       new LocalProtocolError(
-        `cannot ${what} the network stream of a response that did not switch protocols: it carries the body (read response.stream) and the connection's next responses; it answers getExtraInfo() only`,
+        `cannot ${what} the network stream of a response that did not switch protocols: its bytes are the connection's, this response's body among them (read response.stream); it answers getExtraInfo() only`,
       ),
     );
   }
