@@ -14,6 +14,7 @@
 // agent-base: the request's `secureEndpoint` or `protocol` option, else whether node:https
 // is on the stack (node:https asks for `agent.protocol` before it passes any option).
 
+import { createHash, type Hash } from "node:crypto";
 import { Agent, type AgentOptions, type ClientRequest, type ClientRequestArgs } from "node:http";
 import { connect as netConnect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -229,8 +230,7 @@ export class ProxyAgent extends Agent {
     // http: and https: sockets to one host:port never mix; nor do TLS settings.
     const name = super.getName(options as never);
     if (!secure) return name;
-    const o = options ?? {};
-    return `${name}:tls:${o.servername ?? ""}:${o.rejectUnauthorized === false ? 0 : 1}:${o.ca === undefined ? "" : inspect(o.ca).length}`;
+    return `${name}:tls:${tlsSettingsKey(options ?? {})}`;
   }
 
   /** @internal node:http's (undocumented in its types): the request gets a socket. */
@@ -415,6 +415,97 @@ Object.defineProperty(ProxyAgent.prototype, inspect.custom, {
   configurable: true,
   writable: true,
 });
+
+/**
+ * The TLS options that tell kept-alive sockets apart: the ones node:https's own
+ * Agent.getName puts in a socket's name (lib/https.js), and `checkServerIdentity`, which
+ * this agent also passes to the origin's TLS. Each value counts by its content.
+ */
+const NAME_TLS_KEYS = [
+  "ca",
+  "cert",
+  "clientCertEngine",
+  "ciphers",
+  "key",
+  "pfx",
+  "rejectUnauthorized",
+  "servername",
+  "minVersion",
+  "maxVersion",
+  "secureProtocol",
+  "crl",
+  "honorCipherOrder",
+  "ecdhCurve",
+  "dhparam",
+  "secureOptions",
+  "sessionIdContext",
+  "sigalgs",
+  "privateKeyIdentifier",
+  "privateKeyEngine",
+  "checkServerIdentity",
+] as const;
+
+// A CA bundle is often the same Buffer or array on every request: its digest is kept by
+// identity (so a Buffer changed in place after its first use keeps its first digest).
+const digests = new WeakMap<object, string>();
+const functionIds = new WeakMap<object, number>();
+let lastFunctionId = 0;
+
+/** A sha256 over the socket-relevant TLS options' content ("" when there are none). */
+function tlsSettingsKey(options: ConnectOptions): string {
+  const hash = createHash("sha256");
+  let any = false;
+  for (const key of NAME_TLS_KEYS) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value === undefined || value === null || value === "") continue;
+    if (key === "rejectUnauthorized" && value !== false) continue; // true is the default
+    if (key === "servername" && (value === options.host || value === options.hostname)) continue;
+    any = true;
+    hash.update(`${key}=`);
+    if (typeof value === "object") {
+      let digest = digests.get(value);
+      if (digest === undefined) {
+        const inner = createHash("sha256");
+        feed(inner, value);
+        digest = inner.digest("base64");
+        digests.set(value, digest);
+      }
+      hash.update(digest);
+    } else {
+      feed(hash, value);
+    }
+    hash.update("\n");
+  }
+  return any ? hash.digest("base64url") : "";
+}
+
+// Each value with its type and length first, so that no two different values feed the
+// same bytes.
+function feed(hash: Hash, value: unknown): void {
+  if (typeof value === "string") {
+    hash.update(`s${Buffer.byteLength(value)}:`);
+    hash.update(value);
+  } else if (ArrayBuffer.isView(value)) {
+    hash.update(`b${value.byteLength}:`);
+    hash.update(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+  } else if (Array.isArray(value)) {
+    hash.update(`a${value.length}:`);
+    for (const item of value) feed(hash, item);
+  } else if (typeof value === "function") {
+    let id = functionIds.get(value);
+    if (id === undefined) functionIds.set(value, (id = ++lastFunctionId));
+    hash.update(`f${id};`);
+  } else if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    hash.update(`o${entries.length}:`);
+    for (const [k, v] of entries) {
+      feed(hash, k);
+      feed(hash, v);
+    }
+  } else {
+    hash.update(`v${String(value)};`);
+  }
+}
 
 function pickTls(options: ConnectOptions): TlsOptions {
   const out: Record<string, unknown> = {};

@@ -4,6 +4,7 @@ import { get as httpsGet, type RequestOptions } from "node:https";
 import { inspect } from "node:util";
 import { ProxyError } from "@x/proxy";
 import {
+  createCA,
   type EmbeddedProxy,
   type EmbeddedSocks,
   expectSocketsClosed,
@@ -130,6 +131,48 @@ describe("https.get and http.get", () => {
       expect(error.status).toBe(407);
     } finally {
       agent.destroy();
+    }
+  });
+
+  it("kept-alive sockets are told apart by their TLS settings' content, not its length", async () => {
+    // Two CAs padded (trailing spaces, which PEM ignores) to the same inspect() length: a
+    // socket verified against the first must not serve a request that trusts only the second.
+    let trusted = ca();
+    let other = createCA("x-http other CA").cert;
+    while (inspect(other).length !== inspect(trusted).length) {
+      if (inspect(other).length < inspect(trusted).length) other += " ";
+      else trusted += " ";
+    }
+    expect(other).not.toBe(trusted);
+    for (const [way, proxyUrl] of proxies()) {
+      const agent = new ProxyAgent(proxyUrl === "" ? {} : { proxyUrl });
+      try {
+        expect(await viaHttps(`${https.url}/whoami`, agent, { ca: trusted }), way).toBe(
+          "https-origin",
+        );
+        const names = Object.keys(agent.freeSockets);
+        // Direct, the TLS error itself; tunnelled, a ConnectError with it as cause.
+        const outcome = await new Promise<string>((resolve) => {
+          const req = httpsGet(`${https.url}/whoami`, { agent, ca: other });
+          req.on("response", (res) => {
+            res.resume();
+            resolve("a response");
+          });
+          req.on("error", (e: NodeJS.ErrnoException) =>
+            resolve(`${e.code} ${(e.cause as NodeJS.ErrnoException | undefined)?.code}`),
+          );
+        });
+        expect(outcome, way).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|ISSUER/);
+        // The same again with the first CA reuses the first socket; a copy of it (another
+        // string, the same content) too.
+        expect(await viaHttps(`${https.url}/whoami`, agent, { ca: `${trusted}` }), way).toBe(
+          "https-origin",
+        );
+        expect(Object.keys(agent.freeSockets), way).toEqual(names);
+        expect(Object.values(agent.freeSockets).flat().length, way).toBe(1);
+      } finally {
+        agent.destroy();
+      }
     }
   });
 
