@@ -24,6 +24,8 @@ import {
   type Dialer,
   HTTP11_ALPN,
   NetworkSocket,
+  type NetworkStream,
+  NodeBackend,
   NodeStream,
   Origin,
   Request,
@@ -39,6 +41,7 @@ import {
   SOCKSDialer,
   type SOCKSVersion,
 } from "@x/proxy";
+import { DigestForwardStream } from "./digest-forward.js";
 
 /**
  * Options of a ProxyAgent: node:http's Agent options (keepAlive defaults to true), and the
@@ -139,6 +142,7 @@ export class ProxyAgent extends Agent {
   readonly #proxyTls: TlsOptions | undefined;
   readonly #tls: TlsOptions | undefined;
   readonly #opening = new Set<AbortController>();
+  readonly #backend = new NodeBackend();
   #protocolSet: string | undefined;
   #defaultPortSet: number | undefined;
 
@@ -256,13 +260,41 @@ export class ProxyAgent extends Agent {
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(req.path)) req.path = `http://${authority}${req.path}`;
     for (const [name, value] of Object.entries(this.#proxyHeaders)) req.setHeader(name, value);
     const credentials = proxy.credentials ?? this.#auth;
-    if (
-      credentials !== undefined &&
-      this.#authScheme === "basic" &&
-      req.getHeader("proxy-authorization") === undefined
-    ) {
-      req.setHeader("Proxy-Authorization", basicAuth(credentials[0], credentials[1]));
+    if (credentials === undefined) return;
+    if (this.#authScheme === "basic") {
+      if (req.getHeader("proxy-authorization") === undefined)
+        req.setHeader("Proxy-Authorization", basicAuth(credentials[0], credentials[1]));
+      return;
     }
+    // Digest: the answer at once when the proxy's challenge is known (from a tunnel or an
+    // earlier request); else the connection answers the 407 (DigestForwardStream).
+    const authorization = this.#authenticatorFor(proxy, credentials).authorization(
+      req.method,
+      req.path,
+    );
+    if (authorization !== undefined) req.setHeader("Proxy-Authorization", authorization);
+    req.prependOnceListener("socket", (socket) => {
+      if (socket instanceof NetworkSocket && socket.stream instanceof DigestForwardStream)
+        socket.stream.begin(req);
+    });
+  }
+
+  // One authenticator per proxy keeps the last challenge for the next tunnel or request.
+  #authenticatorFor(
+    proxy: ProxyTarget,
+    credentials: readonly [string, string],
+  ): ProxyAuthenticator {
+    const key = `${proxy.scheme}://${proxy.host}:${proxy.port}`;
+    let authenticator = this.#authenticators.get(key);
+    if (authenticator === undefined) {
+      authenticator = new ProxyAuthenticator({
+        username: credentials[0],
+        password: credentials[1],
+        scheme: this.#authScheme === "basic" ? "digest" : this.#authScheme,
+      });
+      this.#authenticators.set(key, authenticator);
+    }
+    return authenticator;
   }
 
   override createConnection(options: ClientRequestArgs, callback?: Callback): Duplex | undefined {
@@ -275,6 +307,15 @@ export class ProxyAgent extends Agent {
     if (proxy === null) return this.#direct(options, secure);
     const target = parseProxy(proxy);
     if (!secure && (target.scheme === "http" || target.scheme === "https")) {
+      const credentials = target.credentials ?? this.#auth;
+      if (credentials !== undefined && this.#authScheme !== "basic") {
+        // Forwarded with Digest: through a connection that answers the proxy's 407s.
+        this.#forwardingConnection(options, target, credentials).then(
+          (socket) => callback?.(null, socket),
+          (error: unknown) => callback?.(error as Error, undefined as never),
+        );
+        return undefined;
+      }
       // Forwarded: node:http speaks to the proxy itself.
       const to = { ...options, host: target.host, port: target.port };
       delete to.path;
@@ -292,6 +333,40 @@ export class ProxyAgent extends Agent {
       (error: unknown) => callback?.(error as Error, undefined as never),
     );
     return undefined;
+  }
+
+  async #forwardingConnection(
+    options: ConnectOptions,
+    proxy: ProxyTarget,
+    credentials: readonly [string, string],
+  ): Promise<Duplex> {
+    const open = async (): Promise<NetworkStream> => {
+      const controller = new AbortController();
+      this.#opening.add(controller);
+      try {
+        const timeout = options.timeout === undefined ? {} : { timeout: options.timeout };
+        const stream = await this.#backend.connectTcp(proxy.host, proxy.port, {
+          ...timeout,
+          signal: controller.signal,
+        });
+        if (proxy.scheme === "http") return stream;
+        try {
+          return await stream.startTls(
+            { ...this.#proxyTls, ALPNProtocols: [...HTTP11_ALPN] },
+            proxy.host,
+            options.timeout,
+            controller.signal,
+          );
+        } catch (error) {
+          await stream.close();
+          throw error;
+        }
+      } finally {
+        this.#opening.delete(controller);
+      }
+    };
+    const authenticator = this.#authenticatorFor(proxy, credentials);
+    return new NetworkSocket(new DigestForwardStream(await open(), authenticator, open));
   }
 
   #direct(options: ConnectOptions, secure: boolean): Socket {
@@ -322,17 +397,7 @@ export class ProxyAgent extends Agent {
       if (this.#authScheme === "basic") {
         headers.push(["Proxy-Authorization", basicAuth(credentials[0], credentials[1])]);
       } else {
-        // One authenticator per proxy keeps the last challenge for the next tunnel.
-        const key = `${proxy.scheme}://${proxy.host}:${proxy.port}`;
-        authenticator = this.#authenticators.get(key);
-        if (authenticator === undefined) {
-          authenticator = new ProxyAuthenticator({
-            username: credentials[0],
-            password: credentials[1],
-            scheme: this.#authScheme,
-          });
-          this.#authenticators.set(key, authenticator);
-        }
+        authenticator = this.#authenticatorFor(proxy, credentials);
       }
     }
     return new ConnectDialer({
