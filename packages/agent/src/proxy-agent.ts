@@ -143,6 +143,7 @@ export class ProxyAgent extends Agent {
   readonly #tls: TlsOptions | undefined;
   readonly #opening = new Set<AbortController>();
   readonly #backend = new NodeBackend();
+  readonly #decisions = new Map<string, string | null>();
   #protocolSet: string | undefined;
   #defaultPortSet: number | undefined;
 
@@ -219,8 +220,20 @@ export class ProxyAgent extends Agent {
       if (typeof options.secureEndpoint === "boolean") return options.secureEndpoint;
       if (typeof options.protocol === "string") return options.protocol === "https:";
     }
-    const stack = new Error().stack ?? "";
-    return stack.split("\n").some((l) => l.includes("(https.js:") || l.includes("node:https:"));
+    return calledFromHttps();
+  }
+
+  // The router's decision for a request's origin, kept by origin (the router parses a URL
+  // each time; an agent sees the same few origins over and over).
+  #proxyFor(options: ConnectOptions, secure: boolean): string | null {
+    const key = `${secure ? "s" : ""}${hostOf(options)} ${options.port ?? ""}`;
+    let proxy = this.#decisions.get(key);
+    if (proxy === undefined) {
+      proxy = this.#router.proxyFor(this.#targetUrl(options, secure));
+      if (this.#decisions.size >= 1024) this.#decisions.clear();
+      this.#decisions.set(key, proxy);
+    }
+    return proxy;
   }
 
   #targetUrl(options: ConnectOptions, secure: boolean): string {
@@ -241,7 +254,7 @@ export class ProxyAgent extends Agent {
   addRequest(req: ClientRequest, options: ConnectOptions): void {
     const secure = this.#isSecure(options);
     const withSecure = { ...options, secureEndpoint: secure };
-    const proxy = this.#router.proxyFor(this.#targetUrl(withSecure, secure));
+    const proxy = this.#proxyFor(withSecure, secure);
     if (proxy !== null && !secure) {
       const target = parseProxy(proxy);
       if (target.scheme === "http" || target.scheme === "https")
@@ -303,7 +316,7 @@ export class ProxyAgent extends Agent {
 
   #connect(options: ConnectOptions, callback: Callback | undefined): Duplex | undefined {
     const secure = this.#isSecure(options);
-    const proxy = this.#router.proxyFor(this.#targetUrl(options, secure));
+    const proxy = this.#proxyFor(options, secure);
     if (proxy === null) return this.#direct(options, secure);
     const target = parseProxy(proxy);
     if (!secure && (target.scheme === "http" || target.scheme === "https")) {
@@ -518,14 +531,13 @@ let lastFunctionId = 0;
 
 /** A sha256 over the socket-relevant TLS options' content ("" when there are none). */
 function tlsSettingsKey(options: ConnectOptions): string {
-  const hash = createHash("sha256");
-  let any = false;
+  let hash: Hash | undefined;
   for (const key of NAME_TLS_KEYS) {
     const value = (options as Record<string, unknown>)[key];
     if (value === undefined || value === null || value === "") continue;
     if (key === "rejectUnauthorized" && value !== false) continue; // true is the default
     if (key === "servername" && (value === options.host || value === options.hostname)) continue;
-    any = true;
+    hash ??= createHash("sha256");
     hash.update(`${key}=`);
     if (typeof value === "object") {
       let digest = digests.get(value);
@@ -541,7 +553,7 @@ function tlsSettingsKey(options: ConnectOptions): string {
     }
     hash.update("\n");
   }
-  return any ? hash.digest("base64url") : "";
+  return hash === undefined ? "" : hash.digest("base64url");
 }
 
 // Each value with its type and length first, so that no two different values feed the
@@ -569,6 +581,30 @@ function feed(hash: Hash, value: unknown): void {
     }
   } else {
     hash.update(`v${String(value)};`);
+  }
+}
+
+// Whether node:https is on the stack (as agent-base asks), from V8's call sites: the
+// protocol getter asks this for every request, and a formatted `new Error().stack` cost a
+// tenth of a request's CPU time through a tunnel.
+const collectSites = (_error: Error, sites: NodeJS.CallSite[]): NodeJS.CallSite[] => sites;
+function calledFromHttps(): boolean {
+  const limit = Error.stackTraceLimit;
+  const prepare = Error.prepareStackTrace;
+  const holder: { stack?: unknown } = {};
+  try {
+    Error.stackTraceLimit = 6; // #isSecure, a getter or two, ClientRequest, https.request
+    Error.prepareStackTrace = collectSites;
+    Error.captureStackTrace(holder, calledFromHttps);
+    const sites = holder.stack;
+    if (!Array.isArray(sites)) return false;
+    return (sites as NodeJS.CallSite[]).some((site) => {
+      const file = site.getFileName();
+      return file === "node:https" || file === "https.js";
+    });
+  } finally {
+    Error.stackTraceLimit = limit;
+    Error.prepareStackTrace = prepare;
   }
 }
 
