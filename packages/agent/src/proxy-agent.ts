@@ -16,6 +16,7 @@
 
 import { createHash, type Hash } from "node:crypto";
 import { Agent, type AgentOptions, type ClientRequest, type ClientRequestArgs } from "node:http";
+import type { AgentOptions as HttpsAgentOptions } from "node:https";
 import { connect as netConnect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type ConnectionOptions as TlsOptions, connect as tlsConnect } from "node:tls";
@@ -134,6 +135,12 @@ const hostOf = (options: ConnectOptions): string =>
  * https.get("https://example.com/", { agent }, (res) => res.pipe(process.stdout));
  */
 export class ProxyAgent extends Agent {
+  /**
+   * node:http's Agent keeps its options here (its types leave the field out; https.Agent's
+   * declare it): declared so that a ProxyAgent is an `https.Agent` to types that want one,
+   * as got's `agent.https` does. Holds node:http's options only, never the proxy's.
+   */
+  declare options: HttpsAgentOptions;
   readonly #router: ProxyRouter;
   readonly #auth: readonly [string, string] | undefined;
   readonly #authScheme: ProxyAuthScheme;

@@ -404,15 +404,15 @@ describe("clients on node:http", () => {
         const b = await axios.get(`${http.url}/whoami`, { httpAgent: agent, proxy: false });
         expect(b.data).toBe("http-origin");
         const c = await got(`${https.url}/whoami`, {
-          agent: { http: agent, https: agent } as never,
+          agent: { http: agent, https: agent },
           https: { certificateAuthority: ca() },
         }).text();
         expect(c).toBe("https-origin");
-        const d = await nodeFetch(`${https.url}/whoami`, { agent: agent as never });
+        const d = await nodeFetch(`${https.url}/whoami`, { agent });
         expect(await d.text()).toBe("https-origin");
-        const e = await got(`${http.url}/whoami`, { agent: { http: agent } as never }).text();
+        const e = await got(`${http.url}/whoami`, { agent: { http: agent } }).text();
         expect(e).toBe("http-origin");
-        const f = await nodeFetch(`${http.url}/whoami`, { agent: agent as never });
+        const f = await nodeFetch(`${http.url}/whoami`, { agent });
         expect(await f.text()).toBe("http-origin");
       } finally {
         agent.destroy();
