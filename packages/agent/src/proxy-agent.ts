@@ -14,7 +14,9 @@
 // agent-base: the request's `secureEndpoint` or `protocol` option, else whether node:https
 // is on the stack (node:https asks for `agent.protocol` before it passes any option).
 
+import { createHash, type Hash } from "node:crypto";
 import { Agent, type AgentOptions, type ClientRequest, type ClientRequestArgs } from "node:http";
+import type { AgentOptions as HttpsAgentOptions } from "node:https";
 import { connect as netConnect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { type ConnectionOptions as TlsOptions, connect as tlsConnect } from "node:tls";
@@ -23,6 +25,8 @@ import {
   type Dialer,
   HTTP11_ALPN,
   NetworkSocket,
+  type NetworkStream,
+  NodeBackend,
   NodeStream,
   Origin,
   Request,
@@ -38,6 +42,7 @@ import {
   SOCKSDialer,
   type SOCKSVersion,
 } from "@x/proxy";
+import { DigestForwardStream } from "./digest-forward.js";
 
 /**
  * Options of a ProxyAgent: node:http's Agent options (keepAlive defaults to true), and the
@@ -130,6 +135,12 @@ const hostOf = (options: ConnectOptions): string =>
  * https.get("https://example.com/", { agent }, (res) => res.pipe(process.stdout));
  */
 export class ProxyAgent extends Agent {
+  /**
+   * node:http's Agent keeps its options here (its types leave the field out; https.Agent's
+   * declare it): declared so that a ProxyAgent is an `https.Agent` to types that want one,
+   * as got's `agent.https` does. Holds node:http's options only, never the proxy's.
+   */
+  declare options: HttpsAgentOptions;
   readonly #router: ProxyRouter;
   readonly #auth: readonly [string, string] | undefined;
   readonly #authScheme: ProxyAuthScheme;
@@ -138,6 +149,8 @@ export class ProxyAgent extends Agent {
   readonly #proxyTls: TlsOptions | undefined;
   readonly #tls: TlsOptions | undefined;
   readonly #opening = new Set<AbortController>();
+  readonly #backend = new NodeBackend();
+  readonly #decisions = new Map<string, string | null>();
   #protocolSet: string | undefined;
   #defaultPortSet: number | undefined;
 
@@ -214,8 +227,20 @@ export class ProxyAgent extends Agent {
       if (typeof options.secureEndpoint === "boolean") return options.secureEndpoint;
       if (typeof options.protocol === "string") return options.protocol === "https:";
     }
-    const stack = new Error().stack ?? "";
-    return stack.split("\n").some((l) => l.includes("(https.js:") || l.includes("node:https:"));
+    return calledFromHttps();
+  }
+
+  // The router's decision for a request's origin, kept by origin (the router parses a URL
+  // each time; an agent sees the same few origins over and over).
+  #proxyFor(options: ConnectOptions, secure: boolean): string | null {
+    const key = `${secure ? "s" : ""}${hostOf(options)} ${options.port ?? ""}`;
+    let proxy = this.#decisions.get(key);
+    if (proxy === undefined) {
+      proxy = this.#router.proxyFor(this.#targetUrl(options, secure));
+      if (this.#decisions.size >= 1024) this.#decisions.clear();
+      this.#decisions.set(key, proxy);
+    }
+    return proxy;
   }
 
   #targetUrl(options: ConnectOptions, secure: boolean): string {
@@ -229,15 +254,14 @@ export class ProxyAgent extends Agent {
     // http: and https: sockets to one host:port never mix; nor do TLS settings.
     const name = super.getName(options as never);
     if (!secure) return name;
-    const o = options ?? {};
-    return `${name}:tls:${o.servername ?? ""}:${o.rejectUnauthorized === false ? 0 : 1}:${o.ca === undefined ? "" : inspect(o.ca).length}`;
+    return `${name}:tls:${tlsSettingsKey(options ?? {})}`;
   }
 
   /** @internal node:http's (undocumented in its types): the request gets a socket. */
   addRequest(req: ClientRequest, options: ConnectOptions): void {
     const secure = this.#isSecure(options);
     const withSecure = { ...options, secureEndpoint: secure };
-    const proxy = this.#router.proxyFor(this.#targetUrl(withSecure, secure));
+    const proxy = this.#proxyFor(withSecure, secure);
     if (proxy !== null && !secure) {
       const target = parseProxy(proxy);
       if (target.scheme === "http" || target.scheme === "https")
@@ -256,13 +280,41 @@ export class ProxyAgent extends Agent {
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(req.path)) req.path = `http://${authority}${req.path}`;
     for (const [name, value] of Object.entries(this.#proxyHeaders)) req.setHeader(name, value);
     const credentials = proxy.credentials ?? this.#auth;
-    if (
-      credentials !== undefined &&
-      this.#authScheme === "basic" &&
-      req.getHeader("proxy-authorization") === undefined
-    ) {
-      req.setHeader("Proxy-Authorization", basicAuth(credentials[0], credentials[1]));
+    if (credentials === undefined) return;
+    if (this.#authScheme === "basic") {
+      if (req.getHeader("proxy-authorization") === undefined)
+        req.setHeader("Proxy-Authorization", basicAuth(credentials[0], credentials[1]));
+      return;
     }
+    // Digest: the answer at once when the proxy's challenge is known (from a tunnel or an
+    // earlier request); else the connection answers the 407 (DigestForwardStream).
+    const authorization = this.#authenticatorFor(proxy, credentials).authorization(
+      req.method,
+      req.path,
+    );
+    if (authorization !== undefined) req.setHeader("Proxy-Authorization", authorization);
+    req.prependOnceListener("socket", (socket) => {
+      if (socket instanceof NetworkSocket && socket.stream instanceof DigestForwardStream)
+        socket.stream.begin(req);
+    });
+  }
+
+  // One authenticator per proxy keeps the last challenge for the next tunnel or request.
+  #authenticatorFor(
+    proxy: ProxyTarget,
+    credentials: readonly [string, string],
+  ): ProxyAuthenticator {
+    const key = `${proxy.scheme}://${proxy.host}:${proxy.port}`;
+    let authenticator = this.#authenticators.get(key);
+    if (authenticator === undefined) {
+      authenticator = new ProxyAuthenticator({
+        username: credentials[0],
+        password: credentials[1],
+        scheme: this.#authScheme === "basic" ? "digest" : this.#authScheme,
+      });
+      this.#authenticators.set(key, authenticator);
+    }
+    return authenticator;
   }
 
   override createConnection(options: ClientRequestArgs, callback?: Callback): Duplex | undefined {
@@ -271,10 +323,19 @@ export class ProxyAgent extends Agent {
 
   #connect(options: ConnectOptions, callback: Callback | undefined): Duplex | undefined {
     const secure = this.#isSecure(options);
-    const proxy = this.#router.proxyFor(this.#targetUrl(options, secure));
+    const proxy = this.#proxyFor(options, secure);
     if (proxy === null) return this.#direct(options, secure);
     const target = parseProxy(proxy);
     if (!secure && (target.scheme === "http" || target.scheme === "https")) {
+      const credentials = target.credentials ?? this.#auth;
+      if (credentials !== undefined && this.#authScheme !== "basic") {
+        // Forwarded with Digest: through a connection that answers the proxy's 407s.
+        this.#forwardingConnection(options, target, credentials).then(
+          (socket) => callback?.(null, socket),
+          (error: unknown) => callback?.(error as Error, undefined as never),
+        );
+        return undefined;
+      }
       // Forwarded: node:http speaks to the proxy itself.
       const to = { ...options, host: target.host, port: target.port };
       delete to.path;
@@ -292,6 +353,40 @@ export class ProxyAgent extends Agent {
       (error: unknown) => callback?.(error as Error, undefined as never),
     );
     return undefined;
+  }
+
+  async #forwardingConnection(
+    options: ConnectOptions,
+    proxy: ProxyTarget,
+    credentials: readonly [string, string],
+  ): Promise<Duplex> {
+    const open = async (): Promise<NetworkStream> => {
+      const controller = new AbortController();
+      this.#opening.add(controller);
+      try {
+        const timeout = options.timeout === undefined ? {} : { timeout: options.timeout };
+        const stream = await this.#backend.connectTcp(proxy.host, proxy.port, {
+          ...timeout,
+          signal: controller.signal,
+        });
+        if (proxy.scheme === "http") return stream;
+        try {
+          return await stream.startTls(
+            { ...this.#proxyTls, ALPNProtocols: [...HTTP11_ALPN] },
+            proxy.host,
+            options.timeout,
+            controller.signal,
+          );
+        } catch (error) {
+          await stream.close();
+          throw error;
+        }
+      } finally {
+        this.#opening.delete(controller);
+      }
+    };
+    const authenticator = this.#authenticatorFor(proxy, credentials);
+    return new NetworkSocket(new DigestForwardStream(await open(), authenticator, open));
   }
 
   #direct(options: ConnectOptions, secure: boolean): Socket {
@@ -322,17 +417,7 @@ export class ProxyAgent extends Agent {
       if (this.#authScheme === "basic") {
         headers.push(["Proxy-Authorization", basicAuth(credentials[0], credentials[1])]);
       } else {
-        // One authenticator per proxy keeps the last challenge for the next tunnel.
-        const key = `${proxy.scheme}://${proxy.host}:${proxy.port}`;
-        authenticator = this.#authenticators.get(key);
-        if (authenticator === undefined) {
-          authenticator = new ProxyAuthenticator({
-            username: credentials[0],
-            password: credentials[1],
-            scheme: this.#authScheme,
-          });
-          this.#authenticators.set(key, authenticator);
-        }
+        authenticator = this.#authenticatorFor(proxy, credentials);
       }
     }
     return new ConnectDialer({
@@ -415,6 +500,120 @@ Object.defineProperty(ProxyAgent.prototype, inspect.custom, {
   configurable: true,
   writable: true,
 });
+
+/**
+ * The TLS options that tell kept-alive sockets apart: the ones node:https's own
+ * Agent.getName puts in a socket's name (lib/https.js), and `checkServerIdentity`, which
+ * this agent also passes to the origin's TLS. Each value counts by its content.
+ */
+const NAME_TLS_KEYS = [
+  "ca",
+  "cert",
+  "clientCertEngine",
+  "ciphers",
+  "key",
+  "pfx",
+  "rejectUnauthorized",
+  "servername",
+  "minVersion",
+  "maxVersion",
+  "secureProtocol",
+  "crl",
+  "honorCipherOrder",
+  "ecdhCurve",
+  "dhparam",
+  "secureOptions",
+  "sessionIdContext",
+  "sigalgs",
+  "privateKeyIdentifier",
+  "privateKeyEngine",
+  "checkServerIdentity",
+] as const;
+
+// A CA bundle is often the same Buffer or array on every request: its digest is kept by
+// identity (so a Buffer changed in place after its first use keeps its first digest).
+const digests = new WeakMap<object, string>();
+const functionIds = new WeakMap<object, number>();
+let lastFunctionId = 0;
+
+/** A sha256 over the socket-relevant TLS options' content ("" when there are none). */
+function tlsSettingsKey(options: ConnectOptions): string {
+  let hash: Hash | undefined;
+  for (const key of NAME_TLS_KEYS) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value === undefined || value === null || value === "") continue;
+    if (key === "rejectUnauthorized" && value !== false) continue; // true is the default
+    if (key === "servername" && (value === options.host || value === options.hostname)) continue;
+    hash ??= createHash("sha256");
+    hash.update(`${key}=`);
+    if (typeof value === "object") {
+      let digest = digests.get(value);
+      if (digest === undefined) {
+        const inner = createHash("sha256");
+        feed(inner, value);
+        digest = inner.digest("base64");
+        digests.set(value, digest);
+      }
+      hash.update(digest);
+    } else {
+      feed(hash, value);
+    }
+    hash.update("\n");
+  }
+  return hash === undefined ? "" : hash.digest("base64url");
+}
+
+// Each value with its type and length first, so that no two different values feed the
+// same bytes.
+function feed(hash: Hash, value: unknown): void {
+  if (typeof value === "string") {
+    hash.update(`s${Buffer.byteLength(value)}:`);
+    hash.update(value);
+  } else if (ArrayBuffer.isView(value)) {
+    hash.update(`b${value.byteLength}:`);
+    hash.update(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+  } else if (Array.isArray(value)) {
+    hash.update(`a${value.length}:`);
+    for (const item of value) feed(hash, item);
+  } else if (typeof value === "function") {
+    let id = functionIds.get(value);
+    if (id === undefined) functionIds.set(value, (id = ++lastFunctionId));
+    hash.update(`f${id};`);
+  } else if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    hash.update(`o${entries.length}:`);
+    for (const [k, v] of entries) {
+      feed(hash, k);
+      feed(hash, v);
+    }
+  } else {
+    hash.update(`v${String(value)};`);
+  }
+}
+
+// Whether node:https is on the stack (as agent-base asks), from V8's call sites: the
+// protocol getter asks this for every request, and a formatted `new Error().stack` cost a
+// tenth of a request's CPU time through a tunnel.
+const collectSites = (_error: Error, sites: NodeJS.CallSite[]): NodeJS.CallSite[] => sites;
+function calledFromHttps(): boolean {
+  const limit = Error.stackTraceLimit;
+  const prepare = Error.prepareStackTrace;
+  const holder: { stack?: unknown } = {};
+  try {
+    Error.stackTraceLimit = 6; // #isSecure, a getter or two, ClientRequest, https.request
+    Error.prepareStackTrace = collectSites;
+    Error.captureStackTrace(holder, calledFromHttps);
+    const sites = holder.stack;
+    if (!Array.isArray(sites)) return false;
+    return (sites as NodeJS.CallSite[]).some((site) => {
+      const file = site.getFileName();
+      return file === "node:https" || file === "https.js";
+    });
+  } finally {
+    Error.stackTraceLimit = limit;
+    Error.prepareStackTrace = prepare;
+  }
+}
 
 function pickTls(options: ConnectOptions): TlsOptions {
   const out: Record<string, unknown> = {};

@@ -1,9 +1,12 @@
 import { once } from "node:events";
-import { get as httpGet } from "node:http";
+import { get as httpGet, request as httpRequest } from "node:http";
 import { get as httpsGet, type RequestOptions } from "node:https";
 import { inspect } from "node:util";
 import { ProxyError } from "@x/proxy";
 import {
+  createCA,
+  type DigestChallengerOptions,
+  digestChallenger,
   type EmbeddedProxy,
   type EmbeddedSocks,
   expectSocketsClosed,
@@ -133,6 +136,48 @@ describe("https.get and http.get", () => {
     }
   });
 
+  it("kept-alive sockets are told apart by their TLS settings' content, not its length", async () => {
+    // Two CAs padded (trailing spaces, which PEM ignores) to the same inspect() length: a
+    // socket verified against the first must not serve a request that trusts only the second.
+    let trusted = ca();
+    let other = createCA("x-http other CA").cert;
+    while (inspect(other).length !== inspect(trusted).length) {
+      if (inspect(other).length < inspect(trusted).length) other += " ";
+      else trusted += " ";
+    }
+    expect(other).not.toBe(trusted);
+    for (const [way, proxyUrl] of proxies()) {
+      const agent = new ProxyAgent(proxyUrl === "" ? {} : { proxyUrl });
+      try {
+        expect(await viaHttps(`${https.url}/whoami`, agent, { ca: trusted }), way).toBe(
+          "https-origin",
+        );
+        const names = Object.keys(agent.freeSockets);
+        // Direct, the TLS error itself; tunnelled, a ConnectError with it as cause.
+        const outcome = await new Promise<string>((resolve) => {
+          const req = httpsGet(`${https.url}/whoami`, { agent, ca: other });
+          req.on("response", (res) => {
+            res.resume();
+            resolve("a response");
+          });
+          req.on("error", (e: NodeJS.ErrnoException) =>
+            resolve(`${e.code} ${(e.cause as NodeJS.ErrnoException | undefined)?.code}`),
+          );
+        });
+        expect(outcome, way).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|ISSUER/);
+        // The same again with the first CA reuses the first socket; a copy of it (another
+        // string, the same content) too.
+        expect(await viaHttps(`${https.url}/whoami`, agent, { ca: `${trusted}` }), way).toBe(
+          "https-origin",
+        );
+        expect(Object.keys(agent.freeSockets), way).toEqual(names);
+        expect(Object.values(agent.freeSockets).flat().length, way).toBe(1);
+      } finally {
+        agent.destroy();
+      }
+    }
+  });
+
   it("destroy() closes every socket, kept-alive ones too", async () => {
     const agent = new ProxyAgent({ proxyUrl: proxy.url });
     await viaHttps(`${https.url}/whoami`, agent);
@@ -142,9 +187,212 @@ describe("https.get and http.get", () => {
   });
 });
 
+const USERS = { alice: "s3cret pass" };
+const authOf = (entry: { headers: ReadonlyArray<readonly [string, string]> } | undefined) =>
+  entry?.headers.find(([k]) => k.toLowerCase() === "proxy-authorization")?.[1];
+
+async function challenging(options: Omit<DigestChallengerOptions, "users">) {
+  const challenger = digestChallenger({ users: USERS, ...options });
+  const digestProxy = await startProxy({
+    hosts: { "example.com:80": http.port },
+    challenger,
+  });
+  const agent = new ProxyAgent({
+    proxyUrl: digestProxy.url,
+    proxyAuth: ["alice", "s3cret pass"],
+    proxyAuthScheme: "digest",
+  });
+  return {
+    challenger,
+    digestProxy,
+    agent,
+    async [Symbol.asyncDispose]() {
+      agent.destroy();
+      await digestProxy.close();
+    },
+  };
+}
+
+function send(
+  agent: ProxyAgent,
+  url: string,
+  method: string,
+  content?: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent, method });
+    req.on("error", reject);
+    req.on("response", (res) => {
+      body(res).then((text) => resolve({ status: res.statusCode ?? 0, body: text }), reject);
+    });
+    req.end(content);
+  });
+}
+
+describe("Digest", () => {
+  it("forwarded http: the first 407 answered on the same connection, then at once; CONNECT too", async () => {
+    await using w = await challenging({ offer: ["SHA-256"] });
+    expect(await viaHttp("http://example.com/whoami", w.agent)).toBe("http-origin");
+    expect(w.digestProxy.log.map((e) => [e.method, e.target])).toEqual([
+      ["GET", "http://example.com/whoami"],
+      ["GET", "http://example.com/whoami"],
+    ]);
+    expect(authOf(w.digestProxy.log[0])).toBeUndefined();
+    expect(authOf(w.digestProxy.log[1])).toMatch(/^Digest username="alice", .*algorithm=SHA-256/);
+    expect(w.digestProxy.connections).toBe(1);
+    // At once, on the kept-alive connection; and a tunnel with the same challenge.
+    expect(await viaHttp("http://example.com/whoami", w.agent)).toBe("http-origin");
+    expect(await viaHttps(`${https.url}/whoami`, w.agent)).toBe("https-origin");
+    expect(w.digestProxy.log.slice(2).map((e) => e.method)).toEqual(["GET", "CONNECT"]);
+    expect(w.challenger.accepted.map((a) => [a.scheme, a.nc])).toEqual([
+      ["Digest", 1],
+      ["Digest", 2],
+      ["Digest", 3],
+    ]);
+    expect(w.digestProxy.connections).toBe(2);
+  });
+
+  it("a request written in full is sent again; one over 64 KiB gets the 407 back", async () => {
+    await using w = await challenging({ offer: ["MD5"] });
+    const echo = await send(w.agent, "http://example.com/echo", "POST", "hello body");
+    expect(echo.status).toBe(200);
+    expect(JSON.parse(echo.body)).toMatchObject({ method: "POST", body: "hello body" });
+    // A new agent (no challenge known yet) and a body too large to keep for sending again.
+    const fresh = new ProxyAgent({
+      proxyUrl: w.digestProxy.url,
+      proxyAuth: ["alice", "s3cret pass"],
+      proxyAuthScheme: "digest",
+    });
+    try {
+      const large = await send(fresh, "http://example.com/echo", "POST", "x".repeat(65 * 1024));
+      expect(large.status).toBe(407);
+      // The challenge is known now: the same request goes through at once.
+      const again = await send(fresh, "http://example.com/echo", "POST", "x".repeat(65 * 1024));
+      expect(again.status).toBe(200);
+    } finally {
+      fresh.destroy();
+    }
+  });
+
+  it("a stale nonce, and a proxy that closes after its 407: answered again", async () => {
+    {
+      await using w = await challenging({ offer: ["SHA-256"], staleAfter: 1 });
+      for (let i = 0; i < 3; i++) {
+        expect(await viaHttp("http://example.com/whoami", w.agent)).toBe("http-origin");
+      }
+      expect(w.challenger.staleSent).toBeGreaterThan(0);
+    }
+    {
+      await using w = await challenging({ offer: ["MD5"], closeAfter407: true });
+      expect(await viaHttp("http://example.com/whoami", w.agent)).toBe("http-origin");
+      expect(w.digestProxy.connections).toBe(2);
+    }
+  });
+
+  it('"any" answers a Basic-only challenge with Basic, forwarded and tunnelled', async () => {
+    await using w = await challenging({ offer: ["Basic"] });
+    const agent = new ProxyAgent({
+      proxyUrl: w.digestProxy.url,
+      proxyAuth: ["alice", "s3cret pass"],
+      proxyAuthScheme: "any",
+    });
+    try {
+      expect(await viaHttp("http://example.com/whoami", agent)).toBe("http-origin");
+      expect(await viaHttps(`${https.url}/whoami`, agent)).toBe("https-origin");
+      expect(w.challenger.accepted.map((a) => a.scheme)).toEqual(["Basic", "Basic"]);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it("squid (digest_file_auth, MD5): forwarded and CONNECT", async (ctx) => {
+    if (squid === undefined) return ctx.skip();
+    for (const [scheme, both] of [
+      ["digest", false],
+      ["any", true],
+    ] as const) {
+      const digestSquid = await startSquid({
+        names: ["example.com"],
+        auth: { scheme: both ? "both" : "digest", users: USERS },
+      });
+      const agent = new ProxyAgent({
+        proxyUrl: digestSquid.url,
+        proxyAuth: ["alice", "s3cret pass"],
+        proxyAuthScheme: scheme,
+      });
+      try {
+        for (let i = 0; i < 2; i++) {
+          expect(await viaHttp(`http://example.com:${http.port}/whoami`, agent)).toBe(
+            "http-origin",
+          );
+          expect(await viaHttps(`${https.url}/whoami`, agent)).toBe("https-origin");
+        }
+      } finally {
+        agent.destroy();
+        await digestSquid.close();
+      }
+      expect(digestSquid.accessLog()).not.toMatch(/"Basic /);
+    }
+  }, 30000);
+});
+
+describe("HTTPS and SOCKS4 proxies", () => {
+  it("an https: proxy: CONNECT and forwarding over TLS to the proxy, Digest too", async () => {
+    const challenger = digestChallenger({ users: USERS, offer: ["SHA-256"] });
+    for (const options of [{}, { challenger }]) {
+      const tlsProxy = await startProxy({
+        tls: true,
+        hosts: { "example.com:80": http.port },
+        ...options,
+      });
+      const agent = new ProxyAgent({
+        proxyUrl: tlsProxy.url,
+        proxyTls: { ca: ca() },
+        ...("challenger" in options
+          ? { proxyAuth: ["alice", "s3cret pass"] as const, proxyAuthScheme: "digest" as const }
+          : {}),
+      });
+      try {
+        expect(tlsProxy.url).toMatch(/^https:/);
+        expect(await viaHttps(`${https.url}/whoami`, agent)).toBe("https-origin");
+        expect(await viaHttp("http://example.com/whoami", agent)).toBe("http-origin");
+        // With Digest, the tunnel met the challenge; the forwarded request answered it at once.
+        expect(tlsProxy.log.map((e) => e.method)).toEqual(
+          "challenger" in options ? ["CONNECT", "CONNECT", "GET"] : ["CONNECT", "GET"],
+        );
+      } finally {
+        agent.destroy();
+        await tlsProxy.close();
+      }
+    }
+  });
+
+  it("socks4 (the address resolved here) and socks4a (the name sent)", async () => {
+    for (const [scheme, addressType] of [
+      ["socks4", "ipv4"],
+      ["socks4a", "domain"],
+    ] as const) {
+      const agent = new ProxyAgent({ proxyUrl: `${scheme}://127.0.0.1:${socks.port}` });
+      const before = socks.log.length;
+      try {
+        expect(await viaHttps(`https://localhost:${https.port}/whoami`, agent)).toBe(
+          "https-origin",
+        );
+        expect(await viaHttp(`http://localhost:${http.port}/whoami`, agent)).toBe("http-origin");
+        expect(socks.log.slice(before).map((e) => [e.version, e.addressType])).toEqual([
+          [4, addressType],
+          [4, addressType],
+        ]);
+      } finally {
+        agent.destroy();
+      }
+    }
+  });
+});
+
 describe("clients on node:http", () => {
-  it("axios, got and node-fetch through the embedded proxy and SOCKS", async () => {
-    for (const proxyUrl of [proxy.url, `socks5h://127.0.0.1:${socks.port}`]) {
+  it("axios, got and node-fetch through the embedded proxy, SOCKS and squid", async () => {
+    for (const [, proxyUrl] of proxies().slice(1)) {
       const agent = new ProxyAgent({ proxyUrl, tls: { ca: ca() } });
       try {
         const a = await axios.get(`${https.url}/whoami`, {
@@ -156,12 +404,16 @@ describe("clients on node:http", () => {
         const b = await axios.get(`${http.url}/whoami`, { httpAgent: agent, proxy: false });
         expect(b.data).toBe("http-origin");
         const c = await got(`${https.url}/whoami`, {
-          agent: { http: agent, https: agent } as never,
+          agent: { http: agent, https: agent },
           https: { certificateAuthority: ca() },
         }).text();
         expect(c).toBe("https-origin");
-        const d = await nodeFetch(`${https.url}/whoami`, { agent: agent as never });
+        const d = await nodeFetch(`${https.url}/whoami`, { agent });
         expect(await d.text()).toBe("https-origin");
+        const e = await got(`${http.url}/whoami`, { agent: { http: agent } }).text();
+        expect(e).toBe("http-origin");
+        const f = await nodeFetch(`${http.url}/whoami`, { agent });
+        expect(await f.text()).toBe("http-origin");
       } finally {
         agent.destroy();
       }

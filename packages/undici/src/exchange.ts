@@ -22,7 +22,11 @@ import { requestUrl, toContent, toHeaderPairs } from "./request-parts.js";
 
 type Chunk = Uint8Array | null | Promise<Uint8Array | null>;
 
-/** What an Exchange needs of a pool: undici's handler talks to `stream()`. */
+/**
+ * What an Exchange needs of a pool: undici's handler talks to `stream()`. The `signal` it
+ * passes is a light stand-in for an AbortSignal (`aborted`, `reason`, `onabort`,
+ * `throwIfAborted()`, 'abort' listeners), not an instance of the class.
+ */
 export interface StreamingPool {
   stream(
     method: string,
@@ -107,6 +111,51 @@ const NO_TRAILERS: HeaderRecord = Object.freeze({}) as HeaderRecord;
 
 type Readable = { readChunk?(): Chunk } & AsyncIterator<Uint8Array>;
 
+type AbortListener = (
+  this: ExchangeSignal,
+  event: { type: "abort"; target: ExchangeSignal },
+) => void;
+
+/**
+ * The request's abort signal as the pool sees it: `aborted`, `reason` and 'abort'
+ * listeners (each called once), which is all @x/pool and @x/proxy use of an AbortSignal —
+ * without an AbortController and EventTarget per request, which cost more than the rest
+ * of an Exchange's bookkeeping.
+ */
+class ExchangeSignal {
+  aborted = false;
+  reason: unknown = undefined;
+  onabort: AbortListener | null = null;
+  #listeners: AbortListener[] | null = null;
+
+  addEventListener(type: string, listener: AbortListener): void {
+    if (type !== "abort" || this.aborted) return;
+    (this.#listeners ??= []).push(listener);
+  }
+
+  removeEventListener(type: string, listener: AbortListener): void {
+    const listeners = this.#listeners;
+    if (type !== "abort" || listeners === null) return;
+    const i = listeners.indexOf(listener);
+    if (i >= 0) listeners.splice(i, 1);
+  }
+
+  throwIfAborted(): void {
+    if (this.aborted) throw this.reason;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listeners = this.#listeners ?? [];
+    this.#listeners = null;
+    const event = { type: "abort" as const, target: this };
+    this.onabort?.call(this, event);
+    for (const listener of listeners) listener.call(this, event);
+  }
+}
+
 /**
  * One request dispatched to a pool; the controller its handler gets (undici's
  * DispatchController: abort, pause, resume, aborted, paused, reason).
@@ -114,7 +163,7 @@ type Readable = { readChunk?(): Chunk } & AsyncIterator<Uint8Array>;
 export class Exchange {
   readonly #handler: AnyHandler;
   readonly #legacy: boolean;
-  readonly #signal = new AbortController();
+  readonly #signal = new ExchangeSignal();
   readonly #onSettled: (exchange: Exchange) => void;
   #aborted = false;
   #paused = false;
@@ -207,18 +256,16 @@ export class Exchange {
       return;
     }
     const read = Math.max(options.headersTimeout ?? 0, options.bodyTimeout ?? 0);
-    const extensions = read > 0 ? { timeout: { read } } : undefined;
-    pool
-      .stream(options.method, url, {
-        headers,
-        ...(content === undefined ? {} : { content }),
-        signal: this.#signal.signal,
-        ...(extensions === undefined ? {} : { extensions }),
-      })
-      .then(
-        (response) => this.#onResponse(response, options),
-        (error: unknown) => this.#fail(error as Error),
-      );
+    const streamOptions: Parameters<StreamingPool["stream"]>[2] & object = {
+      headers,
+      signal: this.#signal as unknown as AbortSignal,
+    };
+    if (content !== undefined) streamOptions.content = content;
+    if (read > 0) streamOptions.extensions = { timeout: { read } };
+    pool.stream(options.method, url, streamOptions).then(
+      (response) => this.#onResponse(response, options),
+      (error: unknown) => this.#fail(error as Error),
+    );
   }
 
   #onResponse(response: Response, options: DispatchInput): void {

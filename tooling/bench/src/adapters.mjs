@@ -3,7 +3,7 @@
 // and 64 KiB responses, 50 connections, 100 in flight); axios through squid's CONNECT with
 // @x/agent vs https-proxy-agent and proxy-agent (10 in flight). Clients alternate over
 // rounds; the ratios are medians of the per-round ratios. Needs squid (as root) for the
-// second part; BENCH_QUICK=1 runs fewer requests.
+// second part; BENCH_QUICK=1 runs fewer requests, BENCH_ONLY=fetch or axios one part.
 import { ProxyAgent } from "@x/agent";
 import { ConnectionPool } from "@x/pool";
 import { startSquid, unavailable } from "@x/testkit";
@@ -18,7 +18,9 @@ import { fmt, median } from "./stats.mjs";
 const QUICK = process.env.BENCH_QUICK === "1";
 const ROUNDS = QUICK ? 2 : 5;
 const server = await startServer();
-const { httpPort, httpsPort } = server.ports;
+const { httpPort, httpsPort, ca } = server.ports;
+// BENCH_ONLY=fetch or BENCH_ONLY=axios runs one part.
+const only = process.env.BENCH_ONLY;
 const HTTP = `http://127.0.0.1:${httpPort}`;
 
 async function run(requests, inFlight, one) {
@@ -53,10 +55,12 @@ const fetchBody = (dispatcher, path) => async () => {
 };
 
 try {
-  for (const [path, label] of [
-    ["/small", "fetch, small JSON, 50 conns, 100 in flight"],
-    ["/64k", "fetch, 64 KiB, 50 conns, 100 in flight"],
-  ]) {
+  for (const [path, label] of only === "axios"
+    ? []
+    : [
+        ["/small", "fetch, small JSON, 50 conns, 100 in flight"],
+        ["/64k", "fetch, 64 KiB, 50 conns, 100 in flight"],
+      ]) {
     const ours = new PoolDispatcher(new ConnectionPool({ maxConnections: 50 }));
     const theirs = new Agent({ connections: 50 });
     await compare(label, QUICK ? 1000 : 10000, 100, {
@@ -67,22 +71,25 @@ try {
     await theirs.close();
   }
 
-  if (unavailable("squid") !== null) {
+  if (only === "fetch") {
+    // the axios part is not asked for
+  } else if (unavailable("squid") !== null) {
     console.log(`axios through squid: skipped (${unavailable("squid")})`);
   } else {
     const squid = await startSquid({ names: ["example.com"] });
     const url = `https://localhost:${httpsPort}/small`;
-    // Certificates are not verified, by any of the three: proxy-agent passes no `ca` on to
-    // the origin's TLS.
-    const opts = { keepAlive: true, maxSockets: 10, rejectUnauthorized: false };
+    // Each verifies the origin's certificate against the benchmark's CA, given as each
+    // takes it: @x/agent's `tls`; proxy-agent's constructor options (it hands them to the
+    // HttpsProxyAgent it makes); https-proxy-agent's constructor options are for the proxy
+    // connection only (it empties `agent.options`), and the origin's TLS takes the request's
+    // options, which node:http merges from `agent.options`: so `ca` goes there.
+    const opts = { keepAlive: true, maxSockets: 10 };
+    const httpsProxyAgent = new HttpsProxyAgent(squid.url, opts);
+    httpsProxyAgent.options.ca = ca;
     const agents = {
-      "@x/agent": new ProxyAgent({
-        proxyUrl: squid.url,
-        tls: { rejectUnauthorized: false },
-        maxSockets: 10,
-      }),
-      "https-proxy-agent": new HttpsProxyAgent(squid.url, opts),
-      "proxy-agent": new PAProxyAgent({ ...opts, getProxyForUrl: () => squid.url }),
+      "@x/agent": new ProxyAgent({ proxyUrl: squid.url, tls: { ca }, maxSockets: 10 }),
+      "https-proxy-agent": httpsProxyAgent,
+      "proxy-agent": new PAProxyAgent({ ...opts, ca, getProxyForUrl: () => squid.url }),
     };
     const viaAxios = (agent) => () =>
       axios.get(url, { httpsAgent: agent, proxy: false, responseType: "arraybuffer" });

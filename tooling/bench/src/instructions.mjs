@@ -87,13 +87,31 @@ const LOOPBACK = {
       close: () => pool.close(),
     };
   },
+  // fetch() (undici 7) through @x/undici's PoolDispatcher and through undici's own Agent,
+  // one connection: what the adapter adds over the pool, set against undici's own client.
+  "fetch PoolDispatcher GET over loopback": (base) => viaFetch(base, "PoolDispatcher"),
+  "fetch undici Agent GET over loopback": (base) => viaFetch(base, "Agent"),
   "clients.mjs @x/pool GET over loopback": viaClients("@x/pool"),
   "clients.mjs undici GET over loopback": viaClients("undici"),
   "clients.mjs node:http GET over loopback": viaClients("node:http"),
   "clients.mjs raw socket GET over loopback": viaClients("raw socket"),
 };
-const LOOPBACK_WARMUP = 10_000;
-const LOOPBACK_N = 10_000;
+async function viaFetch(base, which) {
+  const { fetch, Agent } = await import("undici");
+  const { PoolDispatcher } = await import(process.env.BENCH_X_UNDICI ?? "@x/undici");
+  const dispatcher =
+    which === "Agent"
+      ? new Agent({ connections: 1 })
+      : new PoolDispatcher(new ConnectionPool({ maxConnections: 1 }));
+  const url = `${base}/small`;
+  return {
+    run: async () => (await (await fetch(url, { dispatcher })).arrayBuffer()).byteLength,
+    close: () => dispatcher.close(),
+  };
+}
+// BENCH_LOOPBACK_N=3000 (say) for a quicker count: fewer iterations, the same warm-up share.
+const LOOPBACK_N = Number(process.env.BENCH_LOOPBACK_N ?? 10_000);
+const LOOPBACK_WARMUP = LOOPBACK_N;
 async function loopbackCase(make) {
   const server = await startServer();
   const { run, close } = await make(`http://127.0.0.1:${server.ports.httpPort}`);
