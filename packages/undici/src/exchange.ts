@@ -23,9 +23,8 @@ import { requestUrl, toContent, toHeaderPairs } from "./request-parts.js";
 type Chunk = Uint8Array | null | Promise<Uint8Array | null>;
 
 /**
- * What an Exchange needs of a pool: undici's handler talks to `stream()`. The `signal` it
- * passes is a light stand-in for an AbortSignal (`aborted`, `reason`, `onabort`,
- * `throwIfAborted()`, 'abort' listeners), not an instance of the class.
+ * What an Exchange needs of a pool: undici's handler talks to `stream()`, with a real
+ * AbortSignal per request.
  */
 export interface StreamingPool {
   stream(
@@ -111,51 +110,6 @@ const NO_TRAILERS: HeaderRecord = Object.freeze({}) as HeaderRecord;
 
 type Readable = { readChunk?(): Chunk } & AsyncIterator<Uint8Array>;
 
-type AbortListener = (
-  this: ExchangeSignal,
-  event: { type: "abort"; target: ExchangeSignal },
-) => void;
-
-/**
- * The request's abort signal as the pool sees it: `aborted`, `reason` and 'abort'
- * listeners (each called once), which is all @x/pool and @x/proxy use of an AbortSignal —
- * without an AbortController and EventTarget per request, which cost more than the rest
- * of an Exchange's bookkeeping.
- */
-class ExchangeSignal {
-  aborted = false;
-  reason: unknown = undefined;
-  onabort: AbortListener | null = null;
-  #listeners: AbortListener[] | null = null;
-
-  addEventListener(type: string, listener: AbortListener): void {
-    if (type !== "abort" || this.aborted) return;
-    (this.#listeners ??= []).push(listener);
-  }
-
-  removeEventListener(type: string, listener: AbortListener): void {
-    const listeners = this.#listeners;
-    if (type !== "abort" || listeners === null) return;
-    const i = listeners.indexOf(listener);
-    if (i >= 0) listeners.splice(i, 1);
-  }
-
-  throwIfAborted(): void {
-    if (this.aborted) throw this.reason;
-  }
-
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    const listeners = this.#listeners ?? [];
-    this.#listeners = null;
-    const event = { type: "abort" as const, target: this };
-    this.onabort?.call(this, event);
-    for (const listener of listeners) listener.call(this, event);
-  }
-}
-
 /**
  * One request dispatched to a pool; the controller its handler gets (undici's
  * DispatchController: abort, pause, resume, aborted, paused, reason).
@@ -163,7 +117,9 @@ class ExchangeSignal {
 export class Exchange {
   readonly #handler: AnyHandler;
   readonly #legacy: boolean;
-  readonly #signal = new ExchangeSignal();
+  // A real AbortSignal for the pool: a pool of the user's own may hand it to anything
+  // that takes one (AbortSignal.any(), node:net, fetch).
+  readonly #controller = new AbortController();
   readonly #onSettled: (exchange: Exchange) => void;
   #aborted = false;
   #paused = false;
@@ -202,7 +158,7 @@ export class Exchange {
     this.#aborted = true;
     const error = reason ?? abortError();
     this.#reason = error;
-    this.#signal.abort(error);
+    this.#controller.abort(error);
     this.#fail(error);
   }
 
@@ -258,7 +214,7 @@ export class Exchange {
     const read = Math.max(options.headersTimeout ?? 0, options.bodyTimeout ?? 0);
     const streamOptions: Parameters<StreamingPool["stream"]>[2] & object = {
       headers,
-      signal: this.#signal as unknown as AbortSignal,
+      signal: this.#controller.signal,
     };
     if (content !== undefined) streamOptions.content = content;
     if (read > 0) streamOptions.extensions = { timeout: { read } };
