@@ -5,7 +5,7 @@ import { Connection, NEED_DATA } from "@x/h11";
 import { fmt, median, table } from "./stats.mjs";
 
 const require = createRequire(import.meta.url);
-const { HTTPParser } = require("_http_common");
+const { HTTPParser } = require("node:_http_common");
 
 const enc = (s) => Buffer.from(s, "latin1");
 const json = JSON.stringify({
