@@ -1,0 +1,45 @@
+// The one StrykerJS preset every package's stryker.config.mjs builds on. Run it with
+// `pnpm mutate <package>` from the root (tooling/mutation/run.mjs), not with stryker itself:
+// the runner sets the fuzz tests' size and writes the summary.
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+/**
+ * A package's Stryker options: `name` is its folder under packages/, `options` what differs
+ * (at least `mutate`). Everything it writes goes to tooling/mutation/<name>/.
+ */
+export function config(name, options) {
+  const out = join(here, "out", name);
+  return {
+    // pnpm keeps each plugin beside its own dependencies, not beside core: name them by path.
+    plugins: [
+      require.resolve("@stryker-mutator/vitest-runner"),
+      require.resolve("@stryker-mutator/typescript-checker"),
+    ],
+    packageManager: "pnpm",
+    testRunner: "vitest",
+    vitest: { configFile: "vitest.config.ts", related: false },
+    checkers: ["typescript"],
+    tsconfigFile: "tsconfig.json",
+    typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+    coverageAnalysis: "perTest",
+    // Two cores, shared: one test runner, one checker.
+    concurrency: 1,
+    timeoutMS: 10_000,
+    timeoutFactor: 2,
+    incremental: true,
+    incrementalFile: join(out, "incremental.json"),
+    tempDirName: join(here, ".tmp", name),
+    cleanTempDir: true,
+    reporters: ["progress-append-only", "clear-text", "html", "json"],
+    htmlReporter: { fileName: join(out, "report.html") },
+    jsonReporter: { fileName: join(out, "report.json") },
+    clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
+    thresholds: { high: 90, low: 80, break: null },
+    ...options,
+  };
+}
