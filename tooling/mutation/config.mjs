@@ -10,10 +10,18 @@ const require = createRequire(import.meta.url);
 
 /**
  * A package's Stryker options: `name` is its folder under packages/, `options` what differs
- * (at least `mutate`). Everything it writes goes to tooling/mutation/<name>/.
+ * (at least `mutate`). `slices` names parts of the package, each a `mutate` list that one run
+ * can take (`pnpm mutate pool pure`); each slice keeps its own incremental file and reports,
+ * in tooling/mutation/out/<name>[-<slice>]/.
  */
-export function config(name, options) {
-  const out = join(here, "out", name);
+export function config(name, { slices = {}, ...options }) {
+  const slice = process.env.MUTATE_SLICE ?? "";
+  if (slice !== "" && !(slice in slices)) {
+    const known = Object.keys(slices).join(", ") || "none";
+    throw new Error(`@x/${name} has no mutation slice "${slice}" (it has: ${known})`);
+  }
+  const id = slice === "" ? name : `${name}-${slice}`;
+  const out = join(here, "out", id);
   return {
     // pnpm keeps each plugin beside its own dependencies, not beside core: name them by path.
     plugins: [
@@ -33,7 +41,7 @@ export function config(name, options) {
     timeoutFactor: 2,
     incremental: true,
     incrementalFile: join(out, "incremental.json"),
-    tempDirName: join(here, ".tmp", name),
+    tempDirName: join(here, ".tmp", id),
     cleanTempDir: true,
     reporters: ["progress-append-only", "clear-text", "html", "json"],
     htmlReporter: { fileName: join(out, "report.html") },
@@ -41,5 +49,6 @@ export function config(name, options) {
     clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
     thresholds: { high: 90, low: 80, break: null },
     ...options,
+    ...(slice === "" ? {} : { mutate: slices[slice] }),
   };
 }

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-// `pnpm mutate <package> [stryker options]`: StrykerJS on one package (h11, pool, proxy, ...)
-// with its packages/<package>/stryker.config.mjs, then a summary of the JSON report written
-// to tooling/mutation/<package>.summary.md (committed; the reports are not).
+// `pnpm mutate <package> [<slice>] [stryker options]`: StrykerJS on one package (h11, pool,
+// proxy) with its packages/<package>/stryker.config.mjs, or on one of the slices that config
+// names, then a summary of the JSON report written to tooling/mutation/<package>[-<slice>].summary.md
+// (committed; the reports are not).
 //
 //   pnpm mutate h11
-//   pnpm mutate proxy --mutate src/no-proxy.ts,src/env.ts
+//   pnpm mutate proxy pure
+//   pnpm mutate pool pure --mutate src/url.ts      (one file of the slice, ad hoc)
 //
-// Stryker's incremental mode keeps the last results in tooling/mutation/out/<package>/, so a
-// rerun tests only the mutants whose code or tests changed. `--force` tests every one again.
+// Stryker's incremental mode keeps the last results in tooling/mutation/out/<id>/, so a rerun
+// tests only the mutants whose code or covering tests changed. `--force` tests every one again.
+// An ad hoc --mutate replaces that slice's stored results with the narrower run's.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -15,17 +18,20 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
-const [name, ...args] = process.argv.slice(2);
+const [name, ...rest] = process.argv.slice(2);
+const slice = rest[0] !== undefined && !rest[0].startsWith("-") ? rest[0] : "";
+const args = slice === "" ? rest : rest.slice(1);
+const id = slice === "" ? name : `${name}-${slice}`;
 const packageDir = name ? join(root, "packages", name) : "";
 if (!name || !existsSync(join(packageDir, "stryker.config.mjs"))) {
-  console.error("usage: pnpm mutate <package> [stryker options], e.g. pnpm mutate h11");
+  console.error("usage: pnpm mutate <package> [<slice>] [stryker options], e.g. pnpm mutate h11");
   console.error("packages with a stryker.config.mjs: h11, pool, proxy");
   process.exit(2);
 }
 
 // The fuzz properties run for every mutant they cover: a smaller, fixed sample keeps a run
 // within minutes and its results repeatable.
-const env = { ...process.env, FUZZ_RUNS: process.env.FUZZ_RUNS ?? "300" };
+const env = { ...process.env, FUZZ_RUNS: process.env.FUZZ_RUNS ?? "300", MUTATE_SLICE: slice };
 env.FUZZ_SEED ??= "20261126";
 
 const stryker = join(root, "node_modules", ".bin", "stryker");
@@ -37,11 +43,12 @@ const run = spawnSync(stryker, ["run", "stryker.config.mjs", ...args], {
 });
 if (run.status !== 0) process.exit(run.status ?? 1);
 
-const reportFile = join(here, "out", name, "report.json");
+const reportFile = join(here, "out", id, "report.json");
 if (args.includes("--dryRunOnly") || !existsSync(reportFile)) process.exit(0);
 const report = JSON.parse(readFileSync(reportFile, "utf8"));
-const summary = summarise(name, report, args, Math.round((Date.now() - started) / 1000));
-writeFileSync(join(here, `${name}.summary.md`), summary);
+const seconds = Math.round((Date.now() - started) / 1000);
+const summary = summarise(name, report, [slice, ...args].filter(Boolean), seconds);
+writeFileSync(join(here, `${id}.summary.md`), summary);
 console.log(summary);
 
 /** Per file: killed, survived, no coverage, timeouts, compile errors, and the score. */
