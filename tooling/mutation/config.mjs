@@ -35,6 +35,11 @@ export function config(name, { slices = {}, ...options }) {
     tsconfigFile: "tsconfig.json",
     typescriptChecker: { prioritizePerformanceOverAccuracy: true },
     coverageAnalysis: "perTest",
+    // Static mutants (code that runs when a module loads: the ABNF regexes, the character
+    // tables, brandClass calls) are not activated by the vitest runner 9.6 under vitest 4.1:
+    // each "survived", REQUEST_LINE_RE = new RegExp("") among them, which fails 74 tests by
+    // hand. Left out rather than counted as survivors (see README.md).
+    ignoreStatic: true,
     // Two cores, shared: one test runner, one checker.
     concurrency: 1,
     timeoutMS: 10_000,

@@ -36,19 +36,26 @@ env.FUZZ_SEED ??= "20261126";
 
 const stryker = join(root, "node_modules", ".bin", "stryker");
 const started = Date.now();
-const run = spawnSync(stryker, ["run", "stryker.config.mjs", ...args], {
-  cwd: packageDir,
-  env,
-  stdio: "inherit",
-});
-if (run.status !== 0) process.exit(run.status ?? 1);
+// --summary-only: the summary of the last report, without running Stryker.
+if (!args.includes("--summary-only")) {
+  const run = spawnSync(stryker, ["run", "stryker.config.mjs", ...args], {
+    cwd: packageDir,
+    env,
+    stdio: "inherit",
+  });
+  if (run.status !== 0) process.exit(run.status ?? 1);
+}
 
 const reportFile = join(here, "out", id, "report.json");
 if (args.includes("--dryRunOnly") || !existsSync(reportFile)) process.exit(0);
 const report = JSON.parse(readFileSync(reportFile, "utf8"));
 const seconds = Math.round((Date.now() - started) / 1000);
 const summary = summarise(name, report, [slice, ...args].filter(Boolean), seconds);
-writeFileSync(join(here, `${id}.summary.md`), summary);
+const summaryFile = join(here, `${id}.summary.md`);
+writeFileSync(summaryFile, summary);
+spawnSync(join(root, "node_modules", ".bin", "biome"), ["format", "--write", summaryFile], {
+  stdio: "ignore",
+});
 console.log(summary);
 
 /** Per file: killed, survived, no coverage, timeouts, compile errors, and the score. */
@@ -57,8 +64,9 @@ function summarise(pkg, report, args, seconds) {
   const total = counts();
   for (const [file, { mutants }] of Object.entries(report.files).sort()) {
     const c = counts();
-    for (const m of mutants) add(c, m.status);
-    for (const m of mutants) add(total, m.status);
+    // A static mutant is Ignored under ignoreStatic; a report from before it, as Survived.
+    for (const m of mutants) add(c, m.static ? "Ignored" : m.status);
+    for (const m of mutants) add(total, m.static ? "Ignored" : m.status);
     rows.push(row(file, c));
   }
   const commit = spawnSync("git", ["rev-parse", "--short", "HEAD"], {
@@ -76,10 +84,11 @@ function summarise(pkg, report, args, seconds) {
       `${dirty.stdout.trim() ? " (with uncommitted changes)" : ""}, ` +
       `\`pnpm mutate ${[pkg, ...args].join(" ")}\`, ${seconds} s.`,
     "Score = (killed + timeout) / (killed + timeout + survived + no coverage); mutants that do",
-    "not compile are left out. Survivors judged equivalent: [equivalent.md](equivalent.md).",
+    "not compile, and static ones (see README.md), are left out. Survivors judged equivalent:",
+    "[equivalent.md](equivalent.md).",
     "",
-    "| file | score | killed | timeout | survived | no coverage | compile error |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| file | score | killed | timeout | survived | no coverage | compile error | static |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows,
     row("**all**", total),
     "",
@@ -87,7 +96,15 @@ function summarise(pkg, report, args, seconds) {
 }
 
 function counts() {
-  return { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, CompileError: 0, Other: 0 };
+  return {
+    Killed: 0,
+    Timeout: 0,
+    Survived: 0,
+    NoCoverage: 0,
+    CompileError: 0,
+    Ignored: 0,
+    Other: 0,
+  };
 }
 
 function add(c, status) {
@@ -99,5 +116,5 @@ function row(label, c) {
   const detected = c.Killed + c.Timeout;
   const valid = detected + c.Survived + c.NoCoverage;
   const score = valid === 0 ? "n/a" : `${((100 * detected) / valid).toFixed(2)}%`;
-  return `| ${label} | ${score} | ${c.Killed} | ${c.Timeout} | ${c.Survived} | ${c.NoCoverage} | ${c.CompileError} |`;
+  return `| ${label} | ${score} | ${c.Killed} | ${c.Timeout} | ${c.Survived} | ${c.NoCoverage} | ${c.CompileError} | ${c.Ignored} |`;
 }
