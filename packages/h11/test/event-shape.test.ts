@@ -178,3 +178,60 @@ describe("trailers where the framing has no room for them", () => {
     expect(s.ourState).toBe("MUST_CLOSE");
   });
 });
+
+describe("method and target, by their character classes", () => {
+  const request = (method: string, target: string) =>
+    new Connection("client").send({ type: "Request", method, target, headers: host });
+
+  it("a method is a non-empty token, of latin1 characters only", () => {
+    for (const method of ["", "GE T", "G\u0100T", "G\u00ffT", "GET\u0080"]) {
+      expect(() => request(method, "/")).toThrow(
+        localError(`Illegal method ${JSON.stringify(method)}`),
+      );
+    }
+    expect(dec(request("M-0.9_az~|!", "/") as Uint8Array)).toMatch(/^M-0\.9_az~\|! \/ HTTP/);
+  });
+
+  it("a target is 1*VCHAR: ! and ~ are its edges, SP and DEL are outside", () => {
+    for (const target of ["", "/a b", "/\x7f", "/\x20", "/\u00e9"]) {
+      expect(() => request("GET", target)).toThrow(
+        localError(`Illegal target characters in ${JSON.stringify(target)}`),
+      );
+    }
+    expect(dec(request("GET", "!/~") as Uint8Array)).toMatch(/^GET !\/~ HTTP\/1\.1\r\n/);
+  });
+});
+
+describe("the head we write", () => {
+  it("an explicit httpVersion of 1.1 is taken; any other is refused by name", () => {
+    const c = new Connection("client");
+    const head = c.send({
+      type: "Request",
+      method: "GET",
+      target: "/",
+      headers: host,
+      httpVersion: "1.1",
+    });
+    expect(dec(head as Uint8Array)).toBe("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    expect(() =>
+      new Connection("client").send({
+        type: "Request",
+        method: "GET",
+        target: "/",
+        headers: host,
+        httpVersion: "1.0",
+      }),
+    ).toThrow(localError("I only send HTTP/1.1, not HTTP/1.0"));
+  });
+
+  it("Host goes first whatever its case", () => {
+    const c = new Connection("client");
+    const headers: [string, string][] = [
+      ["X-A", "1"],
+      ["hOST", "a"],
+      ["X-B", "2"],
+    ];
+    const head = c.send({ type: "Request", method: "GET", target: "/", headers });
+    expect(dec(head as Uint8Array)).toBe("GET / HTTP/1.1\r\nhOST: a\r\nX-A: 1\r\nX-B: 2\r\n\r\n");
+  });
+});

@@ -42,6 +42,13 @@ describe.each([
     expect(decodeLatin1(bytes, 9, 5)).toBe("");
   });
 
+  it("decodes a megabyte (one String.fromCharCode.apply of it would overflow the stack)", () => {
+    const big = new Uint8Array(1 << 20).fill(0x61);
+    const decoded = codec().decodeLatin1(big, 1, big.length);
+    expect(decoded.length).toBe(big.length - 1);
+    expect(decoded).toBe("a".repeat(big.length - 1));
+  });
+
   it("encodes every byte value, and refuses a code unit above 0xFF by name", () => {
     const { encodeLatin1, encodeKnownLatin1 } = codec();
     // Buffer or Uint8Array: compared as plain bytes.
