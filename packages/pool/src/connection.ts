@@ -5,17 +5,17 @@ import {
   type Dialer,
   DirectDialer,
   type DirectDialerOptions,
-  exponentialBackoff,
   HTTP11_ALPN,
-  RETRIES_BACKOFF_FACTOR_MS,
+  retryDelays,
   startTlsFor,
+  waitToRetry,
 } from "./dialer.js";
 import { ConnectError, ConnectionNotAvailable, ConnectTimeout } from "./errors.js";
 import { HTTP2Connection } from "./http2.js";
 import { HTTP11Connection, type WriteScheduler } from "./http11.js";
 import type { Request } from "./models.js";
 import type { NetworkStream } from "./network.js";
-import { traced } from "./trace.js";
+import { NodeBackend } from "./node-backend.js";
 import type { Origin } from "./url.js";
 
 // A TLS failure worth another try: the network's (a reset, a timeout), not the peer's
@@ -105,7 +105,7 @@ export class HTTPConnection extends DeferredConnection {
     // refused) is tried again on a new stream, up to `retries` times with the connect's
     // backoff, as httpcore's retries cover connect and TLS alike. The dial retries its own.
     let retriesLeft = this.#options.retries ?? 0;
-    const delays = exponentialBackoff(RETRIES_BACKOFF_FACTOR_MS);
+    const delays = retryDelays();
     for (;;) {
       const plain = await this.#dialer.dial(this.origin, request, signal);
       this.#stream = plain;
@@ -126,12 +126,11 @@ export class HTTPConnection extends DeferredConnection {
         retriesLeft--;
         await plain.close();
         this.#stream = null;
-        const delay = delays.next().value as number;
-        const backend = this.#options.networkBackend;
-        await traced("connection.retry", request, { delay }, () =>
-          backend === undefined
-            ? new Promise<void>((resolve) => setTimeout(resolve, delay))
-            : backend.sleep(delay),
+        await waitToRetry(
+          delays,
+          this.#options.networkBackend ?? new NodeBackend(),
+          request,
+          this.#options.tracePrefix ?? "connection",
         );
         this.#checkNotClosing();
         continue;

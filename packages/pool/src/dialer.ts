@@ -43,7 +43,23 @@ export function* exponentialBackoff(factorMs: number): Generator<number> {
   for (let n = 0; ; n++) yield factorMs * 2 ** n;
 }
 
-export const RETRIES_BACKOFF_FACTOR_MS = 500;
+const RETRIES_BACKOFF_FACTOR_MS = 500;
+
+/** The delays of one opening's retries: httpcore's backoff, 0, 500, 1000, 2000 … ms. */
+export function retryDelays(): Generator<number> {
+  return exponentialBackoff(RETRIES_BACKOFF_FACTOR_MS);
+}
+
+/** Waits the next of `delays` before a retry, traced as `${prefix}.retry`. */
+export function waitToRetry(
+  delays: Generator<number>,
+  backend: NetworkBackend,
+  request: Request,
+  prefix: string,
+): Promise<void> {
+  const delay = delays.next().value as number;
+  return traced(`${prefix}.retry`, request, { delay }, () => backend.sleep(delay));
+}
 
 /**
  * Options of a DirectDialer (HTTPConnection passes its own).
@@ -91,7 +107,7 @@ export class DirectDialer implements Dialer {
     const { uds, localAddress, socketOptions } = this.#options;
     const prefix = this.#options.tracePrefix ?? "connection";
     let retriesLeft = this.#options.retries ?? 0;
-    const delays = exponentialBackoff(RETRIES_BACKOFF_FACTOR_MS);
+    const delays = retryDelays();
     for (;;) {
       try {
         if (uds !== undefined) {
@@ -115,8 +131,7 @@ export class DirectDialer implements Dialer {
         const retryable = error instanceof ConnectError || error instanceof ConnectTimeout;
         if (!retryable || retriesLeft <= 0 || signal.aborted) throw error;
         retriesLeft--;
-        const delay = delays.next().value as number;
-        await traced(`${prefix}.retry`, request, { delay }, () => this.#backend.sleep(delay));
+        await waitToRetry(delays, this.#backend, request, prefix);
       }
     }
   }
