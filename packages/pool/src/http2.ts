@@ -567,6 +567,11 @@ export class HTTP2Connection implements ConnectionInterface {
     return `'${this.#origin}', HTTP/2, ${this.state}, Request Count: ${this.#requestCount}`;
   }
 
+  /** Closes it: `await using conn = await HTTP2Connection.open(...)`, as the others. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   toString(): string {
     return `<HTTP2Connection [${this.info()}]>`;
   }

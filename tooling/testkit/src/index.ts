@@ -35,6 +35,7 @@ export {
   neverHandshakes,
   okResponse,
 } from "./hostile.js";
+export { HELLO, info, text } from "./httpcore.js";
 export { expectSocketsClosed, openSocketHandles } from "./leaks.js";
 export {
   defaultHandler,

@@ -3,7 +3,7 @@
 // (`AbortSignal.timeout(10)`), which the connection honours (README, "Cancellation").
 import { describe, expect, it } from "vitest";
 import { ConnectionPool, HTTP11Connection, Origin, Request } from "../../src/index.js";
-import { backendOf, host, ScriptedStream, scoped } from "./helpers.js";
+import { backendOf, host, ScriptedStream } from "./helpers.js";
 
 const ORIGIN = new Origin("http", "example.com", 80);
 
@@ -51,9 +51,7 @@ describe("httpcore test_cancellations.py", () => {
 
   // httpcore: tests/test_cancellations.py::test_h11_timeout_during_request
   it("a bare HTTP/1.1 connection cancelled while writing is closed", async () => {
-    await using conn = scoped(
-      new HTTP11Connection(ORIGIN, new ScriptedStream([], { stallWrites: true })),
-    );
+    await using conn = new HTTP11Connection(ORIGIN, new ScriptedStream([], { stallWrites: true }));
     const request = new Request("GET", "http://example.com", {
       headers: host(),
       signal: AbortSignal.timeout(10),
@@ -69,7 +67,7 @@ describe("httpcore test_cancellations.py", () => {
   // connection.
   it("a bare HTTP/1.1 connection cancelled in a write that ignores close() settles", async () => {
     const stream = new ScriptedStream([], { stallWrites: true, writesIgnoreClose: true });
-    await using conn = scoped(new HTTP11Connection(ORIGIN, stream));
+    await using conn = new HTTP11Connection(ORIGIN, stream);
     const request = new Request("GET", "http://example.com", {
       headers: host(),
       signal: AbortSignal.timeout(10),
@@ -87,7 +85,7 @@ describe("httpcore test_cancellations.py", () => {
 
   // httpcore: tests/test_cancellations.py::test_h11_timeout_during_response
   it("a bare HTTP/1.1 connection cancelled while reading the body is closed", async () => {
-    await using conn = scoped(new HTTP11Connection(ORIGIN, new ScriptedStream(SLOW_BODY)));
+    await using conn = new HTTP11Connection(ORIGIN, new ScriptedStream(SLOW_BODY));
     const request = new Request("GET", "http://example.com", {
       headers: host(),
       signal: AbortSignal.timeout(10),

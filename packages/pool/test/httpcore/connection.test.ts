@@ -13,11 +13,11 @@ import {
   Request,
   WriteError,
 } from "../../src/index.js";
-import { backendOf, HELLO, host, REUSABLE, scoped, states, text } from "./helpers.js";
+import { backendOf, HELLO, host, REUSABLE, states, text } from "./helpers.js";
 
 const ORIGIN = new Origin("https", "example.com", 443);
 
-const connection = (options: HTTPConnectionOptions) => scoped(new HTTPConnection(ORIGIN, options));
+const connection = (options: HTTPConnectionOptions) => new HTTPConnection(ORIGIN, options);
 
 const request = (method: string, url: string, content?: Uint8Array) =>
   content === undefined

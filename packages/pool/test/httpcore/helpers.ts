@@ -1,5 +1,4 @@
 // Shared by the ports of httpcore's own tests (tests/_async/*.py, tests/test_*.py).
-import { inspect } from "node:util";
 import {
   ConnectError,
   MockBackend,
@@ -9,20 +8,7 @@ import {
   WriteError,
 } from "../../src/index.js";
 
-/** httpcore's usual scripted response: 200, plain/text, "Hello, world!". */
-export const HELLO = [
-  "HTTP/1.1 200 OK\r\n",
-  "Content-Type: plain/text\r\n",
-  "Content-Length: 13\r\n",
-  "\r\n",
-  "Hello, world!",
-] as const;
-
-export const text = (b: Uint8Array): string => new TextDecoder().decode(b);
-
-/** What httpcore's `[repr(c) for c in pool.connections]` is here. */
-export const info = (pool: { connections: readonly unknown[] }): string[] =>
-  pool.connections.map((c) => inspect(c));
+export { HELLO, info, text } from "@x/testkit";
 
 /** A scripted stream for a bare HTTP11Connection (httpcore's AsyncMockStream). */
 export function mockStream(chunks: ReadonlyArray<string | Uint8Array>): Promise<NetworkStream> {
@@ -107,14 +93,6 @@ export class ScriptedStream implements NetworkStream {
   getExtraInfo(): unknown {
     return undefined;
   }
-}
-
-/**
- * `conn`, closed at the end of an `await using` block, as httpcore's `async with conn:`
- * (connections here have `close()` but no `Symbol.asyncDispose` of their own).
- */
-export function scoped<T extends { close(): Promise<void> }>(conn: T): T & AsyncDisposable {
-  return Object.assign(conn, { [Symbol.asyncDispose]: () => conn.close() });
 }
 
 /** httpcore's four state checks at once: is_idle, is_closed, is_available, has_expired. */

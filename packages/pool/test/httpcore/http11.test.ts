@@ -9,7 +9,7 @@ import {
   RemoteProtocolError,
   Request,
 } from "../../src/index.js";
-import { HELLO, host, mockStream, REUSABLE, scoped, states, text } from "./helpers.js";
+import { HELLO, host, mockStream, REUSABLE, states, text } from "./helpers.js";
 
 const ORIGIN = new Origin("https", "example.com", 443);
 
@@ -18,7 +18,7 @@ async function connect(
   origin = ORIGIN,
   keepaliveExpiry?: number,
 ): Promise<HTTP11Connection & AsyncDisposable> {
-  return scoped(new HTTP11Connection(origin, await mockStream(chunks), { keepaliveExpiry }));
+  return new HTTP11Connection(origin, await mockStream(chunks), { keepaliveExpiry });
 }
 
 const get = (url = "https://example.com/", headers: Record<string, string> = {}) =>
@@ -163,7 +163,7 @@ describe("httpcore test_http11.py", () => {
       "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: custom\r\n\r\nfoobar",
       "baz",
     ]);
-    await using conn = scoped(new HTTP11Connection(wss, mock, { keepaliveExpiry: 5000 }));
+    await using conn = new HTTP11Connection(wss, mock, { keepaliveExpiry: 5000 });
     await using response = await conn.handleRequest(get("wss://example.com/", UPGRADE));
     expect(response.status).toBe(101);
     const stream = response.extensions.networkStream!;

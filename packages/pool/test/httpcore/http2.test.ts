@@ -19,7 +19,7 @@ import {
   RemoteProtocolError,
   Request,
 } from "../../src/index.js";
-import { info, ScriptedStream, scoped, states, text } from "./helpers.js";
+import { info, ScriptedStream, states, text } from "./helpers.js";
 
 const ORIGIN = new Origin("https", "example.com", 443);
 
@@ -31,7 +31,7 @@ async function h2Connection(
   stream: NetworkStream,
   options: { keepaliveExpiry?: number } = {},
 ): Promise<HTTP2Connection & AsyncDisposable> {
-  return scoped(await HTTP2Connection.open(ORIGIN, stream, get(), options));
+  return await HTTP2Connection.open(ORIGIN, stream, get(), options);
 }
 
 /** httpcore's `conn.request(...)`: the response, its body read whole. */
@@ -298,9 +298,7 @@ describe("httpcore's HTTP/2 tests in test_connection_pool.py and test_connection
 
   // httpcore: tests/_async/test_connection.py::test_http2_connection
   it("an HTTPConnection with http2: true speaks HTTP/2 when ALPN picks h2", async () => {
-    await using conn = scoped(
-      new HTTPConnection(ORIGIN, { networkBackend: h2Backend(), http2: true }),
-    );
+    await using conn = new HTTPConnection(ORIGIN, { networkBackend: h2Backend(), http2: true });
     const response = await conn.handleRequest(get());
     expect(response.status).toBe(200);
     expect(text(await response.read())).toBe("Hello, world!");

@@ -1,20 +1,8 @@
 // Shared by the ports of httpcore's proxy tests.
-import { inspect } from "node:util";
 
-/** httpcore's usual scripted response: 200, plain/text, "Hello, world!". */
-export const HELLO = [
-  "HTTP/1.1 200 OK\r\n",
-  "Content-Type: plain/text\r\n",
-  "Content-Length: 13\r\n",
-  "\r\n",
-  "Hello, world!",
-] as const;
+import { HELLO, info, text } from "@x/testkit";
 
-export const text = (b: Uint8Array): string => new TextDecoder().decode(b);
-
-/** What httpcore's `[repr(c) for c in proxy.connections]` is here. */
-export const info = (pool: { connections: readonly unknown[] }): string[] =>
-  pool.connections.map((c) => inspect(c));
+export { HELLO, info, text };
 
 /** httpcore's four state checks on a connection kept IDLE for reuse. */
 export function reusable(conn: {
