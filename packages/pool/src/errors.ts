@@ -235,6 +235,13 @@ brandClass(StreamConsumed, "@x/pool.StreamConsumed");
  * A TypeError with a Node-style `code`, for arguments a caller got wrong (a programming
  * error, not a protocol one).
  */
+/** How a wrong argument is named in a TypeError: its type (and value, if a primitive). */
+export function describeType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object" : `${typeof value} ${String(value)}`;
+}
+
 export function argumentError(
   message: string,
   code = "ERR_INVALID_ARG_VALUE",

@@ -1,7 +1,13 @@
 import { isValidHeaderName, isValidHeaderValue } from "@x/h11";
 import { type Body, type ResponseStream, toBody } from "./body.js";
 import { concat } from "./bytes.js";
-import { argumentError, LocalProtocolError, ResponseNotRead, StreamConsumed } from "./errors.js";
+import {
+  argumentError,
+  describeType,
+  LocalProtocolError,
+  ResponseNotRead,
+  StreamConsumed,
+} from "./errors.js";
 import type { NetworkStream } from "./network.js";
 import { printable } from "./printable.js";
 import { SETTLED } from "./settled.js";
@@ -105,13 +111,6 @@ export type { ResponseStream } from "./body.js";
 
 const TOKEN_RE = /^[-!#$%&'*+.^_`|~0-9a-zA-Z]+$/;
 const TARGET_RE = /^[\x21-\x7e]+$/;
-
-/** How a wrong argument is named in a TypeError: its type, or null. */
-function describeType(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "object" ? "an object" : `${typeof value} ${String(value)}`;
-}
 
 /**
  * Headers as validated pairs, with @x/h11's rules (what it would refuse to send is refused

@@ -1,4 +1,4 @@
-import { argumentError, LocalProtocolError, UnsupportedProtocol } from "./errors.js";
+import { argumentError, describeType, LocalProtocolError, UnsupportedProtocol } from "./errors.js";
 
 const DEFAULT_PORTS: Readonly<Record<string, number>> = { http: 80, https: 443, ws: 80, wss: 443 };
 
@@ -150,7 +150,7 @@ export class URL {
     } else {
       if (typeof url !== "object" || url === null) {
         throw argumentError(
-          `a URL must be a string, a URL or { scheme, host, port, target }, not ${url === null ? "null" : typeof url}`,
+          `a URL must be a string, a URL or { scheme, host, port, target }, not ${describeType(url)}`,
           "ERR_INVALID_ARG_TYPE",
         );
       }
