@@ -50,6 +50,8 @@ const BACK_TO_SHARED_AFTER = 2;
 // are copied out of it at once, so one buffer serves them all, and an idle connection holds
 // none of its own. Made on first use.
 let sharedBuffer: Buffer | null = null;
+const shared = (): Buffer => (sharedBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER));
+const ownBuffer = (): Buffer => Buffer.allocUnsafeSlow(READ_BUFFER);
 
 /**
  * The `onread` option of one socket: where it reads to, and what it does with each read.
@@ -73,7 +75,7 @@ let sharedBuffer: Buffer | null = null;
  * keeps each socket's current buffer, and libuv writes into it on the next read).
  */
 class ReadBuffers {
-  #buffer: Buffer = (sharedBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER));
+  #buffer: Buffer = shared();
   /**
    * The last read filled its buffer, so libuv reads the socket again in this poll phase:
    * more bytes may come before the event loop moves on.
@@ -94,19 +96,19 @@ class ReadBuffers {
       this.lastFilled = nread === buf.length;
       if (buf !== sharedBuffer && nread * 2 >= buf.length) {
         chunk = buf.subarray(0, nread);
-        this.#buffer = Buffer.allocUnsafeSlow(READ_BUFFER);
+        this.#buffer = ownBuffer();
         this.#smallReads = 0;
       } else {
         chunk = Buffer.allocUnsafe(nread);
         buf.copy(chunk, 0, 0, nread);
         if (buf === sharedBuffer) {
-          if (nread >= OWN_BUFFER_FROM) this.#buffer = Buffer.allocUnsafeSlow(READ_BUFFER);
+          if (nread >= OWN_BUFFER_FROM) this.#buffer = ownBuffer();
         } else if (nread >= OWN_BUFFER_FROM) {
           this.#smallReads = 0;
         } else if (++this.#smallReads >= BACK_TO_SHARED_AFTER) {
           // The tail of a large body is one small read; two in a row say the large ones
           // are over.
-          this.#buffer = sharedBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER);
+          this.#buffer = shared();
           this.#smallReads = 0;
         }
       }
