@@ -436,8 +436,7 @@ export class HTTP11Connection implements ConnectionInterface {
       // in flight now: idle, so that the next request (or the pool, making room) can use it.
       if (this.#state === "NEW") {
         this.#setState("IDLE");
-        const expiry = this.#keepaliveExpiry ?? null;
-        if (expiry !== null) this.#expireAt = performance.now() + expiry;
+        this.#startExpiryClock();
       }
       return Promise.reject(error);
     }
@@ -714,13 +713,19 @@ export class HTTP11Connection implements ConnectionInterface {
     this.#setState("IDLE");
     this.#idleTurn = this.#scheduler.turn;
     h11.startNextCycle();
+    this.#startExpiryClock();
+    return SETTLED;
+  }
+
+  // An idle connection expires after keepaliveExpiry, or sooner when the server's
+  // Keep-Alive timeout (less a margin) says so.
+  #startExpiryClock(): void {
     let expiry = this.#keepaliveExpiry ?? null;
     if (this.#keepaliveHint !== null) {
       const hint = Math.max(0, this.#keepaliveHint - KEEPALIVE_HINT_MARGIN_MS);
       expiry = expiry === null ? hint : Math.min(expiry, hint);
     }
     if (expiry !== null) this.#expireAt = performance.now() + expiry;
-    return SETTLED;
   }
 
   #unwatch(): void {
