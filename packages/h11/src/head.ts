@@ -12,7 +12,8 @@ const HTAB = 0x09;
 
 /**
  * Walks the lines of a head by index; `next()` gives a line without its CR LF, or null at
- * the blank line that ends the head. The head is `text[0, end)`; more may follow it.
+ * the blank line that ends the head. The head is `text[0, end)`, empty or ending in the LF
+ * of that blank line (as ReceiveBuffer.extractHead gives it); more may follow it.
  */
 export class LineCursor {
   readonly text: string;
@@ -36,10 +37,11 @@ export class LineCursor {
     const text = this.text;
     const start = this.pos;
     if (start >= this.end) return start;
-    let end = text.indexOf("\n", start);
-    if (end === -1 || end >= this.end) end = this.end;
+    // The head ends in LF, so one is found before `end`. At a blank line the byte before
+    // is the previous line's LF (or, at 0, NaN): never CR.
+    const end = text.indexOf("\n", start);
     this.pos = end + 1;
-    return end > start && text.charCodeAt(end - 1) === CR ? end - 1 : end;
+    return text.charCodeAt(end - 1) === CR ? end - 1 : end;
   }
 
   /** True when the next line continues this one (obs-fold: it starts with SP or HTAB). */
@@ -64,7 +66,8 @@ export interface LineRules {
  */
 export function checkLineEnds(text: string, end: number): void {
   for (let at = text.indexOf("\n"); at !== -1 && at < end; at = text.indexOf("\n", at + 1)) {
-    if (at === 0 || text.charCodeAt(at - 1) !== CR) {
+    // At 0, charCodeAt(-1) is NaN: refused too.
+    if (text.charCodeAt(at - 1) !== CR) {
       throw new LocalProtocolError(
         `a line of the head ends in a bare LF (at byte ${at}): only CR LF ends a line here`,
       );
@@ -90,7 +93,9 @@ function addKnownGoodLine(scan: HeaderScan, text: string, start: number, end: nu
 function checkLine(text: string, start: number, end: number): void {
   const line = text.slice(start, end);
   let i = 0;
-  while (i < line.length && line.charCodeAt(i) <= 0xff && TCHAR[line.charCodeAt(i)] === 1) i++;
+  // The text is latin1 (every code unit a byte); past the end charCodeAt is NaN, and
+  // TCHAR[NaN] is undefined: the scan stops there.
+  while (TCHAR[line.charCodeAt(i)] === 1) i++;
   if (i === 0 || line.charCodeAt(i) !== 0x3a) throw illegalLine(line);
   for (let j = i + 1; j < line.length; j++)
     if (NEVER_IN_LINE[line.charCodeAt(j)] === 1) throw illegalLine(line);
@@ -107,7 +112,8 @@ export function parseFields(cursor: LineCursor, allowFold: boolean): HeaderScan 
   if (cursor.pos >= cursor.end) return scan;
   if (cursor.continues()) throw new LocalProtocolError("continuation line at start of headers");
   FIELD_LINES_RE.lastIndex = cursor.pos;
-  const wellFormed = FIELD_LINES_RE.test(text) && FIELD_LINES_RE.lastIndex === cursor.end;
+  // A match ends at the first blank line, which is where the head ends.
+  const wellFormed = FIELD_LINES_RE.test(text);
   for (;;) {
     const start = cursor.pos;
     const end = cursor.nextEnd();
@@ -124,9 +130,11 @@ export function parseFields(cursor: LineCursor, allowFold: boolean): HeaderScan 
     }
     let line = text.slice(start, end);
     while (cursor.continues()) {
-      const more = cursor.next() ?? "";
+      // A continuation starts with SP or HTAB: never the blank line. Past its end,
+      // charCodeAt is NaN.
+      const more = cursor.next()!;
       let i = 0;
-      while (i < more.length && (more.charCodeAt(i) === SP || more.charCodeAt(i) === HTAB)) i++;
+      while (more.charCodeAt(i) === SP || more.charCodeAt(i) === HTAB) i++;
       line += ` ${more.slice(i)}`;
     }
     if (!wellFormed) checkLine(line, 0, line.length);
@@ -141,13 +149,12 @@ export function parseFields(cursor: LineCursor, allowFold: boolean): HeaderScan 
 
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
-// The version digits of a start line at `at` that begins "HTTP/x.y": the common two
-// without slicing.
+// The version digits of a start line at `at` that begins "HTTP/1.y" (the major was
+// checked): the common two without slicing.
 function versionOf(text: string, at: number): string {
-  const major = text.charCodeAt(at + 5);
   const minor = text.charCodeAt(at + 7);
-  if (major === 0x31 && minor === 0x31) return "1.1";
-  if (major === 0x31 && minor === 0x30) return "1.0";
+  if (minor === 0x31) return "1.1";
+  if (minor === 0x30) return "1.0";
   return text.slice(at + 5, at + 8);
 }
 
@@ -192,12 +199,12 @@ export function parseStatusLine(
 }
 
 // The reason phrase text[from, end): the usual "OK" as a constant (nothing to allocate, no
-// copy kept with each response), others sliced.
+// copy kept with each response), others sliced (none when from > end: "").
 function reasonOf(text: string, from: number, end: number): string {
   if (end - from === 2 && text.charCodeAt(from) === 0x4f && text.charCodeAt(from + 1) === 0x4b) {
     return "OK";
   }
-  return end > from ? text.slice(from, end) : "";
+  return text.slice(from, end);
 }
 
 // Only HTTP/1.x is HTTP/1.1's to read (RFC 9112 §2.3): any other major version is not.

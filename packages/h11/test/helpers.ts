@@ -1,5 +1,12 @@
 import { expect } from "vitest";
-import { Connection, type Event, NEED_DATA, PAUSED, type Role } from "../src/index.js";
+import {
+  Connection,
+  type Event,
+  NEED_DATA,
+  PAUSED,
+  RemoteProtocolError,
+  type Role,
+} from "../src/index.js";
 
 const errorWith = (code: string, message: string | RegExp) =>
   expect.objectContaining({
@@ -88,6 +95,19 @@ export function receive(
     }
   }
   return all;
+}
+
+/** What receiving `wire` whole throws, checked to be a RemoteProtocolError (by its code). */
+export function refusal(conn: Connection, wire: string): RemoteProtocolError {
+  let error: unknown = null;
+  try {
+    receive(conn, wire);
+  } catch (e) {
+    error = e;
+  }
+  expect(error, JSON.stringify(wire)).toBeInstanceOf(RemoteProtocolError);
+  expect((error as RemoteProtocolError).code).toBe("H11_REMOTE_PROTOCOL_ERROR");
+  return error as RemoteProtocolError;
 }
 
 export function newPair(): { client: Connection; server: Connection } {
