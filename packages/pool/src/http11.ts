@@ -82,8 +82,6 @@ export interface HTTP11ConnectionOptions {
 
 const SETTLE_TURNS = 2;
 
-const ignoreReason = (_reason: unknown): void => {};
-
 /**
  * The turns of the event loop that connections sharing it count, and how many of them have
  * an exchange in flight: the state behind the write timing at the top of http11.ts. A pool
@@ -451,15 +449,13 @@ export class HTTP11Connection implements ConnectionInterface {
     // The abort settles the request at once, whatever it was waiting for: a stream whose
     // write does not fail on close() (the NetworkStream contract asks only reads to) must
     // not hold it.
-    let rejectAborted: (reason: unknown) => void = ignoreReason;
-    const aborted = new Promise<never>((_resolve, reject) => {
-      rejectAborted = reject;
+    return new Promise<Response>((resolve, reject) => {
+      this.#stopWatching = watchAbort(signal, () => {
+        void this.close();
+        reject(signal.reason);
+      });
+      this.#roundTrip(request, head).then(resolve, reject);
     });
-    this.#stopWatching = watchAbort(signal, () => {
-      void this.close();
-      rejectAborted(signal.reason);
-    });
-    return Promise.race([this.#roundTrip(request, head), aborted]);
   }
 
   async #roundTrip(request: Request, head: Uint8Array): Promise<Response> {
