@@ -80,21 +80,42 @@ describe("stale bytes in the connection's own storage", () => {
   );
 });
 
+/**
+ * A client whose own storage holds a head, a chunk of 16 CRs and the CR LF after it, all
+ * read, and the first byte of the next chunk-size line.
+ */
+function afterSixteenCRs(): Connection {
+  const c = client();
+  c.receiveData(enc("HTTP/1.1 200 OK\r\n"));
+  expect(c.nextEvent()).toBe(NEED_DATA);
+  c.receiveData(enc(`Transfer-Encoding: chunked\r\n\r\n10\r\n${"\r".repeat(16)}\r\n1`));
+  expect(events(c).map((e) => e.type)).toEqual(["Response", "Data"]);
+  return c;
+}
+
 describe("a chunk-size line longer than 256 bytes, in the connection's own storage", () => {
   // The bytes before it in the storage (the head, a chunk of CRs and the CR LF after it)
   // are already read: the native search for the line's CR starts 256 bytes into the line
   // and must not find one of those.
   it("ends at its own CR LF", () => {
-    const c = client();
-    c.receiveData(enc("HTTP/1.1 200 OK\r\n"));
-    expect(c.nextEvent()).toBe(NEED_DATA);
-    c.receiveData(enc(`Transfer-Encoding: chunked\r\n\r\n10\r\n${"\r".repeat(16)}\r\n1`));
-    expect(events(c).map((e) => e.type)).toEqual(["Response", "Data"]);
+    const c = afterSixteenCRs();
     c.receiveData(enc(`;${"e".repeat(514)}\r\nx\r\n0\r\n\r\n`));
     expect(events(c)).toEqual([
       { type: "Data", data: enc("x"), chunkStart: true, chunkEnd: true },
       { type: "EndOfMessage", headers: [] },
     ]);
+  });
+});
+
+describe("a chunk-size line that holds a bare LF", () => {
+  // The same storage; the LF sits where the native search starts (256 bytes into what it
+  // searches), with no CR after it yet: the line is not complete, and is refused when it is.
+  it("waits for its CR LF, then is refused", () => {
+    const c = afterSixteenCRs();
+    c.receiveData(enc(`;${"e".repeat(255)}\n${"e".repeat(20)}`));
+    expect(c.nextEvent()).toBe(NEED_DATA);
+    c.receiveData(enc("\r\n"));
+    expect(() => c.nextEvent()).toThrow(remoteError("illegal chunk header"));
   });
 });
 
