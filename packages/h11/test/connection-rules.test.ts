@@ -55,17 +55,48 @@ describe("keep-alive by version", () => {
 });
 
 describe("the 100-continue wait", () => {
-  it("ends with the first byte of the body, before its end", () => {
+  const expecting = (length: number): Connection => {
     const s = new Connection("server");
-    s.receiveData(
-      enc("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n"),
-    );
+    const head = `POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: ${length}`;
+    s.receiveData(enc(`${head}\r\n\r\n`));
     expect(s.nextEvent()).toMatchObject({ type: "Request" });
     expect(s.theyAreWaitingFor100Continue).toBe(true);
+    return s;
+  };
+
+  it("ends with the first byte of the body, before its end", () => {
+    const s = expecting(2);
     s.receiveData(enc("h"));
     expect(s.nextEvent()).toMatchObject({ type: "Data" });
+    expect([s.theyAreWaitingFor100Continue, s.clientIsWaitingFor100Continue]).toEqual([
+      false,
+      false,
+    ]);
+  });
+
+  it("without a body, ends with the request's EndOfMessage, received or sent", () => {
+    const s = expecting(0);
+    expect(s.nextEvent()).toMatchObject({ type: "EndOfMessage" });
     expect(s.theyAreWaitingFor100Continue).toBe(false);
-    expect(s.clientIsWaitingFor100Continue).toBe(false);
+    const c = new Connection("client");
+    const headers: [string, string][] = [
+      ["Host", "a"],
+      ["Expect", "100-continue"],
+    ];
+    c.send({ type: "Request", method: "POST", target: "/", headers });
+    expect(c.clientIsWaitingFor100Continue).toBe(true);
+    c.send({ type: "EndOfMessage" });
+    expect(c.clientIsWaitingFor100Continue).toBe(false);
+  });
+});
+
+describe("theirHttpVersion", () => {
+  it("comes from the peer's heads only, not from ours", () => {
+    const c = new Connection("client");
+    c.send({ type: "Request", method: "GET", target: "/", headers: [["Host", "a"]] });
+    expect(c.theirHttpVersion).toBeNull();
+    receive(c, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+    expect(c.theirHttpVersion).toBe("1.0");
   });
 });
 
