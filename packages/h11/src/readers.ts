@@ -160,6 +160,8 @@ export class ContentLengthReader implements Reader {
 // needs them); llhttp refuses sizes that overflow 64 bits.
 const MAX_CHUNK_SIZE = Number.MAX_SAFE_INTEGER;
 
+const LF = 0x0a;
+
 export class ChunkedReader implements Reader {
   #bytesInChunk = 0;
   // The CRLF after a chunk's data still to be matched and thrown away.
@@ -178,6 +180,14 @@ export class ChunkedReader implements Reader {
 
   read(buf: ReceiveBuffer): Data | EndOfMessage | null {
     if (this.#readingTrailer) {
+      // An empty trailer section is its blank line alone, which extractHead takes as an
+      // empty head whatever ends it: a bare LF there is refused here (checkLineEnds sees
+      // only the lines of a head that has some).
+      if (!this.#rules.bareLF && buf.peek() === LF) {
+        throw new LocalProtocolError(
+          "the trailer section ends in a bare LF: only CR LF ends a line here",
+        );
+      }
       const head = buf.extractHead(this.#limit, this.#tooLarge);
       if (head === null) return null;
       if (!this.#rules.bareLF) checkLineEnds(head, buf.headLength);

@@ -73,3 +73,52 @@ describe.each(["\r\n", "\n"] as const)("line ends %j", (lineEnd) => {
     expect(error).toMatchObject({ errorStatusHint: 431 });
   });
 });
+
+/** A client that has sent a GET, reading with the limit given. */
+function clientWith(limit: number): Connection {
+  const conn = new Connection("client", { maxIncompleteEventSize: limit });
+  conn.send({ type: "Request", method: "GET", target: "/", headers: [["Host", "a"]] });
+  conn.send({ type: "EndOfMessage" });
+  return conn;
+}
+
+// A head shorter than 1024 bytes that arrives whole is found in the first look (a decoded
+// window of the buffer, see receive-buffer.ts): the same bound holds there.
+describe.each(["\r\n", "\n"] as const)(
+  "a head found in the first look, line ends %j",
+  (lineEnd) => {
+    const limit = 100;
+    const client = () => clientWith(limit);
+
+    it("of exactly the limit is taken; one byte more is refused with 431, by name", () => {
+      const taken = client();
+      taken.receiveData(enc(headOf(limit, lineEnd).head));
+      expect(taken.nextEvent()).toMatchObject({ type: "Response", status: 200 });
+      const refused = client();
+      refused.receiveData(enc(headOf(limit + 1, lineEnd).head));
+      expect(() => refused.nextEvent()).toThrow(
+        expect.objectContaining({
+          code: "H11_REMOTE_PROTOCOL_ERROR",
+          errorStatusHint: 431,
+          message: "message head is larger than the limit of 100 bytes",
+        }),
+      );
+    });
+  },
+);
+
+describe("an incomplete head", () => {
+  const client = () => clientWith(LIMIT);
+
+  it("of one byte more than the limit is refused at once, unless that byte is a CR", () => {
+    const over = client();
+    over.receiveData(enc(headOf(LIMIT + 1, "\n").fields));
+    expect(() => over.nextEvent()).toThrow(
+      expect.objectContaining({ errorStatusHint: 431, message: "Receive buffer too long" }),
+    );
+    // The CR may start the line end that completes a head of exactly the limit.
+    const cr = client();
+    cr.receiveData(enc(headOf(LIMIT + 2, "\r\n").fields.slice(0, LIMIT + 1)));
+    expect(cr.nextEvent()).toMatchObject({ type: "NEED_DATA" });
+  });
+});
