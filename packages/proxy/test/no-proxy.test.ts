@@ -138,6 +138,8 @@ describe("describe(): what was skipped, and why (never fatal)", () => {
     ["bü%.example", /not a valid international domain name/],
     ["1.2.3.4.5", /not a valid IPv4 address/],
     ["1::2::3", /not a valid IPv6 address/],
+    ["1:2:3:4:5:6:7:8::9::a", /not a valid IPv6 address/],
+    ["[::g]/8", /needs an IPv4 or IPv6 address before the slash/],
     ["1:2:3:4:5:6:7", /not a valid IPv6 address/],
     ["1:2:3:4::5:6:7:8", /not a valid IPv6 address/],
     ["1:2:3:4:5:6:7:12345", /not a valid IPv6 address/],
