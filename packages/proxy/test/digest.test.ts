@@ -131,6 +131,34 @@ describe("the Digest response", () => {
     );
   });
 
+  it("wire strings are hashed as their latin1 octets, the password as UTF-8", () => {
+    const input: DigestInput = {
+      algorithm: "MD5",
+      username: "u",
+      password: "pässword",
+      realm: "caf\u00e9",
+      nonce: "n\u00ff",
+      method: "GET",
+      uri: "/\u00e0",
+      qop: null,
+      nc: 1,
+      cnonce: "c",
+    };
+    const h = (...parts: Buffer[]) =>
+      createHash("md5")
+        .update(Buffer.concat(parts.flatMap((p, i) => (i === 0 ? [p] : [Buffer.from(":"), p]))))
+        .digest("hex");
+    const l = (s: string) => Buffer.from(s, "latin1");
+    const ha1 = h(l("u"), l("caf\u00e9"), Buffer.from("pässword", "utf8"));
+    const ha2 = h(l("GET"), l("/\u00e0"));
+    expect(digestResponse(input)).toBe(h(l(ha1), l("n\u00ff"), l(ha2)));
+  });
+
+  it("a username with control characters goes as username*, each octet as two hex digits", () => {
+    const value = digestAuthorization({ ...rfc7616, algorithm: "MD5", username: "a\tb\u0001" });
+    expect(value).toMatch(/^Digest username\*=UTF-8''a%09b%01, realm=/);
+  });
+
   it("quotes and backslashes in echoed values are escaped", () => {
     const value = digestAuthorization({
       ...rfc7616,
@@ -202,6 +230,50 @@ describe("parseChallenges", () => {
     const cs = parseChallenges(['Basic realm="a", Digest realm="b', "Digest nonce=c"]);
     expect(cs.map((c) => c.scheme)).toEqual(["basic", "digest", "digest"]);
     expect(params(cs[2])).toEqual({ nonce: "c" });
+  });
+
+  it("params are separated by commas: one after a space alone is not read", () => {
+    const [c] = parseChallenges(['Digest realm="r" nonce="n"']);
+    expect(c).toStrictEqual({ scheme: "digest", params: new Map([["realm", "r"]]) });
+  });
+
+  it("a token68 that ends the field", () => {
+    expect(parseChallenges(["Negotiate YIIB+w=="])).toStrictEqual([
+      { scheme: "negotiate", params: new Map(), token68: "YIIB+w==" },
+    ]);
+  });
+
+  it("a token68 takes no params: a param after it is not its own", () => {
+    const [c] = parseChallenges(['Negotiate abc, realm="x"']);
+    expect(c).toStrictEqual({ scheme: "negotiate", params: new Map(), token68: "abc" });
+  });
+
+  it("a scheme alone before a comma, spaces around it, has no params", () => {
+    const cs = parseChallenges(["NTLM , Basic realm=x"]);
+    expect(cs).toStrictEqual([
+      { scheme: "ntlm", params: new Map() },
+      { scheme: "basic", params: new Map([["realm", "x"]]) },
+    ]);
+  });
+
+  it("params and a token68 come after a space: a scheme followed by '/' is read alone", () => {
+    expect(parseChallenges(["Basic/abc"])).toStrictEqual([{ scheme: "basic", params: new Map() }]);
+  });
+
+  it("a stray character ends its field; what was read before it, and later fields, are kept", () => {
+    const cs = parseChallenges(["Basic realm=x, =junk, Digest nonce=1", "NTLM"]);
+    expect(cs).toStrictEqual([
+      { scheme: "basic", params: new Map([["realm", "x"]]) },
+      { scheme: "ntlm", params: new Map() },
+    ]);
+  });
+
+  it("a challenge whose first param cannot be read is kept without params", () => {
+    const cs = parseChallenges(['Basic realm="a", Digest realm="b']);
+    expect(cs).toStrictEqual([
+      { scheme: "basic", params: new Map([["realm", "a"]]) },
+      { scheme: "digest", params: new Map() },
+    ]);
   });
 
   it("__proto__ as a param name is just a name", () => {

@@ -275,6 +275,25 @@ describe("authentication", () => {
     }
   });
 
+  it("URL credentials that are not percent-encoding: ERR_INVALID_ARG_VALUE saying which", () => {
+    for (const [userinfo, which] of [
+      ["%zz:pass", "username"],
+      ["user:%E0%A4%A", "password"],
+    ] as const) {
+      let error: unknown;
+      try {
+        new HTTPProxy({ proxyUrl: `http://${userinfo}@127.0.0.1:1` });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error).toMatchObject({
+        code: "ERR_INVALID_ARG_VALUE",
+        message: `the proxy URL's ${which} is not valid percent-encoding`,
+      });
+    }
+  });
+
   it("refuses credentials that would inject header lines", () => {
     expect(
       () => new HTTPProxy({ proxyUrl: guarded.url, proxyAuth: ["a", "b\r\nX-Evil: 1"] }),

@@ -46,6 +46,12 @@ describe("the routes it refuses", () => {
     ["all://example.com:99999", /the port must be a number from 1 to 65535/],
     ["all://example.com:", /the port must be a number from 1 to 65535/],
     ["all://*.", /the name is empty/],
+    ["-all://", /not a route key/],
+    ["all://.", /not a valid IPv4 address/],
+    ["all://10.0.0.0/8x", /a route key has no path/],
+    ["all://10.0.0.0/x8", /a route key has no path/],
+    ["all://10.0.0.0/8?x", /no userinfo, path, query or fragment/],
+    ["all://example.com:000443", /the port must be a number from 1 to 65535/],
   ];
 
   it.each(badKeys)("%s", (key, says) => {
@@ -68,6 +74,7 @@ describe("the routes it refuses", () => {
     ["not a url", /"not a url" is not a URL/],
     ["http://proxy.corp:3128/path", /has a path, query or fragment/],
     ["http://proxy.corp:3128/?q", /has a path, query or fragment/],
+    ["http://proxy.corp:3128/#top", /has a path, query or fragment/],
     ["socks5h://", /has no host/],
     ["http://%zz@proxy.corp", /userinfo is not valid percent-encoding/],
     [42, /a proxy URL is a string \(or null for direct\), not number/],
@@ -116,6 +123,10 @@ describe("which key wins (httpx's order: port, then host, then scheme)", () => {
     [{ "all://example.com": P(1), "https://example.com": P(2) }, "https://example.com/", P(2)],
     // A host beats any host, whatever the scheme.
     [{ "https://": P(1), "all://example.com": P(2) }, "https://example.com/", P(2)],
+    // A scheme's own key beats all:// even when its name is shorter.
+    [{ "all://": P(1), "ws://": P(2) }, "ws://example.com/", P(2)],
+    // The scheme of a key is read case-insensitively.
+    [{ "HTTPS://example.com": P(1) }, "https://example.com/", P(1)],
     // A longer host beats a shorter one.
     [
       { "all://*.example.com": P(1), "all://*.api.example.com": P(2) },
@@ -138,6 +149,9 @@ describe("which key wins (httpx's order: port, then host, then scheme)", () => {
     [{ "all://example.com:443": P(1) }, "https://example.com/", P(1)],
     [{ "all://example.com:443": P(1) }, "http://example.com/", null],
     [{ "https://example.com:8443": P(1) }, "https://example.com:8443/", P(1)],
+    // "*.x" counts the "*.", "*x" the "*": the longer pattern wins.
+    [{ "all://*example.com": P(1), "all://*.example.com": P(2) }, "http://www.example.com/", P(2)],
+    [{ "all://example.com": P(1), "all://*example.com": P(2) }, "http://example.com/", P(2)],
     // Same length: a name beats a wildcard (httpx keeps the order given).
     [{ "all://*.example.com": P(1), "all://a.example.com": P(2) }, "http://a.example.com/", P(2)],
     [{ "all://a.example.com": P(2), "all://*.example.com": P(1) }, "http://a.example.com/", P(2)],
@@ -161,6 +175,14 @@ describe("which key wins (httpx's order: port, then host, then scheme)", () => {
     [{ "all://10.0.0.0/8": P(1) }, "http://11.0.0.1/", null],
     [{ "all://0.0.0.0/0": P(1) }, "http://192.0.2.1/", P(1)],
     [{ "all://0.0.0.0/0": P(1) }, "http://[::1]/", null],
+    // Even a /0 range beats any host.
+    [{ "all://": P(1), "all://0.0.0.0/0": P(2) }, "http://192.0.2.1/", P(2)],
+    // An IPv4 key may end in a dot; a trailing slash adds nothing.
+    [{ "all://10.2.3.4.": P(1) }, "http://10.2.3.4/", P(1)],
+    [{ "all://example.com/": P(1) }, "http://example.com/", P(1)],
+    // Names that start or end with digits are names, not addresses.
+    [{ "all://3com.example": P(1), "all://www.3com": P(2) }, "http://3com.example/", P(1)],
+    [{ "all://3com.example": P(1), "all://www.3com": P(2) }, "http://www.3com/", P(2)],
     [{ "all://10.0.0.0:8080/8": P(1) }, "http://10.2.3.4:8080/", P(1)],
     [{ "all://10.0.0.0:8080/8": P(1) }, "http://10.2.3.4/", null],
     [{ "all://[fd00::]/8": P(1) }, "http://[fd12::1]/", P(1)],
