@@ -124,14 +124,13 @@ export abstract class Body implements ResponseStream, AsyncIterator<Uint8Array> 
   }
 
   // The end was read: close, then say so (at once when closing had nothing to wait for).
+  // (close() marks the body done, first thing.)
   #ended(): null | Promise<null> {
-    this.#done = true;
     return afterSettled(this.close(), null);
   }
 
   // A read failed: close, then reject with what failure() makes of the error.
   #failed(error: unknown): Promise<never> {
-    this.#done = true;
     return this.close().then(() => {
       throw this.failure(error);
     });

@@ -3,11 +3,11 @@ const EMPTY = new Uint8Array(0);
 const UNINITIALISED_FROM = 4096;
 
 /** The parts as one array (the part itself when there is only one). */
-export function concat(parts: readonly Uint8Array[], length?: number): Uint8Array {
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0]!;
   if (parts.length === 0) return EMPTY;
-  let total = length ?? 0;
-  if (length === undefined) for (const part of parts) total += part.length;
+  let total = 0;
+  for (const part of parts) total += part.length;
   // Every byte is written below: large arrays skip the zero-fill (one pass over memory
   // instead of two), in their own ArrayBuffer.
   const out =

@@ -101,7 +101,8 @@ function explicitDefaultPort(text: string, scheme: string): number | null {
   // Most URLs name no port: one search settles those.
   if (port === null || !text.includes(`:${port}`, scheme.length + 1)) return null;
   const authority = /^[a-zA-Z][a-zA-Z0-9+.-]*:[/\\]*([^/?#\\]*)/.exec(text)?.[1] ?? "";
-  const written = /:(\d+)$/.exec(authority.slice(authority.lastIndexOf("@") + 1))?.[1];
+  // The port ends the authority (a user:password is followed by "@" and the host).
+  const written = /:(\d+)$/.exec(authority)?.[1];
   return written === undefined ? null : Number(written);
 }
 
@@ -137,7 +138,6 @@ export class URL {
       } catch (cause) {
         throw new LocalProtocolError(`Invalid URL ${JSON.stringify(text)}`, { cause });
       }
-      if (parsed.hostname === "") throw badUrl(text, "it has no host");
       this.scheme = scheme;
       this.host = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
       this.port =
@@ -146,7 +146,8 @@ export class URL {
           : typeof url === "string"
             ? explicitDefaultPort(text, scheme)
             : null;
-      this.target = `${parsed.pathname || "/"}${parsed.search}`;
+      // An http(s) or ws(s) URL's path is never empty: "/" at least.
+      this.target = `${parsed.pathname}${parsed.search}`;
     } else {
       if (typeof url !== "object" || url === null) {
         throw argumentError(

@@ -8,6 +8,7 @@ import {
   StreamConsumed,
   URL,
 } from "../../src/index.js";
+import { thrown } from "../helpers.js";
 import { text } from "./helpers.js";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -15,16 +16,6 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 // httpcore's AsyncByteIterator: the chunks as an async iterable.
 async function* chunks(...parts: string[]): AsyncGenerator<Uint8Array> {
   for (const part of parts) yield bytes(part);
-}
-
-/** The error `make` throws (or undefined). */
-function thrown(make: () => unknown): unknown {
-  try {
-    make();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
 }
 
 describe("httpcore test_models.py: URL", () => {
