@@ -146,7 +146,8 @@ function ipv6Bytes(address: string): number[] {
     if (tail === undefined) left = [...left.slice(0, -1), ...tailGroups];
     else right = [...right.slice(0, -1), ...tailGroups];
   }
-  const zeros = tail === undefined ? 0 : 8 - left.length - right.length;
+  // Without "::" (right is empty) the address has its eight groups already: no zeros.
+  const zeros = 8 - left.length - right.length;
   const all = [...left, ...Array<string>(zeros).fill("0"), ...right];
   return all.flatMap((g) => {
     const n = Number.parseInt(g, 16);
@@ -330,7 +331,8 @@ export class SOCKSDialer implements Dialer {
     );
     message.set(head);
     message.set(userId, head.length);
-    if (name !== null) message.set(nameBytes, head.length + userId.length + 1);
+    // SOCKS4 sends no name: nameBytes is then empty, and setting it at the end adds nothing.
+    message.set(nameBytes, head.length + userId.length + 1);
     await stream.write(message, timeouts.write);
     const [replyVersion, reply] = await reader.take(8);
     if (replyVersion !== 0x00) {
