@@ -1,0 +1,494 @@
+// HTTP11Connection, PrefixedStream and ExtraInfoStream over scripted in-memory streams
+// (MockStream): the keep-alive hint, the version names, the write coalescing limit, and the
+// streams handed out with responses.
+import { describe, expect, it } from "vitest";
+import {
+  ExtraInfoStream,
+  HTTP11Connection,
+  LocalProtocolError,
+  MockBackend,
+  MockStream,
+  type NetworkStream,
+  Origin,
+  PrefixedStream,
+  RemoteProtocolError,
+  Request,
+  WriteError,
+  WriteScheduler,
+} from "../src/index.js";
+
+const encoder = new TextEncoder();
+const bytes = (s: string) => encoder.encode(s);
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+const origin = new Origin("http", "example.com", 80);
+const get = () => new Request("GET", "http://example.com/", { headers: { Host: "example.com" } });
+
+function mockStream(chunks: string[]): MockStream {
+  return new MockStream(chunks.map(bytes), new MockBackend([]));
+}
+
+// A connection that read one response with the given extra head fields, then was released.
+async function afterResponse(
+  fields: string,
+  options: { keepaliveExpiry?: number } = {},
+): Promise<HTTP11Connection> {
+  const stream = mockStream([`HTTP/1.1 200 OK\r\n${fields}Content-Length: 2\r\n\r\nok`]);
+  const conn = new HTTP11Connection(origin, stream, {
+    ...options,
+    writeScheduler: new WriteScheduler(),
+  });
+  const response = await conn.handleRequest(get());
+  expect(text(await response.read())).toBe("ok");
+  expect(conn.state).toBe("IDLE");
+  return conn;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("the server's Keep-Alive hint", () => {
+  // timeout=1 less the 1 s margin is 0 ms: expired once any time has passed.
+  it.each([
+    ["Keep-Alive: timeout=1\r\n"],
+    ["keep-alive: timeout=1\r\n"],
+    ["kEEP-aLIVE: timeout=1\r\n"],
+    ["Keep-Alive: TIMEOUT=1\r\n"],
+    ['Keep-Alive: timeout = "1"\r\n'],
+    ["Keep-Alive: max=5, timeout=1\r\n"],
+    ["Keep-Alive: max=5;timeout=1\r\n"],
+  ])("%j expires the idle connection", async (fields) => {
+    const conn = await afterResponse(fields);
+    await sleep(2);
+    expect(conn.hasExpired()).toBe(true);
+  });
+
+  it.each([
+    ["Keep-Alive: timeout=30\r\n"],
+    ["Keep-Alive: timeout=10\r\n"],
+    ["Keep-Alive: xtimeout=1\r\n"],
+    ["Keep-Alive: max=1\r\n"],
+    ["Keep-Alivx: timeout=1\r\n"],
+    ["Connection: timeout=1\r\n"],
+    ["X-Keep-Alive: timeout=1\r\n"],
+  ])("%j leaves it usable", async (fields) => {
+    const conn = await afterResponse(fields);
+    await sleep(2);
+    expect(conn.hasExpired()).toBe(false);
+    expect(conn.isAvailable()).toBe(true);
+  });
+
+  it("the first Keep-Alive field counts", async () => {
+    const conn = await afterResponse("Keep-Alive: timeout=1\r\nKeep-Alive: timeout=30\r\n");
+    await sleep(2);
+    expect(conn.hasExpired()).toBe(true);
+  });
+
+  it("each response's own value counts, the same one twice included", async () => {
+    for (const [fields, expired] of [
+      ["Keep-Alive: timeout=1\r\n", true],
+      ["Keep-Alive: timeout=1\r\n", true],
+      ["Keep-Alive: timeout=30\r\n", false],
+      ["Keep-Alive: timeout=30\r\n", false],
+      ["", false],
+      ["Keep-Alive: timeout=1\r\n", true],
+    ] as const) {
+      const conn = await afterResponse(fields);
+      await sleep(2);
+      expect(conn.hasExpired()).toBe(expired);
+    }
+  });
+
+  it("the shorter of keepaliveExpiry and the hint counts", async () => {
+    let conn = await afterResponse("Keep-Alive: timeout=1\r\n", { keepaliveExpiry: 60_000 });
+    await sleep(2);
+    expect(conn.hasExpired()).toBe(true);
+    conn = await afterResponse("Keep-Alive: timeout=60\r\n", { keepaliveExpiry: 0 });
+    await sleep(2);
+    expect(conn.hasExpired()).toBe(true);
+    conn = await afterResponse("Keep-Alive: timeout=60\r\n", { keepaliveExpiry: 60_000 });
+    await sleep(2);
+    expect(conn.hasExpired()).toBe(false);
+    conn = await afterResponse("", { keepaliveExpiry: 0 });
+    await sleep(2);
+    expect(conn.hasExpired()).toBe(true);
+  });
+
+  it("an expired idle connection refuses a request and closes", async () => {
+    const conn = await afterResponse("Keep-Alive: timeout=1\r\n");
+    await sleep(2);
+    const error = await conn.handleRequest(get()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "ERR_CONNECTION_NOT_AVAILABLE" });
+    expect(conn.state).toBe("CLOSED");
+  });
+});
+
+describe("the response's httpVersion and reasonPhrase", () => {
+  it.each([
+    ["HTTP/1.1 200 OK", "HTTP/1.1", "OK"],
+    ["HTTP/1.0 200 Fine", "HTTP/1.0", "Fine"],
+    ["HTTP/1.1 204 ", "HTTP/1.1", ""],
+  ])("%j", async (line, version, reason) => {
+    const stream = mockStream([`${line}\r\nContent-Length: 0\r\n\r\n`]);
+    const conn = new HTTP11Connection(origin, stream);
+    const response = await conn.handleRequest(get());
+    expect(response.extensions.httpVersion).toBe(version);
+    expect(response.extensions.reasonPhrase).toBe(reason);
+    await response.close();
+  });
+});
+
+describe("informational responses", () => {
+  it("a 100 Continue is skipped; the final response is returned", async () => {
+    const stream = mockStream([
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    ]);
+    const conn = new HTTP11Connection(origin, stream);
+    const response = await conn.handleRequest(get());
+    expect(response.status).toBe(200);
+    expect(text(await response.read())).toBe("ok");
+    expect(conn.state).toBe("IDLE");
+  });
+});
+
+describe("how a request's body is written", () => {
+  const post = (size: number) =>
+    new Request("POST", "http://example.com/", {
+      headers: { Host: "example.com", "Content-Length": String(size) },
+      content: new Uint8Array(size).fill(0x61),
+    });
+  const reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+  it("up to 16 KiB: with the head, in one write", async () => {
+    const stream = mockStream([reply]);
+    const conn = new HTTP11Connection(origin, stream);
+    const response = await conn.handleRequest(post(16 * 1024));
+    await response.read();
+    expect(stream.written).toHaveLength(1);
+    expect(text(stream.written[0]!)).toMatch(/^POST \/ HTTP\/1.1\r\n/);
+    expect(stream.written[0]!.length).toBeGreaterThan(16 * 1024);
+  });
+
+  it("larger: the head, then the body", async () => {
+    const stream = mockStream([reply]);
+    const conn = new HTTP11Connection(origin, stream);
+    const response = await conn.handleRequest(post(16 * 1024 + 1));
+    await response.read();
+    expect(stream.written.length).toBeGreaterThan(1);
+    expect(text(stream.written[0]!)).toMatch(/\r\n\r\n$/);
+    expect(stream.written.slice(1).reduce((n, b) => n + b.length, 0)).toBe(16 * 1024 + 1);
+  });
+
+  it("an empty body: the head alone", async () => {
+    const stream = mockStream([reply]);
+    const conn = new HTTP11Connection(origin, stream);
+    const response = await conn.handleRequest(post(0));
+    await response.read();
+    expect(stream.written.map(text)).toEqual([
+      "POST / HTTP/1.1\r\nHost: example.com\r\nContent-Length: 0\r\n\r\n",
+    ]);
+  });
+});
+
+describe("PrefixedStream", () => {
+  it("gives the bytes put back first, in pieces no larger than asked, then the stream's", async () => {
+    const inner = mockStream(["inner"]);
+    const stream = new PrefixedStream(inner, bytes("abcde"));
+    expect(stream.getExtraInfo("is_readable")).toBe(true);
+    expect(text(await stream.read(3))).toBe("abc");
+    expect(stream.getExtraInfo("is_readable")).toBe(true);
+    expect(text(await stream.read(3))).toBe("de");
+    // None left: the inner stream answers.
+    expect(stream.getExtraInfo("is_readable")).toBe(false);
+    expect(text(await stream.read(3))).toBe("inn");
+    await stream.write(bytes("out"));
+    expect(inner.written.map(text)).toEqual(["out"]);
+    await stream.close();
+    expect(inner.closed).toBe(true);
+    expect(stream.getExtraInfo("is_readable")).toBe(true);
+  });
+
+  it("starts TLS on the stream when nothing is left", async () => {
+    const inner = mockStream([]);
+    const stream = new PrefixedStream(inner, new Uint8Array(0));
+    expect(await stream.startTls({}, "example.com")).toBe(inner);
+    expect(inner.tls).toBe(true);
+  });
+
+  it("refuses TLS while bytes are left: RemoteProtocolError, the stream closed", async () => {
+    const inner = mockStream([]);
+    const stream = new PrefixedStream(inner, bytes("xy"));
+    const error = await stream.startTls({}, "example.com").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteProtocolError);
+    expect(error).toMatchObject({ code: "ERR_REMOTE_PROTOCOL" });
+    expect((error as Error).message).toMatch(/^2 byte\(s\) arrived after the switch/);
+    expect(inner.closed).toBe(true);
+    expect(inner.tls).toBe(false);
+    // The bytes are dropped with the stream.
+    expect(stream.getExtraInfo("is_readable")).toBe(true);
+    await expect(stream.read(10)).rejects.toMatchObject({ code: "ERR_READ" });
+  });
+});
+
+describe("ExtraInfoStream", () => {
+  it("answers getExtraInfo from the stream and refuses every other use", async () => {
+    const inner: NetworkStream = mockStream(["x"]);
+    const stream = new ExtraInfoStream(inner);
+    expect(stream.getExtraInfo("is_readable")).toBe(false);
+    for (const use of [
+      () => stream.read(),
+      () => stream.write(),
+      () => stream.close(),
+      () => stream.startTls(),
+    ]) {
+      const error = await use().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LocalProtocolError);
+      expect((error as Error).message).toMatch(/^cannot (read from|write to|close|start TLS on) /);
+    }
+    expect(text(await inner.read(10))).toBe("x");
+  });
+});
+
+describe("HTTP11Connection's states and refusals", () => {
+  it("refuses another origin, and a request while one is in flight: ConnectionNotAvailable", async () => {
+    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]);
+    const conn = new HTTP11Connection(origin, stream);
+    expect(conn.state).toBe("NEW");
+    const other = new Request("GET", "http://example.org/", { headers: { Host: "example.org" } });
+    const wrong = await conn.handleRequest(other).catch((e: unknown) => e);
+    expect(wrong).toMatchObject({
+      code: "ERR_CONNECTION_NOT_AVAILABLE",
+      message:
+        "Attempted to send request to http://example.org:80 on connection to http://example.com:80",
+    });
+    const response = await conn.handleRequest(get());
+    expect(conn.state).toBe("ACTIVE");
+    expect(conn.info()).toBe("'http://example.com:80', HTTP/1.1, ACTIVE, Request Count: 1");
+    const busy = await conn.handleRequest(get()).catch((e: unknown) => e);
+    expect(busy).toMatchObject({
+      code: "ERR_CONNECTION_NOT_AVAILABLE",
+      message: "the connection is ACTIVE",
+    });
+    await response.read();
+    expect(conn.state).toBe("IDLE");
+    expect(String(conn)).toBe(
+      "<HTTP11Connection ['http://example.com:80', IDLE, Request Count: 1]>",
+    );
+    await conn.close();
+    expect(conn.isClosed()).toBe(true);
+    const closed = await conn.handleRequest(get()).catch((e: unknown) => e);
+    expect(closed).toMatchObject({ message: "the connection is CLOSED" });
+  });
+
+  it("an already aborted request is refused with the signal's reason, nothing written", async () => {
+    const stream = mockStream([]);
+    const conn = new HTTP11Connection(origin, stream);
+    const reason = new Error("stop");
+    const request = new Request("GET", "http://example.com/", {
+      headers: { Host: "example.com" },
+      signal: AbortSignal.abort(reason),
+    });
+    expect(await conn.handleRequest(request).catch((e: unknown) => e)).toBe(reason);
+    expect(stream.written).toHaveLength(0);
+    expect(conn.state).toBe("NEW");
+  });
+
+  it("a head h11 refuses: LocalProtocolError, nothing written, a new connection idle", async () => {
+    const stream = mockStream([]);
+    const conn = new HTTP11Connection(origin, stream, { keepaliveExpiry: 0 });
+    const request = new Request("GET", "http://example.com/", {
+      headers: [
+        ["Host", "a"],
+        ["Host", "b"],
+      ],
+    });
+    const error = await conn.handleRequest(request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LocalProtocolError);
+    expect(error).toMatchObject({ code: "ERR_LOCAL_PROTOCOL" });
+    expect(stream.written).toHaveLength(0);
+    expect(conn.state).toBe("IDLE");
+    expect(conn.requestCount).toBe(0);
+    // The expiry clock started: keepaliveExpiry 0 has it expired.
+    await sleep(2);
+    expect(conn.hasExpired()).toBe(true);
+  });
+
+  it("tryReserve holds the one place until unreserve by the same request", () => {
+    const conn = new HTTP11Connection(origin, mockStream([]));
+    const a = get();
+    const b = get();
+    expect(conn.tryReserve(a)).toBe(true);
+    expect(conn.tryReserve(b)).toBe(false);
+    conn.unreserve(b);
+    expect(conn.tryReserve(b)).toBe(false);
+    conn.unreserve(a);
+    expect(conn.tryReserve(b)).toBe(true);
+  });
+
+  it("a response closed before its body was read closes the connection", async () => {
+    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", "ok"]);
+    const conn = new HTTP11Connection(origin, stream);
+    const response = await conn.handleRequest(get());
+    await response.close();
+    expect(conn.state).toBe("CLOSED");
+    expect(stream.closed).toBe(true);
+  });
+
+  it("bytes behind the response close the connection when it ends", async () => {
+    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokjunk"]);
+    const conn = new HTTP11Connection(origin, stream);
+    const response = await conn.handleRequest(get());
+    expect(text(await response.read())).toBe("ok");
+    expect(conn.state).toBe("CLOSED");
+    expect(stream.closed).toBe(true);
+  });
+
+  it("a chunked body's trailers are in extensions.trailers once it is read", async () => {
+    const stream = mockStream([
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Sum: 7\r\n\r\n",
+    ]);
+    const conn = new HTTP11Connection(origin, stream);
+    const response = await conn.handleRequest(get());
+    expect(response.extensions.trailers).toBeUndefined();
+    expect(text(await response.read())).toBe("ok");
+    expect(response.extensions.trailers).toEqual([["X-Sum", "7"]]);
+    expect(conn.state).toBe("IDLE");
+  });
+
+  it("without trailers, extensions.trailers is empty once read", async () => {
+    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]);
+    const conn = new HTTP11Connection(origin, stream);
+    const response = await conn.handleRequest(get());
+    await response.read();
+    expect(response.extensions.trailers).toEqual([]);
+  });
+});
+
+describe("retry hints", () => {
+  it("a reused connection the server closed before answering: reused-connection", async () => {
+    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]);
+    const conn = new HTTP11Connection(origin, stream);
+    await (await conn.handleRequest(get())).read();
+    const error = await conn.handleRequest(get()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteProtocolError);
+    expect(error).toMatchObject({
+      message: "Server disconnected without sending a response.",
+      retry: "reused-connection",
+    });
+    expect(conn.state).toBe("CLOSED");
+  });
+
+  it("a new connection: no hint", async () => {
+    const conn = new HTTP11Connection(origin, mockStream([]));
+    const error = await conn.handleRequest(get()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteProtocolError);
+    expect((error as RemoteProtocolError).retry).toBeUndefined();
+  });
+
+  it("a reused connection that sent part of a response: no hint", async () => {
+    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", "HTTP/1.1 200 O"]);
+    const conn = new HTTP11Connection(origin, stream);
+    await (await conn.handleRequest(get())).read();
+    // The second chunk comes with a later read: the first response ended alone.
+    const error = await conn.handleRequest(get()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteProtocolError);
+    expect((error as RemoteProtocolError).retry).toBeUndefined();
+  });
+});
+
+describe("writes", () => {
+  // A stream whose writes fail: the response, if the server sent one, is still read.
+  class FailingWrites implements NetworkStream {
+    constructor(
+      readonly error: Error,
+      readonly reply: string,
+    ) {}
+    #sent = false;
+    closed = false;
+    async read(): Promise<Uint8Array> {
+      if (this.#sent) return new Uint8Array(0);
+      this.#sent = true;
+      return bytes(this.reply);
+    }
+    async write(): Promise<void> {
+      throw this.error;
+    }
+    async close(): Promise<void> {
+      this.closed = true;
+    }
+    async startTls(): Promise<NetworkStream> {
+      return this;
+    }
+    getExtraInfo(): unknown {
+      return undefined;
+    }
+  }
+  const reply = "HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+  it("a failed write (WriteError) still hears the server's early answer", async () => {
+    for (const trace of [undefined, () => {}]) {
+      const stream = new FailingWrites(new WriteError("reset"), reply);
+      const conn = new HTTP11Connection(origin, stream);
+      const request = new Request("GET", "http://example.com/", {
+        headers: { Host: "example.com" },
+        extensions: trace === undefined ? {} : { trace },
+      });
+      const response = await conn.handleRequest(request);
+      expect(response.status).toBe(413);
+    }
+  });
+
+  it("any other write failure fails the request", async () => {
+    for (const trace of [undefined, () => {}]) {
+      const failure = new TypeError("bug");
+      const conn = new HTTP11Connection(origin, new FailingWrites(failure, reply));
+      const request = new Request("GET", "http://example.com/", {
+        headers: { Host: "example.com" },
+        extensions: trace === undefined ? {} : { trace },
+      });
+      expect(await conn.handleRequest(request).catch((e: unknown) => e)).toBe(failure);
+      expect(conn.state).toBe("CLOSED");
+    }
+  });
+});
+
+describe("trace events of the body", () => {
+  it("started, complete, then response_closed", async () => {
+    const events: string[] = [];
+    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]);
+    const conn = new HTTP11Connection(origin, stream);
+    const request = new Request("GET", "http://example.com/", {
+      headers: { Host: "example.com" },
+      extensions: { trace: (name) => void events.push(name) },
+    });
+    const response = await conn.handleRequest(request);
+    expect(text(await response.read())).toBe("ok");
+    expect(events).toEqual([
+      "http11.send_request_headers.started",
+      "http11.send_request_headers.complete",
+      "http11.send_request_body.started",
+      "http11.send_request_body.complete",
+      "http11.receive_response_headers.started",
+      "http11.receive_response_headers.complete",
+      "http11.receive_response_body.started",
+      "http11.receive_response_body.complete",
+      "http11.response_closed.started",
+      "http11.response_closed.complete",
+    ]);
+  });
+
+  it("a body that fails: failed, with the error", async () => {
+    const events: Array<[string, unknown]> = [];
+    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nok"]);
+    const conn = new HTTP11Connection(origin, stream);
+    const request = new Request("GET", "http://example.com/", {
+      headers: { Host: "example.com" },
+      extensions: { trace: (name, info) => void events.push([name, info.exception]) },
+    });
+    const response = await conn.handleRequest(request);
+    const error = await response.read().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteProtocolError);
+    const failed = events.find(([name]) => name === "http11.receive_response_body.failed");
+    expect(failed?.[1]).toBe(error);
+    expect(events.map(([name]) => name)).not.toContain("http11.receive_response_body.complete");
+    expect(conn.state).toBe("CLOSED");
+  });
+});
