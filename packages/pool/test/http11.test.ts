@@ -492,3 +492,126 @@ describe("trace events of the body", () => {
     expect(conn.state).toBe("CLOSED");
   });
 });
+
+describe("timeouts reach the stream", () => {
+  // Records the timeout of every read and write; answers one 200 after the request's end.
+  class Recording implements NetworkStream {
+    reads: Array<number | undefined> = [];
+    writes: Array<number | undefined> = [];
+    #answered = false;
+    async read(_max: number, timeout?: number): Promise<Uint8Array> {
+      this.reads.push(timeout);
+      if (this.#answered) return new Uint8Array(0);
+      this.#answered = true;
+      return bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    }
+    async write(_data: Uint8Array, timeout?: number): Promise<void> {
+      this.writes.push(timeout);
+    }
+    async close(): Promise<void> {}
+    async startTls(): Promise<NetworkStream> {
+      return this;
+    }
+    getExtraInfo(): unknown {
+      return undefined;
+    }
+  }
+
+  it.each([
+    ["no body, untraced", undefined, false],
+    ["no body, traced", undefined, true],
+    ["a streamed body", new Uint8Array(20_000), false],
+  ])("%s", async (_name, content, traced) => {
+    const stream = new Recording();
+    const conn = new HTTP11Connection(origin, stream);
+    const request = new Request("POST", "http://example.com/", {
+      headers: {
+        Host: "example.com",
+        "Content-Length": String(content?.length ?? 0),
+      },
+      ...(content === undefined ? {} : { content }),
+      extensions: {
+        timeout: { read: 1234, write: 5678 },
+        ...(traced ? { trace: () => {} } : {}),
+      },
+    });
+    const response = await conn.handleRequest(request);
+    // The body's reads too: the chunked body never ends, the peer closes.
+    await expect(response.read()).rejects.toBeInstanceOf(RemoteProtocolError);
+    expect(stream.reads.length).toBeGreaterThan(1);
+    expect(new Set(stream.reads)).toEqual(new Set([1234]));
+    expect(stream.writes.length).toBeGreaterThan(0);
+    expect(new Set(stream.writes)).toEqual(new Set([5678]));
+  });
+});
+
+describe("a request taken by a connection idle only just now", () => {
+  it("closed before its turn: WriteError, nothing written", async () => {
+    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]);
+    const conn = new HTTP11Connection(origin, stream, { writeScheduler: new WriteScheduler() });
+    await (await conn.handleRequest(get())).read();
+    // MockStream does not say "read_may_continue": false, so the request waits a turn.
+    const pending = conn.handleRequest(get()).catch((e: unknown) => e);
+    expect(conn.state).toBe("ACTIVE");
+    await conn.close();
+    const error = await pending;
+    expect(error).toBeInstanceOf(WriteError);
+    expect(error).toMatchObject({
+      code: "ERR_WRITE",
+      message: "the connection was closed before the request was sent",
+    });
+    expect(stream.written).toHaveLength(1);
+  });
+
+  it("aborted before its turn: the signal's reason, the connection idle again", async () => {
+    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]);
+    const conn = new HTTP11Connection(origin, stream, { writeScheduler: new WriteScheduler() });
+    await (await conn.handleRequest(get())).read();
+    const controller = new AbortController();
+    const request = new Request("GET", "http://example.com/", {
+      headers: { Host: "example.com" },
+      signal: controller.signal,
+    });
+    const pending = conn.handleRequest(request).catch((e: unknown) => e);
+    const reason = new Error("stop");
+    controller.abort(reason);
+    expect(await pending).toBe(reason);
+    expect(conn.state).toBe("IDLE");
+    expect(stream.written).toHaveLength(1);
+  });
+
+  it("expired before its turn: ConnectionNotAvailable, the connection closed", async () => {
+    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]);
+    const conn = new HTTP11Connection(origin, stream, {
+      writeScheduler: new WriteScheduler(),
+      keepaliveExpiry: 0,
+    });
+    await (await conn.handleRequest(get())).read();
+    await sleep(2);
+    const error = await conn.handleRequest(get()).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: "ERR_CONNECTION_NOT_AVAILABLE",
+      message: "the server closed the connection while it was idle",
+    });
+    expect(conn.state).toBe("CLOSED");
+    expect(stream.written).toHaveLength(1);
+  });
+});
+
+describe("an abort in flight", () => {
+  it("rejects with the reason and closes the connection", async () => {
+    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n", "ok"]);
+    const conn = new HTTP11Connection(origin, stream);
+    const controller = new AbortController();
+    const request = new Request("GET", "http://example.com/", {
+      headers: { Host: "example.com" },
+      signal: controller.signal,
+    });
+    const response = await conn.handleRequest(request);
+    const reason = new Error("stop");
+    controller.abort(reason);
+    expect(conn.state).toBe("CLOSED");
+    expect(stream.closed).toBe(true);
+    expect(await response.read().catch((e: unknown) => e)).toBe(reason);
+  });
+});
