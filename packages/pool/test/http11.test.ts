@@ -615,3 +615,115 @@ describe("an abort in flight", () => {
     expect(await response.read().catch((e: unknown) => e)).toBe(reason);
   });
 });
+
+describe("idle, available, expired", () => {
+  it("an idle connection whose peer closed has expired; a reserved one is not available", async () => {
+    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]);
+    const scheduler = new WriteScheduler();
+    const conn = new HTTP11Connection(origin, stream, { writeScheduler: scheduler });
+    expect(conn.isIdle()).toBe(false);
+    expect(conn.isAvailable()).toBe(false);
+    const response = await conn.handleRequest(get());
+    expect(scheduler.exchanges).toBe(1);
+    // Active: readable or not, not expired.
+    expect(conn.hasExpired()).toBe(false);
+    await response.read();
+    expect(scheduler.exchanges).toBe(0);
+    expect(conn.isIdle()).toBe(true);
+    expect(conn.isAvailable()).toBe(true);
+    expect(conn.hasExpired()).toBe(false);
+    const request = get();
+    expect(conn.tryReserve(request)).toBe(true);
+    expect(conn.isAvailable()).toBe(false);
+    conn.unreserve(request);
+    expect(conn.isAvailable()).toBe(true);
+    // The peer's FIN makes the stream readable.
+    await stream.close();
+    expect(conn.hasExpired()).toBe(true);
+  });
+
+  it("close() closes the stream once; disposing closes it", async () => {
+    let closes = 0;
+    const stream = mockStream([]);
+    const close = stream.close.bind(stream);
+    stream.close = () => {
+      closes++;
+      return close();
+    };
+    const scheduler = new WriteScheduler();
+    {
+      await using conn = new HTTP11Connection(origin, stream, { writeScheduler: scheduler });
+      await conn.close();
+      await conn.close();
+      expect(closes).toBe(1);
+      expect(conn.tryReserve(get())).toBe(false);
+    }
+    expect(closes).toBe(1);
+    await using other = new HTTP11Connection(origin, mockStream([]));
+    expect(other.isClosed()).toBe(false);
+    await other[Symbol.asyncDispose]();
+    expect(other.isClosed()).toBe(true);
+    expect(scheduler.exchanges).toBe(0);
+  });
+
+  it("a connection closed while active no longer counts as an exchange", async () => {
+    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", "ok"]);
+    const scheduler = new WriteScheduler();
+    const conn = new HTTP11Connection(origin, stream, { writeScheduler: scheduler });
+    const response = await conn.handleRequest(get());
+    expect(scheduler.exchanges).toBe(1);
+    await response.close();
+    expect(scheduler.exchanges).toBe(0);
+    await conn.close();
+    expect(scheduler.exchanges).toBe(0);
+  });
+});
+
+describe("a body in several reads", () => {
+  it("traced: started once, complete once", async () => {
+    const events: string[] = [];
+    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nab", "cd", "ef"]);
+    const conn = new HTTP11Connection(origin, stream);
+    const request = new Request("GET", "http://example.com/", {
+      headers: { Host: "example.com" },
+      extensions: { trace: (name) => void events.push(name) },
+    });
+    const response = await conn.handleRequest(request);
+    expect(text(await response.read())).toBe("abcdef");
+    expect(events.filter((e) => e === "http11.receive_response_body.started")).toHaveLength(1);
+    expect(events.filter((e) => e === "http11.receive_response_body.complete")).toHaveLength(1);
+    expect(conn.state).toBe("IDLE");
+  });
+
+  it("a peer that closes in the middle of the body: h11's error, not 'no response'", async () => {
+    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nab"]);
+    const conn = new HTTP11Connection(origin, stream);
+    const response = await conn.handleRequest(get());
+    const error = await response.read().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RemoteProtocolError);
+    expect((error as Error).message).toMatch(
+      /^peer closed connection without sending complete message body: /,
+    );
+    expect(conn.state).toBe("CLOSED");
+  });
+});
+
+describe("a server that answers before the upload is over", () => {
+  it("the response is returned; closing it closes the connection", async () => {
+    const stream = mockStream(["HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n"]);
+    const conn = new HTTP11Connection(origin, stream);
+    async function* body() {
+      yield new Uint8Array(10);
+      await new Promise(() => {});
+    }
+    const request = new Request("POST", "http://example.com/", {
+      headers: { Host: "example.com", "Content-Length": "100" },
+      content: body(),
+    });
+    const response = await conn.handleRequest(request);
+    expect(response.status).toBe(413);
+    await response.read();
+    // Our side is not done (the body was not all sent): the connection cannot be reused.
+    expect(conn.state).toBe("CLOSED");
+  });
+});
