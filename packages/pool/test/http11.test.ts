@@ -45,6 +45,17 @@ async function afterResponse(
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// A traced GET over a MockStream replaying `chunks`: the trace's event names, in order.
+async function tracedGet(chunks: string[]) {
+  const events: string[] = [];
+  const conn = new HTTP11Connection(origin, mockStream(chunks));
+  const request = new Request("GET", "http://example.com/", {
+    headers: { Host: "example.com" },
+    extensions: { trace: (name) => void events.push(name) },
+  });
+  return { events, conn, response: await conn.handleRequest(request) };
+}
+
 describe("the server's Keep-Alive hint", () => {
   // timeout=1 less the 1 s margin is 0 ms: expired once any time has passed.
   it.each([
@@ -452,14 +463,9 @@ describe("writes", () => {
 
 describe("trace events of the body", () => {
   it("started, complete, then response_closed", async () => {
-    const events: string[] = [];
-    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]);
-    const conn = new HTTP11Connection(origin, stream);
-    const request = new Request("GET", "http://example.com/", {
-      headers: { Host: "example.com" },
-      extensions: { trace: (name) => void events.push(name) },
-    });
-    const response = await conn.handleRequest(request);
+    const { events, response } = await tracedGet([
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    ]);
     expect(text(await response.read())).toBe("ok");
     expect(events).toEqual([
       "http11.send_request_headers.started",
@@ -681,14 +687,11 @@ describe("idle, available, expired", () => {
 
 describe("a body in several reads", () => {
   it("traced: started once, complete once", async () => {
-    const events: string[] = [];
-    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nab", "cd", "ef"]);
-    const conn = new HTTP11Connection(origin, stream);
-    const request = new Request("GET", "http://example.com/", {
-      headers: { Host: "example.com" },
-      extensions: { trace: (name) => void events.push(name) },
-    });
-    const response = await conn.handleRequest(request);
+    const { events, response, conn } = await tracedGet([
+      "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nab",
+      "cd",
+      "ef",
+    ]);
     expect(text(await response.read())).toBe("abcdef");
     expect(events.filter((e) => e === "http11.receive_response_body.started")).toHaveLength(1);
     expect(events.filter((e) => e === "http11.receive_response_body.complete")).toHaveLength(1);
