@@ -585,23 +585,6 @@ describe("a request taken by a connection idle only just now", () => {
     expect(conn.state).toBe("IDLE");
     expect(stream.written).toHaveLength(1);
   });
-
-  it("expired before its turn: ConnectionNotAvailable, the connection closed", async () => {
-    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"]);
-    const conn = new HTTP11Connection(origin, stream, {
-      writeScheduler: new WriteScheduler(),
-      keepaliveExpiry: 0,
-    });
-    await (await conn.handleRequest(get())).read();
-    await sleep(2);
-    const error = await conn.handleRequest(get()).catch((e: unknown) => e);
-    expect(error).toMatchObject({
-      code: "ERR_CONNECTION_NOT_AVAILABLE",
-      message: "the server closed the connection while it was idle",
-    });
-    expect(conn.state).toBe("CLOSED");
-    expect(stream.written).toHaveLength(1);
-  });
 });
 
 describe("an abort in flight", () => {
@@ -728,5 +711,175 @@ describe("a server that answers before the upload is over", () => {
     await response.read();
     // Our side is not done (the body was not all sent): the connection cannot be reused.
     expect(conn.state).toBe("CLOSED");
+  });
+});
+
+// A MockStream that says its last read emptied the socket: a request on it goes at once.
+class DrainedStream extends MockStream {
+  override getExtraInfo(key: string): unknown {
+    return key === "read_may_continue" ? false : super.getExtraInfo(key);
+  }
+}
+// A connection on `stream`, with its own WriteScheduler, idle after one GET.
+async function idleOn(stream: NetworkStream, keepaliveExpiry: number): Promise<HTTP11Connection> {
+  const conn = new HTTP11Connection(origin, stream, {
+    writeScheduler: new WriteScheduler(),
+    keepaliveExpiry,
+  });
+  await (await conn.handleRequest(get())).read();
+  return conn;
+}
+
+// A head h11 refuses to send.
+const twoHosts = () =>
+  new Request("GET", "http://example.com/", {
+    headers: [
+      ["Host", "a"],
+      ["Host", "b"],
+    ],
+  });
+const drained = (chunks: string[]) => new DrainedStream(chunks.map(bytes), new MockBackend([]));
+const OK2 = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+// Expired while idle: found after the turn a request waits for (a MockStream, which does not
+// say its read emptied the socket), or at once (a DrainedStream).
+it.each([
+  ["after its turn", mockStream],
+  ["at once", drained],
+])("expired %s: ConnectionNotAvailable, the connection closed", async (_when, make) => {
+  const stream = make([OK2]);
+  const conn = await idleOn(stream, 0);
+  await sleep(2);
+  const error = await conn.handleRequest(get()).catch((e: unknown) => e);
+  expect(error).toMatchObject({
+    code: "ERR_CONNECTION_NOT_AVAILABLE",
+    message: "the server closed the connection while it was idle",
+  });
+  expect(conn.state).toBe("CLOSED");
+  expect(stream.written).toHaveLength(1);
+});
+
+describe("a request on a connection whose last read emptied the socket", () => {
+  it("is written at once", async () => {
+    const stream = drained([OK2, OK2]);
+    const conn = new HTTP11Connection(origin, stream, { writeScheduler: new WriteScheduler() });
+    await (await conn.handleRequest(get())).read();
+    const pending = conn.handleRequest(get());
+    expect(stream.written).toHaveLength(2);
+    expect(text(await (await pending).read())).toBe("ok");
+  });
+
+  it("after a refused head on a new connection, a POST goes at once", async () => {
+    const stream = drained([OK2]);
+    const conn = new HTTP11Connection(origin, stream, { writeScheduler: new WriteScheduler() });
+    await expect(conn.handleRequest(twoHosts())).rejects.toBeInstanceOf(LocalProtocolError);
+    const post = new Request("POST", "http://example.com/", {
+      headers: { Host: "example.com", "Content-Length": "0" },
+    });
+    const pending = conn.handleRequest(post);
+    expect(stream.written).toHaveLength(1);
+    expect((await pending).status).toBe(200);
+  });
+
+  it("a refused head on an idle connection leaves its expiry clock running", async () => {
+    const conn = await idleOn(drained([OK2]), 100);
+    await sleep(70);
+    await expect(conn.handleRequest(twoHosts())).rejects.toBeInstanceOf(LocalProtocolError);
+    expect(conn.state).toBe("IDLE");
+    await sleep(50);
+    expect(conn.hasExpired()).toBe(true);
+  });
+});
+
+describe("chunked request bodies", () => {
+  it("a GET with Transfer-Encoding: chunked and no content ends with the last chunk", async () => {
+    const stream = mockStream([OK2]);
+    const conn = new HTTP11Connection(origin, stream);
+    const request = new Request("GET", "http://example.com/", {
+      headers: { Host: "example.com", "Transfer-Encoding": "chunked" },
+    });
+    await (await conn.handleRequest(request)).read();
+    expect(stream.written.map(text)).toEqual([
+      "GET / HTTP/1.1\r\nHost: example.com\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    ]);
+  });
+});
+
+describe("trace events of a streamed upload", () => {
+  it("names and the request in each event's info", async () => {
+    const events: Array<[string, unknown]> = [];
+    const stream = mockStream([OK2]);
+    const conn = new HTTP11Connection(origin, stream);
+    const request = new Request("POST", "http://example.com/", {
+      headers: { Host: "example.com", "Content-Length": String(20_000) },
+      content: new Uint8Array(20_000),
+      extensions: { trace: (name, info) => void events.push([name, info.request]) },
+    });
+    await (await conn.handleRequest(request)).read();
+    const sent = events.filter(([name]) => !name.startsWith("http11.response_closed"));
+    expect(sent.map(([name]) => name)).toEqual([
+      "http11.send_request_headers.started",
+      "http11.send_request_headers.complete",
+      "http11.send_request_body.started",
+      "http11.receive_response_headers.started",
+      "http11.send_request_body.complete",
+      "http11.receive_response_headers.complete",
+      "http11.receive_response_body.started",
+      "http11.receive_response_body.complete",
+    ]);
+    for (const [name, info] of sent) {
+      if (name.endsWith(".started")) expect(info, name).toBe(request);
+    }
+  });
+
+  it("a small body, traced: the request in each event's info", async () => {
+    const events: Array<[string, unknown]> = [];
+    const conn = new HTTP11Connection(origin, mockStream([OK2]));
+    const request = new Request("GET", "http://example.com/", {
+      headers: { Host: "example.com" },
+      extensions: { trace: (name, info) => void events.push([name, info.request]) },
+    });
+    await (await conn.handleRequest(request)).read();
+    const started = events.filter(([name]) => /^http11\.(send|receive)_.*\.started$/.test(name));
+    expect(started).toHaveLength(4);
+    for (const [name, info] of started) expect(info, name).toBe(request);
+  });
+
+  it("a request that fails: response_closed is traced", async () => {
+    const names: string[] = [];
+    const conn = new HTTP11Connection(origin, mockStream([]));
+    const request = new Request("GET", "http://example.com/", {
+      headers: { Host: "example.com" },
+      extensions: { trace: (name) => void names.push(name) },
+    });
+    await expect(conn.handleRequest(request)).rejects.toBeInstanceOf(RemoteProtocolError);
+    expect(names.slice(-2)).toEqual([
+      "http11.response_closed.started",
+      "http11.response_closed.complete",
+    ]);
+  });
+});
+
+describe("an upload whose write fails while the server answers", () => {
+  it("a WriteError does not close the stream: the response body is still read", async () => {
+    class FailingBody extends MockStream {
+      #writes = 0;
+      override async write(data: Uint8Array): Promise<void> {
+        if (++this.#writes > 1) throw new WriteError("reset");
+        return super.write(data);
+      }
+    }
+    const stream = new FailingBody(
+      ["HTTP/1.1 413 Too Large\r\nContent-Length: 2\r\n\r\n", "no"].map(bytes),
+      new MockBackend([]),
+    );
+    const conn = new HTTP11Connection(origin, stream);
+    const request = new Request("POST", "http://example.com/", {
+      headers: { Host: "example.com", "Content-Length": String(20_000) },
+      content: new Uint8Array(20_000),
+    });
+    const response = await conn.handleRequest(request);
+    expect(response.status).toBe(413);
+    expect(text(await response.read())).toBe("no");
   });
 });
