@@ -62,6 +62,7 @@ describe("the server's Keep-Alive hint", () => {
     ["Keep-Alive: timeout=1\r\n"],
     ["keep-alive: timeout=1\r\n"],
     ["kEEP-aLIVE: timeout=1\r\n"],
+    ["KEEP-ALIVE: timeout=1\r\n"],
     ["Keep-Alive: TIMEOUT=1\r\n"],
     ['Keep-Alive: timeout = "1"\r\n'],
     ["Keep-Alive: max=5, timeout=1\r\n"],
