@@ -843,6 +843,11 @@ describe("trace events of a streamed upload", () => {
     await (await conn.handleRequest(request)).read();
     const started = events.filter(([name]) => /^http11\.(send|receive)_.*\.started$/.test(name));
     expect(started).toHaveLength(4);
+    const body = events.filter(([name]) => name.startsWith("http11.receive_response_body."));
+    expect(body).toEqual([
+      ["http11.receive_response_body.started", request],
+      ["http11.receive_response_body.complete", request],
+    ]);
     for (const [name, info] of started) expect(info, name).toBe(request);
   });
 
@@ -882,5 +887,68 @@ describe("an upload whose write fails while the server answers", () => {
     const response = await conn.handleRequest(request);
     expect(response.status).toBe(413);
     expect(text(await response.read())).toBe("no");
+  });
+});
+
+describe("CONNECT", () => {
+  const connect = () =>
+    new Request("CONNECT", "http://example.com/", {
+      headers: { Host: "example.com:443" },
+      extensions: { target: "example.com:443" },
+    });
+
+  it("a 2xx switches: the body is empty, the stream carries what came after the head", async () => {
+    for (const status of [200, 299]) {
+      const stream = mockStream([`HTTP/1.1 ${status} OK\r\n\r\ntunnel`]);
+      const conn = new HTTP11Connection(origin, stream);
+      const response = await conn.handleRequest(connect());
+      const tunnel = response.extensions.networkStream!;
+      expect(tunnel).toBeInstanceOf(PrefixedStream);
+      expect(await response.read()).toHaveLength(0);
+      expect(text(await tunnel.read(100))).toBe("tunnel");
+    }
+  });
+
+  it("a 300 or a 407 does not switch, nor a 200 to a GET", async () => {
+    for (const [status, request] of [
+      [300, connect()],
+      [407, connect()],
+      [200, get()],
+    ] as const) {
+      const stream = mockStream([`HTTP/1.1 ${status} No\r\nContent-Length: 0\r\n\r\n`]);
+      const conn = new HTTP11Connection(origin, stream);
+      const response = await conn.handleRequest(request);
+      expect(response.extensions.networkStream, String(status)).toBeInstanceOf(ExtraInfoStream);
+    }
+  });
+});
+
+describe("more of a connection's life", () => {
+  it("a connection closed while its response's body was buffered stays closed", async () => {
+    const stream = mockStream([OK2]);
+    const conn = new HTTP11Connection(origin, stream);
+    const response = await conn.handleRequest(get());
+    await conn.close();
+    // The body was read together with the head: it is whole, and the connection not revived.
+    expect(text(await response.read())).toBe("ok");
+    expect(conn.state).toBe("CLOSED");
+  });
+
+  it("an active connection whose stream is readable has not expired", async () => {
+    const stream = mockStream(["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", "ok"]);
+    const conn = new HTTP11Connection(origin, stream);
+    await conn.handleRequest(get());
+    stream.closed = true;
+    expect(stream.getExtraInfo("is_readable")).toBe(true);
+    expect(conn.hasExpired()).toBe(false);
+  });
+
+  it("a refused head's LocalProtocolError has h11's error as its cause", async () => {
+    const conn = new HTTP11Connection(origin, mockStream([]));
+    const error = await conn.handleRequest(twoHosts()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LocalProtocolError);
+    const cause = (error as Error).cause as { code: string; message: string };
+    expect(cause.code).toBe("H11_LOCAL_PROTOCOL_ERROR");
+    expect(cause.message).toBe((error as Error).message);
   });
 });
