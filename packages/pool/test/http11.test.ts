@@ -952,3 +952,51 @@ describe("more of a connection's life", () => {
     expect(cause.message).toBe((error as Error).message);
   });
 });
+
+describe("an upload still going when the connection closes", () => {
+  it("its next chunk is not written, even to a stream whose writes do not fail", async () => {
+    // Writes after close() succeed (the NetworkStream contract asks only reads to fail).
+    class LaxStream extends MockStream {
+      afterClose = 0;
+      override async write(data: Uint8Array): Promise<void> {
+        if (this.closed) this.afterClose++;
+        else await super.write(data);
+      }
+    }
+    const stream = new LaxStream(
+      [bytes("HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n")],
+      new MockBackend([]),
+    );
+    const conn = new HTTP11Connection(origin, stream);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let done = false;
+    const traces: Array<[string, unknown]> = [];
+    async function* body() {
+      yield new Uint8Array(10);
+      await released;
+      yield new Uint8Array(10);
+      done = true;
+    }
+    const request = new Request("POST", "http://example.com/", {
+      headers: { Host: "example.com", "Content-Length": "20" },
+      content: body(),
+      extensions: { trace: (name, info) => void traces.push([name, info.exception]) },
+    });
+    const response = await conn.handleRequest(request);
+    await response.read();
+    expect(conn.state).toBe("CLOSED");
+    release();
+    await sleep(5);
+    expect(stream.afterClose).toBe(0);
+    expect(done).toBe(false);
+    // The upload's end is traced (it fails quietly otherwise).
+    const failed = traces.find(([name]) => name === "http11.send_request_body.failed");
+    expect(failed?.[1]).toBeInstanceOf(WriteError);
+    expect(failed?.[1]).toMatchObject({
+      message: "the connection closed while sending the body",
+    });
+  });
+});
