@@ -81,6 +81,7 @@ describe("the server's Keep-Alive hint", () => {
     ["Keep-Alivx: timeout=1\r\n"],
     ["Connection: timeout=1\r\n"],
     ["X-Keep-Alive: timeout=1\r\n"],
+    ["Keep-Alive2: timeout=1\r\n"],
   ])("%j leaves it usable", async (fields) => {
     const conn = await afterResponse(fields);
     await sleep(2);
@@ -999,4 +1000,38 @@ describe("an upload still going when the connection closes", () => {
       message: "the connection closed while sending the body",
     });
   });
+});
+
+describe("WriteScheduler", () => {
+  const checkPhase = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("counts one turn per check phase while callbacks wait, and stops when none do", async () => {
+    const scheduler = new WriteScheduler();
+    const calls: string[] = [];
+    scheduler.atTurn(1, () => calls.push(`a@${scheduler.turn}`));
+    scheduler.atTurn(1, () => calls.push(`b@${scheduler.turn}`));
+    scheduler.atTurn(2, () => calls.push(`c@${scheduler.turn}`));
+    expect(scheduler.turn).toBe(0);
+    await checkPhase();
+    expect(scheduler.turn).toBe(1);
+    expect(calls).toEqual(["a@1", "b@1"]);
+    await checkPhase();
+    expect(scheduler.turn).toBe(2);
+    expect(calls).toEqual(["a@1", "b@1", "c@2"]);
+    // Nothing waits: the turns stop.
+    await checkPhase();
+    await checkPhase();
+    expect(scheduler.turn).toBe(2);
+    scheduler.atTurn(3, () => calls.push(`d@${scheduler.turn}`));
+    await checkPhase();
+    expect(calls.at(-1)).toBe("d@3");
+  });
+});
+
+it("PrefixedStream asks its stream for every other key, bytes left or not", () => {
+  const inner = mockStream([]);
+  inner.getExtraInfo = (key: string) => (key === "server_addr" ? "inner" : undefined);
+  const stream = new PrefixedStream(inner, bytes("left"));
+  expect(stream.getExtraInfo("server_addr")).toBe("inner");
+  expect(stream.getExtraInfo("ssl_object")).toBeUndefined();
 });
