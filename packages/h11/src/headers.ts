@@ -222,7 +222,7 @@ export class HeaderScan {
     // A list grown by push() has room for 16 pairs or more. A received head's list goes to
     // the caller, who may keep it (with the response) long after the head was read: keep
     // one of the exact size instead (a copy of the references, ~100 instructions).
-    if (this.#strict) this.headers = this.headers.slice();
+    if (this.#strict && this.headers.length > 0) this.headers = this.headers.slice();
     return this;
   }
 }
