@@ -20,7 +20,20 @@ export default config("proxy", {
       "src/arguments.ts",
       "src/headers.ts",
     ],
-    // The SOCKS handshakes and the CONNECT tunnel, on sockets.
-    sockets: ["src/socks.ts", "src/tunnel.ts"],
+    // The SOCKS handshakes, on sockets.
+    socks: ["src/socks.ts"],
+    // The proxies on sockets: the CONNECT tunnel, forwarding, HTTPProxy and SOCKSProxy, proxy
+    // authentication, the router's pool side, the errors.
+    proxies: [
+      "src/tunnel.ts",
+      "src/forward.ts",
+      "src/http-proxy.ts",
+      "src/socks-proxy.ts",
+      "src/proxy-auth.ts",
+      "src/router.ts:1-101",
+      "src/router.ts:279-406",
+      "src/router.ts:431-538",
+      "src/errors.ts",
+    ],
   },
 });

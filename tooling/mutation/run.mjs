@@ -25,7 +25,7 @@ const id = slice === "" ? name : `${name}-${slice}`;
 const packageDir = name ? join(root, "packages", name) : "";
 if (!name || !existsSync(join(packageDir, "stryker.config.mjs"))) {
   console.error("usage: pnpm mutate <package> [<slice>] [stryker options], e.g. pnpm mutate h11");
-  console.error("packages with a stryker.config.mjs: h11, pool, proxy");
+  console.error("packages with a stryker.config.mjs: h11, pool, proxy, undici, agent");
   process.exit(2);
 }
 
