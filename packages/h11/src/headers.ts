@@ -105,8 +105,12 @@ export class HeaderScan {
     return this.#lowerNames;
   }
 
-  /** Adds one field; `name` must already be a valid token and `value` a valid field value. */
-  add(name: string, value: string): void {
+  /**
+   * Adds one field; `name` must already be a valid token and `value` a valid field value.
+   * `given`, the caller's own pair for it, is kept as it is when nothing in it changes (no
+   * copy per field sent).
+   */
+  add(name: string, value: string, given?: readonly [string, string]): void {
     // Only a few names matter to framing; look at the length before comparing. A name that
     // is one of them is kept as the constant it matched (see sameName).
     let known: string | null;
@@ -156,7 +160,11 @@ export class HeaderScan {
         }
         break;
     }
-    this.headers.push([name, value]);
+    this.headers.push(
+      given !== undefined && given[0] === name && given[1] === value
+        ? (given as [string, string])
+        : [name, value],
+    );
   }
 
   // The value to keep, or null when this field repeats one already kept.
@@ -263,14 +271,15 @@ export function isValidHeaderValue(value: string): boolean {
 export function scanHeaders(input: Headers): HeaderScan {
   const scan = new HeaderScan(false);
   for (let i = 0; i < input.length; i++) {
-    const [name, value] = input[i]!;
+    const pair = input[i]!;
+    const [name, value] = pair;
     if (!isValidHeaderName(name)) {
       throw new LocalProtocolError(`Illegal header name ${JSON.stringify(name)}`);
     }
     if (!isValidHeaderValue(value)) {
       throw new LocalProtocolError(`Illegal header value ${JSON.stringify(value)}`);
     }
-    scan.add(name, value);
+    scan.add(name, value, pair);
   }
   return scan.finish();
 }

@@ -405,7 +405,7 @@ export class HTTP11Connection implements ConnectionInterface {
             );
             return;
           }
-          resolve(this.#start(request));
+          this.#start(request).then(resolve, reject);
         });
       });
     }

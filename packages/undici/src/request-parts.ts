@@ -37,8 +37,11 @@ export function toHeaderPairs(headers: unknown): Array<[string, string]> {
     for (const [name, value] of headers as Iterable<[unknown, HeaderValue]>) add(name, value);
     return out;
   }
-  for (const [name, value] of Object.entries(headers as Record<string, HeaderValue>)) {
-    add(name, value);
+  // A record (fetch gives one per request): its own keys, read without Object.entries'
+  // array of pairs.
+  const record = headers as Record<string, HeaderValue>;
+  for (const name in record) {
+    if (Object.hasOwn(record, name)) add(name, record[name]);
   }
   return out;
 }

@@ -49,6 +49,12 @@ function dispatchOnce(
   );
 }
 
+// Waits (polling) until `ready()` holds: a loaded machine may take well over 100 ms to
+// deliver the first chunk, so the tests wait for it rather than for a fixed time.
+async function until(ready: () => boolean): Promise<void> {
+  while (!ready()) await new Promise((r) => setTimeout(r, 10));
+}
+
 describe("back-pressure", () => {
   it("undici 7's handler API: a paused handler stops the reads until resume()", async () => {
     const dispatcher = new PoolDispatcher(new ConnectionPool());
@@ -69,7 +75,8 @@ describe("back-pressure", () => {
           onResponseError: (_c, e) => reject(e),
         }),
       );
-      await new Promise((r) => setTimeout(r, 200));
+      await until(() => received > 0);
+      await new Promise((r) => setTimeout(r, 100));
       const whilePaused = received;
       expect(controller.paused).toBe(true);
       await new Promise((r) => setTimeout(r, 100));
@@ -82,9 +89,11 @@ describe("back-pressure", () => {
       await ended;
       expect(received).toBe(64 * MiB);
     } finally {
-      await dispatcher.close();
+      // destroy(): after a failed assertion the request is still paused, and close() would
+      // wait for it.
+      await dispatcher.destroy();
     }
-  });
+  }, 60_000); // tens of MiB through a loaded machine can take longer than the default 5 s
 
   it("the older handler API: onData returning false pauses, the resume callback resumes", async () => {
     const dispatcher = new PoolDispatcher(new ConnectionPool());
@@ -106,7 +115,7 @@ describe("back-pressure", () => {
           onError: (e) => reject(e),
         }),
       );
-      await new Promise((r) => setTimeout(r, 100));
+      await until(() => received > 0);
       const whilePaused = received;
       await new Promise((r) => setTimeout(r, 100));
       expect(received).toBe(whilePaused);
@@ -115,9 +124,9 @@ describe("back-pressure", () => {
       clearInterval(timer);
       expect(received).toBe(16 * MiB);
     } finally {
-      await dispatcher.close();
+      await dispatcher.destroy();
     }
-  });
+  }, 60_000); // tens of MiB through a loaded machine can take longer than the default 5 s
 
   it("a 256 MiB download read slowly grows RSS by less than 64 MiB", async () => {
     // An origin that writes as fast as the socket takes it (honouring back-pressure, so that
