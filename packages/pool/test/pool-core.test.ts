@@ -1,0 +1,509 @@
+// The pool's own rules, checked on stand-in connections that answer when the test says so
+// (no sockets): its options, how many connections it makes, the queue, pool timeouts,
+// aborts while queued, and the books it keeps for connections without the capacity
+// contract (tryReserve/unreserve).
+import { expectSocketsClosed, openSocketHandles } from "@x/testkit";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  type ConnectionInterface,
+  ConnectionNotAvailable,
+  ConnectionPool,
+  type ConnectionPoolOptions,
+  type Origin,
+  PoolTimeout,
+  ReadError,
+  Request,
+  Response,
+  ResponseNotRead,
+  type RetryHint,
+} from "../src/index.js";
+
+let baseline: number;
+beforeEach(() => {
+  baseline = openSocketHandles();
+});
+afterEach(async () => {
+  await expectSocketsClosed(baseline);
+});
+
+/**
+ * A connection with one place and no capacity contract (no tryReserve/unreserve): the pool
+ * keeps its books. It answers its request when the test calls `answer()`.
+ */
+class Plain implements ConnectionInterface {
+  readonly requests: Request[] = [];
+  #answer: ((r: Response) => void) | null = null;
+  #fail: ((e: unknown) => void) | null = null;
+  busy = false;
+  closed = false;
+  expired = false;
+  constructor(readonly origin: Origin) {}
+  handleRequest(request: Request): Promise<Response> {
+    this.requests.push(request);
+    this.busy = true;
+    return new Promise((resolve, reject) => {
+      this.#answer = resolve;
+      this.#fail = reject;
+    });
+  }
+  /** Answers the request in flight with `body` (read whole by request()). */
+  answer(body = "ok"): void {
+    this.busy = false;
+    this.#answer?.(new Response(200, { content: new TextEncoder().encode(body) }));
+  }
+  /** Answers the request in flight with a body left to read: `chunks`, then `end`. */
+  answerStream(chunks: string[], end: Error | null = null): void {
+    async function* body() {
+      for (const chunk of chunks) yield new TextEncoder().encode(chunk);
+      if (end !== null) throw end;
+    }
+    const stream = Object.assign(body(), {
+      close: async () => {
+        this.busy = false;
+      },
+    });
+    this.#answer?.(new Response(200, { content: stream }));
+  }
+  /** Fails the request in flight with `error`. */
+  fail(error: unknown): void {
+    this.busy = false;
+    this.#fail?.(error);
+  }
+  canHandleRequest(origin: Origin): boolean {
+    return origin.equals(this.origin);
+  }
+  isAvailable(): boolean {
+    return !this.closed && !this.busy;
+  }
+  hasExpired(): boolean {
+    return this.expired;
+  }
+  isIdle(): boolean {
+    return !this.busy;
+  }
+  isClosed(): boolean {
+    return this.closed;
+  }
+  info(): string {
+    return `'${this.origin}', PLAIN, ${this.busy ? "ACTIVE" : "IDLE"}`;
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.busy) this.fail(new ReadError("closed while in flight"));
+  }
+}
+
+/**
+ * A connection with the capacity contract and `places` places. With `hint` "ok" it answers
+ * each request at once; otherwise it fails every request with an error carrying `hint` (as
+ * an HTTP/2 connection does for the streams above a GOAWAY's last stream id; "none": no
+ * hint) and takes no more, once the requests it was given are all in flight (or when the
+ * test calls `goAway()`).
+ */
+class Shared extends Plain {
+  readonly reserved = new Set<Request>();
+  readonly #inFlight: Array<(error: unknown) => void> = [];
+  constructor(
+    origin: Origin,
+    readonly places: number,
+    readonly hint: RetryHint | "ok" | "none",
+  ) {
+    super(origin);
+  }
+  tryReserve(request: Request): boolean {
+    if (!this.isAvailable()) return false;
+    this.reserved.add(request);
+    return true;
+  }
+  unreserve(request: Request): void {
+    this.reserved.delete(request);
+  }
+  override isAvailable(): boolean {
+    return !this.closed && this.reserved.size < this.places;
+  }
+  override isIdle(): boolean {
+    return this.reserved.size === 0;
+  }
+  override handleRequest(request: Request): Promise<Response> {
+    this.requests.push(request);
+    if (this.hint === "ok") {
+      return Promise.resolve(new Response(200, { content: new TextEncoder().encode("ok") }));
+    }
+    return new Promise((_, reject) => {
+      this.#inFlight.push(reject);
+      if (this.#inFlight.length === this.reserved.size) queueMicrotask(() => this.goAway());
+    });
+  }
+  /** Fails every request in flight, and closes. */
+  goAway(): void {
+    this.closed = true;
+    const options = this.hint === "none" || this.hint === "ok" ? {} : { retry: this.hint };
+    for (const reject of this.#inFlight.splice(0)) reject(new ReadError("going away", options));
+  }
+}
+
+class PlainPool extends ConnectionPool {
+  readonly made: Plain[] = [];
+  constructor(
+    options: ConnectionPoolOptions = {},
+    readonly make: (origin: Origin, index: number) => Plain = (origin) => new Plain(origin),
+  ) {
+    super(options);
+  }
+  protected override createConnection(origin: Origin): ConnectionInterface {
+    const c = this.make(origin, this.made.length);
+    this.made.push(c);
+    return c;
+  }
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+describe("options", () => {
+  const counts = [
+    ["maxConnections", 1],
+    ["maxKeepaliveConnections", 0],
+    ["retries", 0],
+    ["maxHeaderSize", 1],
+  ] as const;
+
+  it.each(counts)(
+    "%s: an integer >= %i or null; anything else is refused, saying so",
+    (name, min) => {
+      for (const ok of [min, min + 1, null, undefined]) {
+        expect(() => new ConnectionPool({ [name]: ok })).not.toThrow();
+      }
+      for (const bad of [min - 1, min + 0.5, `${min}`, Number.NaN, true]) {
+        const make = () => new ConnectionPool({ [name]: bad } as ConnectionPoolOptions);
+        expect(make).toThrow(TypeError);
+        expect(make).toThrow(
+          expect.objectContaining({
+            code: "ERR_INVALID_ARG_VALUE",
+            message: `${name} must be an integer >= ${min} or null, not ${String(bad)}`,
+          }),
+        );
+      }
+    },
+  );
+
+  it("keepaliveExpiry: a number of milliseconds >= 0; anything else is refused, saying so", () => {
+    for (const ok of [0, 0.5, 30_000, undefined]) {
+      expect(() => new ConnectionPool({ keepaliveExpiry: ok })).not.toThrow();
+    }
+    for (const bad of [-1, -0.5, Number.NaN, "5", null]) {
+      const make = () => new ConnectionPool({ keepaliveExpiry: bad } as ConnectionPoolOptions);
+      expect(make).toThrow(TypeError);
+      expect(make).toThrow(
+        expect.objectContaining({
+          code: "ERR_INVALID_ARG_VALUE",
+          message: `keepaliveExpiry must be a number of milliseconds >= 0, not ${String(bad)}`,
+        }),
+      );
+    }
+  });
+
+  it("http1 off needs http2 on", () => {
+    expect(() => new ConnectionPool({ http1: false, http2: true })).not.toThrow();
+    expect(() => new ConnectionPool({ http1: true, http2: false })).not.toThrow();
+    expect(() => new ConnectionPool({ http2: false })).not.toThrow();
+    expect(() => new ConnectionPool({ http1: false })).toThrow(
+      expect.objectContaining({
+        code: "ERR_NOT_SUPPORTED",
+        message: "http1 and http2 cannot both be off: at least one protocol must be allowed",
+      }),
+    );
+  });
+});
+
+describe("how many connections", () => {
+  async function burst(options: ConnectionPoolOptions, requests: number) {
+    const pool = new PlainPool(options);
+    const pending = Array.from({ length: requests }, (_, i) =>
+      pool.request("GET", `http://a.test/${i}`),
+    );
+    await turn();
+    const made = pool.made.length;
+    const printed = String(pool);
+    // Answer everything, the queued requests as they get a connection.
+    for (let answered = 0; answered < requests; ) {
+      for (const c of pool.made) {
+        if (c.busy) {
+          c.answer();
+          answered++;
+        }
+      }
+      await turn();
+    }
+    await Promise.all(pending);
+    await pool.close();
+    return { made, printed };
+  }
+
+  it("10 by default", async () => {
+    expect(await burst({}, 12)).toEqual({
+      made: 10,
+      printed: "<PlainPool [Requests: 10 active, 2 queued | Connections: 10 active, 0 idle]>",
+    });
+  });
+
+  it("no limit with maxConnections null", async () => {
+    expect((await burst({ maxConnections: null }, 25)).made).toBe(25);
+  });
+
+  it("maxConnections when given, whatever maxKeepaliveConnections says", async () => {
+    expect((await burst({ maxConnections: 3, maxKeepaliveConnections: 5 }, 5)).made).toBe(3);
+    expect((await burst({ maxConnections: 3, maxKeepaliveConnections: null }, 5)).made).toBe(3);
+  });
+});
+
+describe("a request's way through the pool", () => {
+  it("handleRequest() leaves the body to read, and holds the connection until it is", async () => {
+    const pool = new PlainPool();
+    const request = new Request("GET", "http://a.test/", { headers: { Host: "a.test" } });
+    const pending = pool.handleRequest(request);
+    await turn();
+    pool.made[0]!.answerStream(["a", "b"]);
+    const response = await pending;
+    expect(() => response.content).toThrow(ResponseNotRead);
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 1 active, 0 queued | Connections: 1 active, 0 idle]>",
+    );
+    expect(text(await response.read())).toBe("ab");
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 0 active, 0 queued | Connections: 0 active, 1 idle]>",
+    );
+    await pool.close();
+  });
+
+  it("request() reads a streamed body whole, and a failure while reading it is the caller's", async () => {
+    const pool = new PlainPool({ maxConnections: 1 });
+    const first = pool.request("GET", "http://a.test/1");
+    const second = pool.request("GET", "http://a.test/2").catch((e: unknown) => e);
+    await turn();
+    const c = pool.made[0]!;
+    c.answerStream(["x", "y", "z"]);
+    expect(text((await first).content)).toBe("xyz");
+    await turn();
+    const broken = new ReadError("body cut");
+    c.answerStream(["x"], broken);
+    expect(await second).toBe(broken);
+    expect(pool.made).toHaveLength(1);
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 0 active, 0 queued | Connections: 0 active, 1 idle]>",
+    );
+    await pool.close();
+  });
+
+  it("a signal aborted already: rejected with its reason, nothing queued or made", async () => {
+    const pool = new PlainPool();
+    const reason = new Error("not now");
+    const error = await pool
+      .request("GET", "http://a.test/", { signal: AbortSignal.abort(reason) })
+      .catch((e: unknown) => e);
+    expect(error).toBe(reason);
+    expect(pool.made).toHaveLength(0);
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 0 active, 0 queued | Connections: 0 active, 0 idle]>",
+    );
+  });
+
+  it("an abort on a connection without the capacity contract closes it, and the request fails with the reason", async () => {
+    const pool = new PlainPool();
+    const controller = new AbortController();
+    const pending = pool
+      .request("GET", "http://a.test/", { signal: controller.signal })
+      .catch((e: unknown) => e);
+    await turn();
+    const reason = new Error("give up");
+    controller.abort(reason);
+    expect(await pending).toBe(reason);
+    expect(pool.made[0]!.closed).toBe(true);
+    expect(pool.connections).toHaveLength(0);
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 0 active, 0 queued | Connections: 0 active, 0 idle]>",
+    );
+  });
+
+  it("an abort while queued takes the request out; the one behind it goes on", async () => {
+    const pool = new PlainPool({ maxConnections: 1 });
+    const first = pool.request("GET", "http://a.test/1");
+    const controller = new AbortController();
+    const aborted = pool
+      .request("GET", "http://a.test/2", { signal: controller.signal })
+      .catch((e: unknown) => e);
+    const third = pool.request("GET", "http://a.test/3");
+    await turn();
+    const reason = new Error("stop waiting");
+    controller.abort(reason);
+    expect(await aborted).toBe(reason);
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 1 active, 1 queued | Connections: 1 active, 0 idle]>",
+    );
+    const c = pool.made[0]!;
+    c.answer("one");
+    expect(text((await first).content)).toBe("one");
+    await turn();
+    expect(c.requests.map((r) => r.url.target)).toEqual(["/1", "/3"]);
+    c.answer("three");
+    expect(text((await third).content)).toBe("three");
+    await pool.close();
+  });
+
+  it("pool timeouts: 0 fails at once when nothing is free, a number when nothing frees in time", async () => {
+    const pool = new PlainPool({ maxConnections: 1 });
+    const held = pool.request("GET", "http://a.test/");
+    const now = await pool
+      .request("GET", "http://a.test/", { extensions: { timeout: { pool: 0 } } })
+      .catch((e: unknown) => e);
+    expect(now).toBeInstanceOf(PoolTimeout);
+    expect(now).toMatchObject({
+      code: "ERR_POOL_TIMEOUT",
+      message: "no connection was free (pool timeout 0)",
+    });
+    const later = await pool
+      .request("GET", "http://a.test/", { extensions: { timeout: { pool: 5 } } })
+      .catch((e: unknown) => e);
+    expect(later).toBeInstanceOf(PoolTimeout);
+    expect(later).toMatchObject({
+      code: "ERR_POOL_TIMEOUT",
+      message: "no connection became free within 5 ms",
+    });
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 1 active, 0 queued | Connections: 1 active, 0 idle]>",
+    );
+    pool.made[0]!.answer();
+    await held;
+    // A free connection: pool timeout 0 is no obstacle.
+    const free = pool.request("GET", "http://a.test/", { extensions: { timeout: { pool: 0 } } });
+    await turn();
+    pool.made[0]!.answer("free");
+    expect(text((await free).content)).toBe("free");
+    expect(pool.made).toHaveLength(1);
+    await pool.close();
+  });
+
+  it("a request that waited, then got a connection, is not failed by its pool timeout later", async () => {
+    const pool = new PlainPool({ maxConnections: 1 });
+    const held = pool.request("GET", "http://a.test/");
+    const waiting = pool.stream("GET", "http://a.test/", { extensions: { timeout: { pool: 40 } } });
+    await turn();
+    pool.made[0]!.answer();
+    await held;
+    await turn();
+    pool.made[0]!.answerStream(["late"]);
+    const response = await waiting;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(text(await response.read())).toBe("late");
+    await pool.close();
+  });
+
+  it("a connection that throws instead of rejecting fails that request only", async () => {
+    const broken = new Error("thrown, not rejected");
+    class ThrowsOnce extends Plain {
+      override handleRequest(request: Request): Promise<Response> {
+        if (this.requests.push(request) === 1) throw broken;
+        return super.handleRequest(request);
+      }
+    }
+    const pool = new PlainPool({ maxConnections: 1 }, (origin) => new ThrowsOnce(origin));
+    expect(await pool.request("GET", "http://a.test/").catch((e: unknown) => e)).toBe(broken);
+    const next = pool.request("GET", "http://a.test/");
+    await turn();
+    pool.made[0]!.answer("same connection");
+    expect(text((await next).content)).toBe("same connection");
+    await pool.close();
+  });
+});
+
+describe("sending again", () => {
+  const sharedPool = (hints: Array<RetryHint | "ok" | "none">, places = 1) =>
+    new PlainPool(
+      { maxConnections: 10 },
+      (origin, i) => new Shared(origin, places, hints[i] ?? "ok"),
+    );
+
+  it("ConnectionNotAvailable: sent again, as often as it takes", async () => {
+    class Unavailable extends Plain {
+      override handleRequest(): Promise<Response> {
+        this.closed = true;
+        return Promise.reject(new ConnectionNotAvailable("full after all"));
+      }
+    }
+    const pool = new PlainPool({}, (origin, i) =>
+      i < 5 ? new Unavailable(origin) : new Shared(origin, 1, "ok"),
+    );
+    expect((await pool.request("GET", "http://a.test/")).status).toBe(200);
+    expect(pool.made).toHaveLength(6);
+    await pool.close();
+  });
+
+  it('"unprocessed": sent again up to 3 times, then the error is the caller\'s', async () => {
+    const pool = sharedPool(["unprocessed", "unprocessed", "unprocessed", "unprocessed"]);
+    const error = await pool.request("POST", "http://a.test/", { content: "b" }).catch((e) => e);
+    expect(error).toBeInstanceOf(ReadError);
+    expect(error).toMatchObject({ message: "going away", retry: "unprocessed" });
+    expect(pool.made).toHaveLength(4);
+    const again = sharedPool(["unprocessed", "unprocessed", "unprocessed"]);
+    expect((await again.request("POST", "http://a.test/", { content: "b" })).status).toBe(200);
+    expect(again.made).toHaveLength(4);
+    await pool.close();
+    await again.close();
+  });
+
+  it('"reused-connection": a GET is sent again once, then the error is the caller\'s', async () => {
+    const pool = sharedPool(["reused-connection", "reused-connection"]);
+    const error = await pool.request("GET", "http://a.test/").catch((e) => e);
+    expect(error).toMatchObject({ message: "going away", retry: "reused-connection" });
+    expect(pool.made).toHaveLength(2);
+    await pool.close();
+  });
+
+  it("no hint, or a request aborted meanwhile: not sent again", async () => {
+    const pool = sharedPool(["none"]);
+    const error = await pool.request("GET", "http://a.test/").catch((e) => e);
+    expect(error).toMatchObject({ message: "going away" });
+    expect(pool.made).toHaveLength(1);
+    await pool.close();
+
+    class AbortsThenFails extends Plain {
+      constructor(
+        origin: Origin,
+        readonly controller: AbortController,
+      ) {
+        super(origin);
+      }
+      override handleRequest(): Promise<Response> {
+        this.controller.abort(new Error("the caller left"));
+        return Promise.reject(new ConnectionNotAvailable("full after all"));
+      }
+      // The capacity contract: the connection honours the signal (here, by failing).
+      tryReserve(): boolean {
+        return true;
+      }
+      unreserve(): void {}
+    }
+    const controller = new AbortController();
+    const aborting = new PlainPool({}, (origin) => new AbortsThenFails(origin, controller));
+    const reason = await aborting
+      .request("GET", "http://a.test/", { signal: controller.signal })
+      .catch((e: unknown) => e);
+    expect(reason).toMatchObject({ message: "the caller left" });
+    expect(aborting.made).toHaveLength(1);
+    await aborting.close();
+  });
+
+  it('"unprocessed" requests sent again share a new connection; "reused-connection" ones get one each', async () => {
+    const run = async (hint: RetryHint) => {
+      const pool = sharedPool([hint], 4);
+      const results = await Promise.all(
+        [1, 2].map((i) => pool.request("GET", `http://a.test/${i}`)),
+      );
+      expect(results.map((r) => r.status)).toEqual([200, 200]);
+      await pool.close();
+      return pool.made.map((c) => c.requests.length);
+    };
+    expect(await run("unprocessed")).toEqual([2, 2]);
+    expect(await run("reused-connection")).toEqual([2, 1, 1]);
+  });
+});
