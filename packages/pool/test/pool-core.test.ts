@@ -507,3 +507,138 @@ describe("sending again", () => {
     expect(await run("reused-connection")).toEqual([2, 1, 1]);
   });
 });
+
+describe("which connection", () => {
+  /** Sends one request per path at once, then answers them in the order given. */
+  async function concurrently(pool: PlainPool, urls: string[], order = urls.map((_, i) => i)) {
+    const pending = urls.map((url) => pool.request("GET", url));
+    await turn();
+    for (const i of order) pool.made[i]!.answer(String(i));
+    return Promise.all(pending);
+  }
+
+  it("the connection released last is taken first", async () => {
+    const pool = new PlainPool();
+    await concurrently(pool, ["http://a.test/1", "http://a.test/2"], [1, 0]);
+    const next = pool.request("GET", "http://a.test/3");
+    await turn();
+    expect(pool.made.map((c) => c.requests.length)).toEqual([2, 1]);
+    pool.made[0]!.answer();
+    await next;
+    await pool.close();
+  });
+
+  it("an idle connection that expired is closed and replaced, not used", async () => {
+    const pool = new PlainPool();
+    await concurrently(pool, ["http://a.test/1"]);
+    pool.made[0]!.expired = true;
+    const next = pool.request("GET", "http://a.test/2");
+    await turn();
+    expect(pool.made).toHaveLength(2);
+    expect(pool.made[0]!.closed).toBe(true);
+    expect(pool.made[0]!.requests).toHaveLength(1);
+    pool.made[1]!.answer();
+    await next;
+    expect(pool.connections).toEqual([pool.made[1]]);
+    await pool.close();
+  });
+
+  it("a closed connection is dropped when the pool is full, making room", async () => {
+    const pool = new PlainPool({ maxConnections: 1 });
+    await concurrently(pool, ["http://a.test/1"]);
+    pool.made[0]!.closed = true;
+    const next = pool.request("GET", "http://a.test/2");
+    await turn();
+    expect(pool.made).toHaveLength(2);
+    pool.made[1]!.answer("new");
+    expect(text((await next).content)).toBe("new");
+    await pool.close();
+  });
+
+  it("full, a request to another origin closes the least recently used free connection", async () => {
+    for (const [order, closed] of [
+      [[0, 1], 0],
+      [[1, 0], 0],
+    ] as const) {
+      const pool = new PlainPool({ maxConnections: 2 });
+      // Handed their requests in the order made: the first is the least recently used,
+      // whichever answers first.
+      await concurrently(pool, ["http://a.test/1", "http://a.test/2"], [...order]);
+      const other = pool.request("GET", "http://b.test/");
+      await turn();
+      expect(pool.made.map((c) => c.closed)).toEqual([closed === 0, closed !== 0, false]);
+      pool.made[2]!.answer("b");
+      expect(text((await other).content)).toBe("b");
+      await pool.close();
+    }
+  });
+
+  it("full and every connection busy: a request to another origin waits", async () => {
+    const pool = new PlainPool({ maxConnections: 1 });
+    const first = pool.request("GET", "http://a.test/");
+    const other = pool.request("GET", "http://b.test/");
+    await turn();
+    expect(pool.made).toHaveLength(1);
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 1 active, 1 queued | Connections: 1 active, 0 idle]>",
+    );
+    pool.made[0]!.answer();
+    await first;
+    await turn();
+    expect(pool.made.map((c) => c.closed)).toEqual([true, false]);
+    pool.made[1]!.answer("b");
+    expect(text((await other).content)).toBe("b");
+    await pool.close();
+  });
+
+  it("the keep-alive limit closes the least recently used idle connections, as they become idle", async () => {
+    for (const limit of [0, 1, 2]) {
+      const pool = new PlainPool({ maxKeepaliveConnections: limit });
+      await concurrently(
+        pool,
+        ["http://a.test/1", "http://a.test/2", "http://a.test/3"],
+        [2, 0, 1],
+      );
+      // Closed by the pool on its own (not only when `connections` is read).
+      expect(pool.made.map((c) => c.closed)).toEqual([0, 1, 2].map((i) => i < 3 - limit));
+      expect(pool.connections).toEqual(pool.made.slice(3 - limit).reverse());
+      await pool.close();
+    }
+  });
+
+  it("counts only the requests still waiting as queued", async () => {
+    const pool = new PlainPool({ maxConnections: 1 });
+    const first = pool.request("GET", "http://a.test/1");
+    const second = pool.request("GET", "http://a.test/2");
+    const controller = new AbortController();
+    const third = pool
+      .request("GET", "http://a.test/3", { signal: controller.signal })
+      .catch((e: unknown) => e);
+    controller.abort(new Error("not this one"));
+    await third;
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 1 active, 1 queued | Connections: 1 active, 0 idle]>",
+    );
+    pool.made[0]!.answer();
+    await first;
+    await turn();
+    pool.made[0]!.answer();
+    await second;
+    expect(pool.made[0]!.requests.map((r) => r.url.target)).toEqual(["/1", "/2"]);
+    await pool.close();
+  });
+
+  it("close() closes every connection, and the pool goes on with new ones", async () => {
+    const pool = new PlainPool();
+    await concurrently(pool, ["http://a.test/1", "http://b.test/2"]);
+    await pool.close();
+    expect(pool.made.map((c) => c.closed)).toEqual([true, true]);
+    expect(pool.connections).toEqual([]);
+    const next = pool.request("GET", "http://a.test/3");
+    await turn();
+    expect(pool.made).toHaveLength(3);
+    pool.made[2]!.answer();
+    await next;
+    await pool.close();
+  });
+});
