@@ -642,3 +642,95 @@ describe("which connection", () => {
     await pool.close();
   });
 });
+
+describe("the headers request() and stream() add", () => {
+  async function* oneChunk() {
+    yield new TextEncoder().encode("x");
+  }
+  const cases: Array<
+    [string, string, Record<string, string>, "bytes" | "stream" | null, string[][]]
+  > = [
+    ["GET, nothing given", "GET", {}, null, [["Host", "a.test:8080"]]],
+    ["DELETE, no content", "DELETE", {}, null, [["Host", "a.test:8080"]]],
+    ...(["POST", "PUT", "PATCH"].map((method) => [
+      `${method}, no content`,
+      method,
+      { "X-A": "1" },
+      null,
+      [
+        ["Host", "a.test:8080"],
+        ["X-A", "1"],
+        ["Content-Length", "0"],
+      ],
+    ]) as Array<[string, string, Record<string, string>, null, string[][]]>),
+    [
+      "bytes",
+      "POST",
+      {},
+      "bytes",
+      [
+        ["Host", "a.test:8080"],
+        ["Content-Length", "3"],
+      ],
+    ],
+    [
+      "a stream",
+      "PUT",
+      {},
+      "stream",
+      [
+        ["Host", "a.test:8080"],
+        ["Transfer-Encoding", "chunked"],
+      ],
+    ],
+    ["a host given, any case", "GET", { hOsT: "b.test" }, null, [["hOsT", "b.test"]]],
+    [
+      "a host and a length given",
+      "POST",
+      { host: "b.test", "content-LENGTH": "3" },
+      "bytes",
+      [
+        ["host", "b.test"],
+        ["content-LENGTH", "3"],
+      ],
+    ],
+    [
+      "a transfer-encoding given",
+      "POST",
+      { "TRANSFER-ENCODING": "chunked" },
+      "stream",
+      [
+        ["Host", "a.test:8080"],
+        ["TRANSFER-ENCODING", "chunked"],
+      ],
+    ],
+    [
+      "a host given, a length added",
+      "PATCH",
+      { Host: "b.test", "X-B": "2" },
+      "bytes",
+      [
+        ["Host", "b.test"],
+        ["X-B", "2"],
+        ["Content-Length", "3"],
+      ],
+    ],
+  ];
+
+  it.each(cases)("%s", async (_, method, headers, content, expected) => {
+    const pool = new PlainPool();
+    const pending = pool.stream(method, "http://a.test:8080/", {
+      headers,
+      ...(content === null
+        ? {}
+        : { content: content === "bytes" ? new Uint8Array([1, 2, 3]) : oneChunk() }),
+    });
+    await turn();
+    const sent = pool.made[0]!.requests[0]!;
+    expect(sent.headers).toEqual(expected);
+    expect(sent.headers).toHaveLength(expected.length);
+    pool.made[0]!.answer();
+    await pending;
+    await pool.close();
+  });
+});
