@@ -15,6 +15,7 @@ import {
   Request,
   Response,
   ResponseNotRead,
+  type ResponseStream,
   type RetryHint,
 } from "../src/index.js";
 
@@ -51,11 +52,11 @@ class Plain implements ConnectionInterface {
     this.busy = false;
     this.#answer?.(new Response(200, { content: new TextEncoder().encode(body) }));
   }
-  /** Answers the request in flight with a body left to read: `chunks`, then `end`. */
-  answerStream(chunks: string[], end: Error | null = null): void {
+  /** Answers the request in flight with a body to read: `chunks`, then `end` (made then). */
+  answerStream(chunks: string[], end: Error | (() => Error) | null = null): void {
     async function* body() {
       for (const chunk of chunks) yield new TextEncoder().encode(chunk);
-      if (end !== null) throw end;
+      if (end !== null) throw typeof end === "function" ? end() : end;
     }
     const stream = Object.assign(body(), {
       close: async () => {
@@ -63,6 +64,10 @@ class Plain implements ConnectionInterface {
       },
     });
     this.#answer?.(new Response(200, { content: stream }));
+  }
+  /** Answers the request in flight with `content`, a body to read. */
+  answerBody(content: ResponseStream): void {
+    this.#answer?.(new Response(200, { content }));
   }
   /** Fails the request in flight with `error`. */
   fail(error: unknown): void {
@@ -731,6 +736,121 @@ describe("the headers request() and stream() add", () => {
     expect(sent.headers).toHaveLength(expected.length);
     pool.made[0]!.answer();
     await pending;
+    await pool.close();
+  });
+});
+
+describe("the body of a response holds its connection", () => {
+  const chunks = (...parts: string[]) =>
+    (async function* () {
+      for (const part of parts) yield new TextEncoder().encode(part);
+    })();
+
+  it("until its close() has finished, when it has one to wait for", async () => {
+    const pool = new PlainPool();
+    const pending = pool.stream("GET", "http://a.test/");
+    await turn();
+    let closed: () => void = () => {};
+    const c = pool.made[0]!;
+    c.answerBody(
+      Object.assign(chunks("a", "b"), {
+        close: () =>
+          new Promise<void>((resolve) => {
+            closed = resolve;
+          }),
+      }),
+    );
+    const response = await pending;
+    const closing = response.close();
+    await turn();
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 1 active, 0 queued | Connections: 1 active, 0 idle]>",
+    );
+    c.busy = false;
+    closed();
+    await closing;
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 0 active, 0 queued | Connections: 0 active, 1 idle]>",
+    );
+    await pool.close();
+  });
+
+  it("at once when closing has nothing to wait for (no close())", async () => {
+    const pool = new PlainPool();
+    const pending = pool.stream("GET", "http://a.test/");
+    await turn();
+    const c = pool.made[0]!;
+    c.answerBody(chunks("a"));
+    c.busy = false;
+    const response = await pending;
+    void response.close();
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 0 active, 0 queued | Connections: 0 active, 1 idle]>",
+    );
+    await pool.close();
+  });
+
+  it("a close() that throws: the caller gets the error, the connection is given back", async () => {
+    const pool = new PlainPool();
+    const pending = pool.stream("GET", "http://a.test/");
+    await turn();
+    const c = pool.made[0]!;
+    const broken = new Error("close failed");
+    c.answerBody(
+      Object.assign(chunks("a"), {
+        close: (): Promise<void> => {
+          throw broken;
+        },
+      }),
+    );
+    c.busy = false;
+    const response = await pending;
+    expect(await response.close().catch((e: unknown) => e)).toBe(broken);
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 0 active, 0 queued | Connections: 0 active, 1 idle]>",
+    );
+    await pool.close();
+  });
+
+  it("a read that fails after an abort reports the signal's reason, read whole or streamed", async () => {
+    for (const whole of [true, false]) {
+      const pool = new PlainPool();
+      const controller = new AbortController();
+      const reason = new Error("aborted by the caller");
+      const call = whole ? pool.request.bind(pool) : pool.stream.bind(pool);
+      const pending = call("GET", "http://a.test/", { signal: controller.signal });
+      await turn();
+      pool.made[0]!.answerStream(["a"], () => {
+        controller.abort(reason);
+        return new ReadError("the read failed");
+      });
+      const error = await (whole ? pending : pending.then((r) => r.read())).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBe(reason);
+      await pool.close();
+    }
+  });
+
+  it("a read that fails with no abort reports its own error", async () => {
+    const pool = new PlainPool();
+    const pending = pool.stream("GET", "http://a.test/");
+    await turn();
+    const broken = new ReadError("the read failed");
+    pool.made[0]!.answerStream(["a"], broken);
+    const response = await pending;
+    expect(await response.read().catch((e: unknown) => e)).toBe(broken);
+    await pool.close();
+  });
+
+  it("closed before it is read: read() gives nothing more", async () => {
+    const pool = new PlainPool();
+    const pending = pool.stream("GET", "http://a.test/");
+    await turn();
+    pool.made[0]!.answerStream(["a", "b"]);
+    const response = await pending;
+    await response.close();
+    expect(await response.read()).toEqual(new Uint8Array(0));
     await pool.close();
   });
 });
