@@ -3,7 +3,7 @@
 // aborts while queued, and the books it keeps for connections without the capacity
 // contract (tryReserve/unreserve).
 import { expectSocketsClosed, openSocketHandles } from "@x/testkit";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   type ConnectionInterface,
   ConnectionNotAvailable,
@@ -852,5 +852,47 @@ describe("the body of a response holds its connection", () => {
     await response.close();
     expect(await response.read()).toEqual(new Uint8Array(0));
     await pool.close();
+  });
+});
+
+describe("the pool timeout of a request sent again", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("starts again when it waits again, and still ends the wait", async () => {
+    // Fake clocks: only the pool's timers move, by the test's hand.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const pool = new PlainPool({ maxConnections: 2 });
+    const long = pool.request("GET", "http://a.test/long").catch((e: unknown) => e);
+    const short = pool.request("GET", "http://a.test/short");
+    const waiting = pool
+      .request("GET", "http://a.test/waiting", { extensions: { timeout: { pool: 100 } } })
+      .catch((e: unknown) => e);
+    let settled = false;
+    void waiting.then(() => {
+      settled = true;
+    });
+    await turn();
+    const [first, second] = pool.made as [Plain, Plain];
+    vi.advanceTimersByTime(50);
+    second.answer();
+    await short;
+    await turn();
+    // Placed on `second`, which turns it away and stays busy: it waits again, from t = 50.
+    expect(second.requests.map((r) => r.url.target)).toEqual(["/short", "/waiting"]);
+    second.fail(new ConnectionNotAvailable("no room after all"));
+    second.busy = true;
+    await turn();
+    vi.advanceTimersByTime(70);
+    await turn();
+    expect(settled).toBe(false);
+    vi.advanceTimersByTime(40);
+    const error = await waiting;
+    expect(error).toBeInstanceOf(PoolTimeout);
+    expect(error).toMatchObject({ message: "no connection became free within 100 ms" });
+    expect(first.requests).toHaveLength(1);
+    await pool.close();
+    expect(await long).toBeInstanceOf(ReadError);
   });
 });
