@@ -111,7 +111,7 @@ class Shared extends Plain {
   constructor(
     origin: Origin,
     readonly places: number,
-    readonly hint: RetryHint | "ok" | "none",
+    readonly hint: RetryHint | "ok" | "none" | "hold",
   ) {
     super(origin);
   }
@@ -136,14 +136,19 @@ class Shared extends Plain {
     }
     return new Promise((_, reject) => {
       this.#inFlight.push(reject);
+      if (this.hint === "hold") return;
       if (this.#inFlight.length === this.reserved.size) queueMicrotask(() => this.goAway());
     });
   }
   /** Fails every request in flight, and closes. */
   goAway(): void {
     this.closed = true;
-    const options = this.hint === "none" || this.hint === "ok" ? {} : { retry: this.hint };
+    const hint = this.hint;
+    const options = hint === "unprocessed" || hint === "reused-connection" ? { retry: hint } : {};
     for (const reject of this.#inFlight.splice(0)) reject(new ReadError("going away", options));
+  }
+  override async close(): Promise<void> {
+    this.goAway();
   }
 }
 
@@ -611,6 +616,56 @@ describe("which connection", () => {
     }
   });
 
+  it("full, a connection with room but a request in flight is not closed for another origin", async () => {
+    const pool = new PlainPool({ maxConnections: 1 }, (origin) => new Shared(origin, 4, "hold"));
+    const held = pool.request("GET", "http://a.test/").catch((e: unknown) => e);
+    const controller = new AbortController();
+    const other = pool
+      .request("GET", "http://b.test/", { signal: controller.signal })
+      .catch((e: unknown) => e);
+    await turn();
+    expect(pool.made.map((c) => c.closed)).toEqual([false]);
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 1 active, 1 queued | Connections: 1 active, 0 idle]>",
+    );
+    controller.abort(new Error("no wait"));
+    expect(await other).toMatchObject({ message: "no wait" });
+    await pool.close();
+    expect(await held).toMatchObject({ message: "going away" });
+  });
+
+  it("a connection leaving the pool takes nothing else with it", async () => {
+    const pool = new PlainPool();
+    const pending = ["/0", "/1", "/2"].map((path) => pool.request("GET", `http://a.test${path}`));
+    await turn();
+    const [c0, c1, c2] = pool.made as [Plain, Plain, Plain];
+    c0.answer();
+    c1.answer();
+    await Promise.all(pending.slice(0, 2));
+    // c2 fails and closes: it leaves; the others stay where requests look first.
+    c2.closed = true;
+    c2.fail(new ReadError("reset"));
+    expect(await pending[2]!.catch((e: unknown) => e)).toMatchObject({ message: "reset" });
+    const next = pool.request("GET", "http://a.test/3");
+    await turn();
+    expect(pool.made.map((c) => c.requests.length)).toEqual([1, 2, 1]);
+    c1.answer();
+    await next;
+    // Closed by close() while in flight: its failure, after close() emptied the pool, does
+    // not take the connection made since.
+    const busy = pool.request("GET", "http://a.test/4").catch((e: unknown) => e);
+    await turn();
+    const closing = pool.close();
+    const after = pool.request("GET", "http://a.test/5");
+    await turn();
+    expect(await busy).toMatchObject({ message: "closed while in flight" });
+    await closing;
+    expect(pool.connections).toEqual([pool.made[3]]);
+    pool.made[3]!.answer();
+    await after;
+    await pool.close();
+  });
+
   it("counts only the requests still waiting as queued", async () => {
     const pool = new PlainPool({ maxConnections: 1 });
     const first = pool.request("GET", "http://a.test/1");
@@ -783,6 +838,10 @@ describe("the body of a response holds its connection", () => {
     c.answerBody(chunks("a"));
     c.busy = false;
     const response = await pending;
+    // The connection says it is idle, but the body holds it until closed.
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 1 active, 0 queued | Connections: 1 active, 0 idle]>",
+    );
     void response.close();
     expect(String(pool)).toBe(
       "<PlainPool [Requests: 0 active, 0 queued | Connections: 0 active, 1 idle]>",
