@@ -666,6 +666,40 @@ describe("which connection", () => {
     await pool.close();
   });
 
+  it("the keep-alive limit weighs last use, not the order connections were made, and spares busy ones", async () => {
+    const pool = new PlainPool({ maxKeepaliveConnections: 1 });
+    const pending = ["/0", "/1", "/2"].map((path) => pool.request("GET", `http://a.test${path}`));
+    await turn();
+    const [c0, c1, c2] = pool.made as [Plain, Plain, Plain];
+    c1.answer();
+    await pending[1];
+    // c1 again: now used after c2.
+    const again = pool.request("GET", "http://a.test/3");
+    await turn();
+    expect(c1.requests).toHaveLength(2);
+    c1.answer();
+    await again;
+    // c2 idle too: one idle too many. c0, the oldest, is busy; c2 is the least recently used.
+    c2.answer();
+    await pending[2];
+    expect([c0, c1, c2].map((c) => c.closed)).toEqual([false, false, true]);
+    c0.answer("still open");
+    expect(text((await pending[0]!).content)).toBe("still open");
+    expect(pool.made.map((c) => c.closed)).toEqual([true, false, true]);
+    await pool.close();
+  });
+
+  it("a connection that closed while idle is no longer listed", async () => {
+    const pool = new PlainPool();
+    const pending = ["/0", "/1"].map((path) => pool.request("GET", `http://a.test${path}`));
+    await turn();
+    for (const c of pool.made) c.answer();
+    await Promise.all(pending);
+    pool.made[0]!.closed = true;
+    expect(pool.connections).toEqual([pool.made[1]]);
+    await pool.close();
+  });
+
   it("counts only the requests still waiting as queued", async () => {
     const pool = new PlainPool({ maxConnections: 1 });
     const first = pool.request("GET", "http://a.test/1");
