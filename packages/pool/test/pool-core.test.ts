@@ -461,6 +461,25 @@ describe("sending again", () => {
     await again.close();
   });
 
+  it('"unprocessed" on a connection that stays open: sent again on another, not on it', async () => {
+    // A refused stream, say: the connection goes on taking requests.
+    class RefusesOnce extends Shared {
+      override handleRequest(request: Request): Promise<Response> {
+        this.requests.push(request);
+        if (this.requests.length > 1) {
+          return Promise.resolve(new Response(200, { content: new TextEncoder().encode("2") }));
+        }
+        return Promise.reject(new ReadError("refused", { retry: "unprocessed" }));
+      }
+    }
+    const pool = new PlainPool({}, (origin, i) =>
+      i === 0 ? new RefusesOnce(origin, 4, "ok") : new Shared(origin, 4, "ok"),
+    );
+    expect(text((await pool.request("GET", "http://a.test/")).content)).toBe("ok");
+    expect(pool.made.map((c) => c.requests.length)).toEqual([1, 1]);
+    await pool.close();
+  });
+
   it('"reused-connection": a GET is sent again once, then the error is the caller\'s', async () => {
     const pool = sharedPool(["reused-connection", "reused-connection"]);
     const error = await pool.request("GET", "http://a.test/").catch((e) => e);
