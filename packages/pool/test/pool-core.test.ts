@@ -108,9 +108,14 @@ class Plain implements ConnectionInterface {
 class Shared extends Plain {
   readonly reserved = new Set<Request>();
   readonly #inFlight: Array<(error: unknown) => void> = [];
+  readonly #held: Array<() => void> = [];
+  /** Answers the oldest request held ("hold"). */
+  answerHeld(): void {
+    this.#held.shift()?.();
+  }
   constructor(
     origin: Origin,
-    readonly places: number,
+    public places: number,
     readonly hint: RetryHint | "ok" | "none" | "hold",
   ) {
     super(origin);
@@ -134,9 +139,15 @@ class Shared extends Plain {
     if (this.hint === "ok") {
       return Promise.resolve(new Response(200, { content: new TextEncoder().encode("ok") }));
     }
-    return new Promise((_, reject) => {
+    return new Promise((resolve, reject) => {
       this.#inFlight.push(reject);
-      if (this.hint === "hold") return;
+      if (this.hint === "hold") {
+        this.#held.push(() => {
+          this.#inFlight.splice(this.#inFlight.indexOf(reject), 1);
+          resolve(new Response(200, { content: new TextEncoder().encode("held") }));
+        });
+        return;
+      }
       if (this.#inFlight.length === this.reserved.size) queueMicrotask(() => this.goAway());
     });
   }
@@ -651,6 +662,24 @@ describe("which connection", () => {
     expect(await other).toMatchObject({ message: "no wait" });
     await pool.close();
     expect(await held).toMatchObject({ message: "going away" });
+  });
+
+  it("a connection whose capacity grew while it was full takes waiting requests once a place is given back", async () => {
+    const pool = new PlainPool({ maxConnections: 1 }, (origin) => new Shared(origin, 1, "hold"));
+    const first = pool.request("GET", "http://a.test/1");
+    const second = pool.request("GET", "http://a.test/2");
+    await turn();
+    const c = pool.made[0] as Shared;
+    expect(c.requests).toHaveLength(1);
+    c.places = 3;
+    c.answerHeld();
+    await first;
+    await turn();
+    expect(c.requests).toHaveLength(2);
+    c.answerHeld();
+    expect(text((await second).content)).toBe("held");
+    expect(pool.made).toHaveLength(1);
+    await pool.close();
   });
 
   it("a connection leaving the pool takes nothing else with it", async () => {
