@@ -682,6 +682,23 @@ describe("which connection", () => {
     await pool.close();
   });
 
+  it("a connection that says it has room but refuses the reservation is passed over", async () => {
+    // Its last place taken elsewhere, say: tryReserve has the last word.
+    class Refusing extends Shared {
+      override tryReserve(request: Request): boolean {
+        return this.requests.length === 0 && super.tryReserve(request);
+      }
+    }
+    const pool = new PlainPool({}, (origin, i) =>
+      i === 0 ? new Refusing(origin, 4, "ok") : new Shared(origin, 4, "ok"),
+    );
+    await pool.request("GET", "http://a.test/1");
+    expect(pool.made[0]!.isAvailable()).toBe(true);
+    await pool.request("GET", "http://a.test/2");
+    expect(pool.made.map((c) => c.requests.length)).toEqual([1, 1]);
+    await pool.close();
+  });
+
   it("a connection leaving the pool takes nothing else with it", async () => {
     const pool = new PlainPool();
     const pending = ["/0", "/1", "/2"].map((path) => pool.request("GET", `http://a.test${path}`));
