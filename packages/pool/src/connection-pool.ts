@@ -107,7 +107,8 @@ class PoolRequest {
   retried = 0;
   /**
    * When retried: only connections made after this (ConnectionPool's count of connections
-   * made) will do; -1: only a connection made for it.
+   * made: the birth of the connection it failed on) will do; -1: only a connection made
+   * for it.
    */
   retryAfter = -1;
   /** Settled, or given up on: the queue skips it. */
@@ -212,8 +213,10 @@ export class ConnectionPool {
   readonly #heldHere = new Set<ConnectionInterface>();
   // The route each connection was made for, when routeFor() says there are routes.
   readonly #routes = new Map<ConnectionInterface, string>();
-  // The order in which connections were made (a retried request takes only newer ones).
-  readonly #born = new Map<ConnectionInterface, number>();
+  // The order in which connections were made (a retried request takes only newer ones). A
+  // connection's entry outlives its leaving the pool: a request that failed on it may be
+  // sent again after that.
+  readonly #born = new WeakMap<ConnectionInterface, number>();
   #births = 0;
 
   constructor(options: ConnectionPoolOptions = {}) {
@@ -396,9 +399,11 @@ export class ConnectionPool {
     if (!(error instanceof ConnectionNotAvailable)) {
       pr.retried += 1;
       // Only a new connection will do: for a request the server did not process (say,
-      // above a GOAWAY's last stream id), any made from now on, so that the requests sent
-      // again share one HTTP/2 connection; otherwise one of its own.
-      pr.retryAfter = hint === "unprocessed" ? this.#births : -1;
+      // above a GOAWAY's last stream id), any made after the one it failed on, so that the
+      // requests sent again share one HTTP/2 connection; otherwise one of its own.
+      // (pr.connection is the one it failed on; a request fails only after #send.)
+      const failedOn = this.#born.get(pr.connection!);
+      pr.retryAfter = hint === "unprocessed" ? (failedOn ?? this.#births) : -1;
     }
     this.#release(pr);
     this.#queue.pushFront(pr);
@@ -540,7 +545,6 @@ export class ConnectionPool {
 
   // Removes what the pool remembers about a connection that is leaving it.
   #forget(c: ConnectionInterface): void {
-    this.#born.delete(c);
     this.#heldHere.delete(c);
     this.#routes.delete(c);
     this.#used.delete(c);
