@@ -1,0 +1,223 @@
+// The CONNECT tunnel on its own: what ConnectDialer sends, which answers open a tunnel, what a
+// refusal keeps, and a dial stopped while it answers a 407 (ConnectDialer used directly, with
+// a signal and a close() of the test's own).
+import { ConnectError, ConnectionNotAvailable, HTTPConnection, Request, URL } from "@x/pool";
+import {
+  digestChallenger,
+  type EmbeddedProxy,
+  expectSocketsClosed,
+  onRequestHead,
+  openSocketHandles,
+  startRawServer,
+  testCA,
+} from "@x/testkit";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ConnectDialer, HTTPProxy, ProxyAuthenticator, ProxyError } from "../src/index.js";
+import { proxyFor, startWorld, type World } from "./setup.js";
+
+let world: World;
+let proxy: EmbeddedProxy;
+let baseline: number;
+const tls = () => ({ ca: testCA().cert });
+
+beforeAll(async () => {
+  world = await startWorld();
+  proxy = await proxyFor(world);
+});
+afterAll(async () => {
+  await proxy.close();
+  await world.close();
+});
+beforeEach(() => {
+  baseline = openSocketHandles();
+});
+afterEach(async () => {
+  await expectSocketsClosed(baseline);
+});
+
+const origin = (text: string) => new URL(text).origin;
+
+// A raw proxy that answers every CONNECT with `answer` (bytes as latin1), then does `after`.
+async function answering(answer: string, after: "close" | "end" | "stay" = "close") {
+  return startRawServer((socket) =>
+    onRequestHead(socket, () => {
+      socket.write(Buffer.from(answer, "latin1"));
+      if (after === "close") socket.destroy();
+      else if (after === "end") socket.end();
+    }),
+  );
+}
+
+describe("what CONNECT carries", () => {
+  it("Host and Accept: */*, then the proxy headers, which replace those of the same name", async () => {
+    await using p = new HTTPProxy({ proxyUrl: proxy.url, tls: tls() });
+    await p.request("GET", "https://example.com/");
+    expect(proxy.log.at(-1)).toMatchObject({ method: "CONNECT", target: "example.com:443" });
+    expect(proxy.log.at(-1)?.headers).toEqual([
+      ["Host", "example.com:443"],
+      ["Accept", "*/*"],
+    ]);
+
+    await using q = new HTTPProxy({
+      proxyUrl: proxy.url,
+      tls: tls(),
+      proxyHeaders: [
+        ["accept", "text/plain"],
+        ["X-Via", "test"],
+      ],
+    });
+    await q.request("GET", "https://example.com:443/");
+    expect(proxy.log.at(-1)?.headers).toEqual([
+      ["Host", "example.com:443"],
+      ["accept", "text/plain"],
+      ["X-Via", "test"],
+    ]);
+  });
+
+  it("a ConnectDialer without proxyHeaders sends only Host and Accept", async () => {
+    const remote = origin("https://example.com/");
+    await using conn = new HTTPConnection(remote, {
+      tls: tls(),
+      dialer: new ConnectDialer({ proxyOrigin: origin(proxy.url) }),
+    });
+    const r = await conn.handleRequest(
+      new Request("GET", "https://example.com/", { headers: [["Host", "example.com"]] }),
+    );
+    expect(r.status).toBe(200);
+    await r.close();
+    expect(proxy.log.at(-1)?.headers).toEqual([
+      ["Host", "example.com:443"],
+      ["Accept", "*/*"],
+    ]);
+  });
+});
+
+describe("which answers open a tunnel", () => {
+  it("299 is a 2xx: the tunnel opens (then TLS fails on the closed stream, a ConnectError)", async () => {
+    const raw = await answering("HTTP/1.1 299 Odd\r\n\r\n");
+    try {
+      await using p = new HTTPProxy({ proxyUrl: raw.url, tls: tls() });
+      const error = await p.request("GET", "https://example.com/").catch((e) => e);
+      expect(error).not.toBeInstanceOf(ProxyError);
+      expect(error).toBeInstanceOf(ConnectError);
+      expect(error.code).toBe("ERR_CONNECT");
+      expect(p.connections).toHaveLength(0);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("300 is a refusal: ProxyError 300 with its status line as the message", async () => {
+    const raw = await answering("HTTP/1.1 300 Multiple Choices\r\nContent-Length: 2\r\n\r\nno");
+    try {
+      await using p = new HTTPProxy({ proxyUrl: raw.url, tls: tls() });
+      const error = await p.request("GET", "https://example.com/").catch((e) => e);
+      expect(error).toBeInstanceOf(ProxyError);
+      expect(error).toMatchObject({
+        code: "ERR_PROXY",
+        message: "300 Multiple Choices",
+        status: 300,
+        reasonPhrase: "Multiple Choices",
+        reply: null,
+      });
+      expect(new TextDecoder().decode(error.body)).toBe("no");
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("a refusal without a reason phrase: the message is the status alone", async () => {
+    const raw = await answering("HTTP/1.1 403 \r\nContent-Length: 0\r\n\r\n");
+    try {
+      await using p = new HTTPProxy({ proxyUrl: raw.url, tls: tls() });
+      const error = await p.request("GET", "https://example.com/").catch((e) => e);
+      expect(error).toBeInstanceOf(ProxyError);
+      expect(error).toMatchObject({ code: "ERR_PROXY", message: "403", status: 403 });
+      expect(error.reasonPhrase).toBe("");
+      expect(error.body.length).toBe(0);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("a refusal whose body breaks off: ProxyError with what arrived", async () => {
+    const raw = await answering("HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\n\r\npartial");
+    try {
+      await using p = new HTTPProxy({ proxyUrl: raw.url, tls: tls() });
+      const error = await p.request("GET", "https://example.com/").catch((e) => e);
+      expect(error).toBeInstanceOf(ProxyError);
+      expect(error).toMatchObject({ code: "ERR_PROXY", message: "403 Forbidden", status: 403 });
+      expect(new TextDecoder().decode(error.body)).toBe("partial");
+      expect(p.connections).toHaveLength(0);
+    } finally {
+      await raw.close();
+    }
+  });
+});
+
+// A ProxyAuthenticator whose learn() also runs `onLearn`: a hook at the moment the 407 has
+// arrived, before the dialer decides where to answer it.
+class Hooked extends ProxyAuthenticator {
+  onLearn: () => void = () => {};
+  override learn(headers: Parameters<ProxyAuthenticator["learn"]>[0]): boolean {
+    const learnt = super.learn(headers);
+    this.onLearn();
+    return learnt;
+  }
+}
+
+describe("a dial stopped while it answers a 407 on a new connection", () => {
+  let closing: EmbeddedProxy;
+  beforeAll(async () => {
+    closing = await proxyFor(world, {
+      challenger: digestChallenger({ users: { alice: "pw" }, closeAfter407: true }),
+    });
+  });
+  afterAll(async () => {
+    await closing.close();
+  });
+
+  for (const how of ["close()", "the signal"] as const) {
+    it(`by ${how}: ConnectionNotAvailable, and no second CONNECT`, async () => {
+      const auth = new Hooked({ username: "alice", password: "pw", scheme: "digest" });
+      const dialer = new ConnectDialer({
+        proxyOrigin: origin(closing.url),
+        proxyAuthenticator: auth,
+      });
+      const controller = new AbortController();
+      auth.onLearn = () => {
+        if (how === "close()") void dialer.close();
+        else controller.abort();
+      };
+      const before = closing.log.length;
+      const remote = origin("https://example.com/");
+      const request = new Request("GET", "https://example.com/");
+      const result = await dialer.dial(remote, request, controller.signal).catch((e) => e);
+      if (!(result instanceof Error)) await result.close();
+      await dialer.close();
+      expect(result).toBeInstanceOf(ConnectionNotAvailable);
+      expect(result).toMatchObject({
+        code: "ERR_CONNECTION_NOT_AVAILABLE",
+        message: "the connection was closed while opening",
+      });
+      expect(closing.log.length - before).toBe(1);
+    });
+  }
+
+  it("not stopped: the answer goes on a new connection and the tunnel opens", async () => {
+    const auth = new Hooked({ username: "alice", password: "pw", scheme: "digest" });
+    const dialer = new ConnectDialer({
+      proxyOrigin: origin(closing.url),
+      proxyAuthenticator: auth,
+    });
+    const before = closing.log.length;
+    const stream = await dialer.dial(
+      origin("https://example.com/"),
+      new Request("GET", "https://example.com/"),
+      new AbortController().signal,
+    );
+    await stream.close();
+    await dialer.close();
+    expect(closing.log.length - before).toBe(2);
+  });
+});
