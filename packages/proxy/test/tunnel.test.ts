@@ -92,66 +92,54 @@ describe("what CONNECT carries", () => {
   });
 });
 
+// The error of a tunnelled request through a raw proxy that answers CONNECT with `answer`
+// and closes; the pool keeps no connection after it.
+async function tunnelError(answer: string) {
+  const raw = await answering(answer);
+  try {
+    await using p = new HTTPProxy({ proxyUrl: raw.url, tls: tls() });
+    const error = await p.request("GET", "https://example.com/").catch((e) => e);
+    expect(p.connections).toHaveLength(0);
+    return error;
+  } finally {
+    await raw.close();
+  }
+}
+
 describe("which answers open a tunnel", () => {
   it("299 is a 2xx: the tunnel opens (then TLS fails on the closed stream, a ConnectError)", async () => {
-    const raw = await answering("HTTP/1.1 299 Odd\r\n\r\n");
-    try {
-      await using p = new HTTPProxy({ proxyUrl: raw.url, tls: tls() });
-      const error = await p.request("GET", "https://example.com/").catch((e) => e);
-      expect(error).not.toBeInstanceOf(ProxyError);
-      expect(error).toBeInstanceOf(ConnectError);
-      expect(error.code).toBe("ERR_CONNECT");
-      expect(p.connections).toHaveLength(0);
-    } finally {
-      await raw.close();
-    }
+    const error = await tunnelError("HTTP/1.1 299 Odd\r\n\r\n");
+    expect(error).not.toBeInstanceOf(ProxyError);
+    expect(error).toBeInstanceOf(ConnectError);
+    expect(error.code).toBe("ERR_CONNECT");
   });
 
   it("300 is a refusal: ProxyError 300 with its status line as the message", async () => {
-    const raw = await answering("HTTP/1.1 300 Multiple Choices\r\nContent-Length: 2\r\n\r\nno");
-    try {
-      await using p = new HTTPProxy({ proxyUrl: raw.url, tls: tls() });
-      const error = await p.request("GET", "https://example.com/").catch((e) => e);
-      expect(error).toBeInstanceOf(ProxyError);
-      expect(error).toMatchObject({
-        code: "ERR_PROXY",
-        message: "300 Multiple Choices",
-        status: 300,
-        reasonPhrase: "Multiple Choices",
-        reply: null,
-      });
-      expect(new TextDecoder().decode(error.body)).toBe("no");
-    } finally {
-      await raw.close();
-    }
+    const error = await tunnelError("HTTP/1.1 300 Multiple Choices\r\nContent-Length: 2\r\n\r\nno");
+    expect(error).toBeInstanceOf(ProxyError);
+    expect(error).toMatchObject({
+      code: "ERR_PROXY",
+      message: "300 Multiple Choices",
+      status: 300,
+      reasonPhrase: "Multiple Choices",
+      reply: null,
+    });
+    expect(new TextDecoder().decode(error.body)).toBe("no");
   });
 
   it("a refusal without a reason phrase: the message is the status alone", async () => {
-    const raw = await answering("HTTP/1.1 403 \r\nContent-Length: 0\r\n\r\n");
-    try {
-      await using p = new HTTPProxy({ proxyUrl: raw.url, tls: tls() });
-      const error = await p.request("GET", "https://example.com/").catch((e) => e);
-      expect(error).toBeInstanceOf(ProxyError);
-      expect(error).toMatchObject({ code: "ERR_PROXY", message: "403", status: 403 });
-      expect(error.reasonPhrase).toBe("");
-      expect(error.body.length).toBe(0);
-    } finally {
-      await raw.close();
-    }
+    const error = await tunnelError("HTTP/1.1 403 \r\nContent-Length: 0\r\n\r\n");
+    expect(error).toBeInstanceOf(ProxyError);
+    expect(error).toMatchObject({ code: "ERR_PROXY", message: "403", status: 403 });
+    expect(error.reasonPhrase).toBe("");
+    expect(error.body.length).toBe(0);
   });
 
   it("a refusal whose body breaks off: ProxyError with what arrived", async () => {
-    const raw = await answering("HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\n\r\npartial");
-    try {
-      await using p = new HTTPProxy({ proxyUrl: raw.url, tls: tls() });
-      const error = await p.request("GET", "https://example.com/").catch((e) => e);
-      expect(error).toBeInstanceOf(ProxyError);
-      expect(error).toMatchObject({ code: "ERR_PROXY", message: "403 Forbidden", status: 403 });
-      expect(new TextDecoder().decode(error.body)).toBe("partial");
-      expect(p.connections).toHaveLength(0);
-    } finally {
-      await raw.close();
-    }
+    const error = await tunnelError("HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\n\r\npartial");
+    expect(error).toBeInstanceOf(ProxyError);
+    expect(error).toMatchObject({ code: "ERR_PROXY", message: "403 Forbidden", status: 403 });
+    expect(new TextDecoder().decode(error.body)).toBe("partial");
   });
 });
 
