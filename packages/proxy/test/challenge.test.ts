@@ -3,6 +3,7 @@
 // CONNECT. The proxy answers each request head as the test says; "tunnel" answers 200 and
 // joins the connection to the HTTPS origin.
 import { connect, type Socket } from "node:net";
+import { Request, URL } from "@x/pool";
 import {
   expectSocketsClosed,
   openSocketHandles,
@@ -11,7 +12,12 @@ import {
   testCA,
 } from "@x/testkit";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { HTTPProxy, type HTTPProxyOptions, ProxyError } from "../src/index.js";
+import {
+  ForwardHTTPConnection,
+  HTTPProxy,
+  type HTTPProxyOptions,
+  ProxyError,
+} from "../src/index.js";
 import { startWorld, type World } from "./setup.js";
 
 let world: World;
@@ -220,6 +226,44 @@ describe("a caller's own Proxy-Authorization", () => {
       expect(raw.heads.map(authValues)).toEqual([
         [`Basic ${Buffer.from(":pw").toString("base64")}`],
       ]);
+    } finally {
+      await raw.close();
+    }
+  });
+});
+
+describe("forwarding, on a connection of its own", () => {
+  it("a ForwardHTTPConnection without proxyHeaders sends the request's headers only", async () => {
+    const raw = await scripted(() => OK);
+    try {
+      const conn = new ForwardHTTPConnection({
+        proxyOrigin: new URL(raw.url).origin,
+        remoteOrigin: new URL("http://example.com").origin,
+      });
+      const r = await conn.handleRequest(
+        new Request("GET", "http://example.com/x?y", { headers: [["Host", "example.com"]] }),
+      );
+      expect(r.status).toBe(200);
+      await r.close();
+      await conn.close();
+      expect(raw.heads).toEqual(["GET http://example.com/x?y HTTP/1.1\r\nHost: example.com"]);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("an abort while the proxy holds the request rejects with the signal's reason", async () => {
+    const controller = new AbortController();
+    const reason = new Error("no more waiting");
+    const raw = await scripted(() => {
+      controller.abort(reason);
+      return "";
+    });
+    try {
+      await using p = new HTTPProxy({ proxyUrl: raw.url });
+      const pending = p.request("GET", "http://example.com/", { signal: controller.signal });
+      await expect(pending).rejects.toBe(reason);
+      expect(p.connections).toHaveLength(0);
     } finally {
       await raw.close();
     }
