@@ -344,6 +344,10 @@ describe("ProxyAuthenticator on its own", () => {
       expect(auth.learn(headers)).toBe(true);
       expect(auth.authorization("GET", "/")).toMatch(expected);
     }
+    // Of two as strong, the first.
+    const twice = new ProxyAuthenticator({ username: "u", password: "p", scheme: "any" });
+    twice.learn([...digest('realm="r", nonce="first"'), ...digest('realm="r", nonce="second"')]);
+    expect(twice.authorization("GET", "/")).toContain('nonce="first"');
     const digestOnly = new ProxyAuthenticator({ username: "u", password: "p", scheme: "digest" });
     expect(digestOnly.learn([basic])).toBe(false);
     expect(digestOnly.learn([basic, md5])).toBe(true);
