@@ -1,6 +1,7 @@
 // The CONNECT tunnel on its own: what ConnectDialer sends, which answers open a tunnel, what a
 // refusal keeps, and a dial stopped while it answers a 407 (ConnectDialer used directly, with
-// a signal and a close() of the test's own).
+// a signal and a close() of the test's own), and the proxy spoken to in HTTP/1.1 only.
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { ConnectError, ConnectionNotAvailable, HTTPConnection, Request, URL } from "@x/pool";
 import {
   digestChallenger,
@@ -207,5 +208,59 @@ describe("a dial stopped while it answers a 407 on a new connection", () => {
     await stream.close();
     await dialer.close();
     expect(closing.log.length - before).toBe(2);
+  });
+});
+
+// An https: proxy that records the ALPN protocols each client offers, and answers every
+// request head with `answer`.
+async function alpnRecordingProxy(answer: string) {
+  const offered: string[][] = [];
+  const sockets = new Set<TLSSocket>();
+  const { key, cert } = testCA().issue(["localhost", "127.0.0.1"]);
+  const server = createTlsServer({
+    key,
+    cert,
+    ALPNCallback: ({ protocols }) => {
+      offered.push(protocols);
+      return "http/1.1";
+    },
+  });
+  server.on("secureConnection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    onRequestHead(socket, () => socket.end(answer));
+  });
+  server.on("tlsClientError", () => {});
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `https://127.0.0.1:${port}`,
+    offered,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise((ok) => server.close(ok));
+    },
+  };
+}
+
+describe("the proxy itself is spoken to in HTTP/1.1, whatever the pool's http2", () => {
+  it("forwarding and CONNECT offer http/1.1 alone to an https: proxy", async () => {
+    const proxy = await alpnRecordingProxy("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+    try {
+      await using p = new HTTPProxy({
+        proxyUrl: proxy.url,
+        proxyTls: tls(),
+        tls: tls(),
+        http2: true,
+      });
+      expect((await p.request("GET", "http://example.com/")).status).toBe(403);
+      const error = await p.request("GET", "https://example.com/").catch((e) => e);
+      expect(error).toBeInstanceOf(ProxyError);
+      expect(error).toMatchObject({ code: "ERR_PROXY", status: 403 });
+      expect(proxy.offered).toEqual([["http/1.1"], ["http/1.1"]]);
+    } finally {
+      await proxy.close();
+    }
   });
 });
