@@ -68,6 +68,8 @@ describe("HTTPProxy's options", () => {
     expect(whatwg.message).toBe(
       "the proxy URL must be http: or https:, not socks5: (for a SOCKS proxy, use SOCKSProxy)",
     );
+    const ftp = thrown(() => new HTTPProxy({ proxyUrl: "ftp://h:1/" }));
+    expect(ftp.message).toBe("the proxy URL must be http: or https:, not ftp:");
   });
 
   it("credentials: strings without CR, LF, NUL, nor a colon in the username", () => {
@@ -79,6 +81,14 @@ describe("HTTPProxy's options", () => {
         }),
     );
     expect(notStrings.message).toBe("proxyAuth must be [username, password] strings");
+    const notString = thrown(
+      () =>
+        new HTTPProxy({
+          proxyUrl: "http://127.0.0.1:1",
+          proxyAuth: [1, "p"] as unknown as [string, string],
+        }),
+    );
+    expect(notString.message).toBe("proxyAuth must be [username, password] strings");
     for (const proxyAuth of [
       ["u\nx", "p"],
       ["u", "p\r"],
@@ -196,6 +206,28 @@ describe("SOCKSProxy's options", () => {
     expect(
       () => new SOCKSProxy({ proxyUrl: `socks5://${long}@127.0.0.1`, proxyAuth: ["user", "pass"] }),
     ).not.toThrow();
+  });
+
+  it("URL credentials that are not percent-encoding: saying which", () => {
+    for (const [userinfo, which] of [
+      ["%zz", "username"],
+      ["u:%zz", "password"],
+    ] as const) {
+      const error = thrown(() => new SOCKSProxy({ proxyUrl: `socks5://${userinfo}@127.0.0.1` }));
+      expect(error.message).toBe(`the proxy URL's ${which} is not valid percent-encoding`);
+    }
+  });
+
+  it("without credentials, SOCKS5 offers no authentication only", async () => {
+    // Method 0x00 chosen, then reply 0x05 (refused).
+    const backend = new MockBackend([
+      new Uint8Array([5, 0]),
+      new Uint8Array([5, 5, 0, 1, 0, 0, 0, 0, 0, 0]),
+    ]);
+    await using p = new SOCKSProxy({ proxyUrl: "socks5h://127.0.0.1", networkBackend: backend });
+    const error = await p.request("GET", "http://example.com/").catch((e) => e);
+    expect(error).toBeInstanceOf(ProxyError);
+    expect([...Buffer.concat(backend.written).subarray(0, 3)]).toEqual([5, 1, 0]);
   });
 
   it("sends the URL's credentials (RFC 1929) when the proxy asks for them", async () => {
@@ -350,6 +382,12 @@ describe("ProxyAuthenticator on its own", () => {
     expect(twice.authorization("GET", "/")).toContain('nonce="first"');
     const digestOnly = new ProxyAuthenticator({ username: "u", password: "p", scheme: "digest" });
     expect(digestOnly.learn([basic])).toBe(false);
+    // Another scheme with Digest's parameters is not Digest.
+    for (const scheme of ["Basic", "Bearer"]) {
+      expect(digestOnly.learn([["Proxy-Authenticate", `${scheme} realm="r", nonce="n"`]])).toBe(
+        false,
+      );
+    }
     expect(digestOnly.learn([basic, md5])).toBe(true);
     expect(digestOnly.authorization("GET", "/")).toMatch(/algorithm=MD5,/);
   });

@@ -97,8 +97,16 @@ describe("the routes it refuses", () => {
   });
 
   it("routes must be an object; proxyAuth a pair of strings; pool options as the pool's", () => {
-    refused(() => new ProxyRouter({ routes: "all://" as unknown as ProxyRoutes }));
-    for (const proxyAuth of [["user"], ["user", 1], [1, "pass"], ["a", "b", "c"], "user:pass"]) {
+    const routes = refused(() => new ProxyRouter({ routes: "all://" as unknown as ProxyRoutes }));
+    expect(routes.message).toBe("routes must be an object of route keys to proxy URLs (or null)");
+    for (const proxyAuth of [
+      ["user"],
+      ["user", 1],
+      [1, "pass"],
+      ["a", "b", "c"],
+      "user:pass",
+      "ab",
+    ]) {
       const error = refused(
         () => new ProxyRouter({ proxyAuth: proxyAuth as unknown as [string, string] }),
       );
@@ -430,17 +438,25 @@ describe("requests", () => {
   it("proxyAuth goes to proxies whose URL has no credentials of its own", async () => {
     const withOwn = authProxy.url.replace("http://", "http://someone:else@");
     await using router = new ProxyRouter({
-      routes: { "http://example.com": authProxy.url, "http://www.example.com": withOwn },
+      routes: {
+        "http://example.com": authProxy.url,
+        "http://www.example.com": withOwn,
+        "http://httpbin.org": authProxy.url.replace("http://", "http://someone@"),
+        "http://example.org": authProxy.url.replace("http://", "http://:else@"),
+      },
       proxyAuth: ["user", "pass"],
     });
     expect((await router.request("GET", "http://example.com/")).status).toBe(200);
-    // The URL's own (wrong) credentials win: the proxy refuses them.
+    // The URL's own (wrong) credentials win: the proxy refuses them; a username or a
+    // password alone counts as the URL's own.
     expect((await router.request("GET", "http://www.example.com/")).status).toBe(407);
-    const sent = authProxy.log.slice(-2).map((e) => {
+    expect((await router.request("GET", "http://httpbin.org/")).status).toBe(407);
+    expect((await router.request("GET", "http://example.org/")).status).toBe(407);
+    const sent = authProxy.log.slice(-4).map((e) => {
       const header = e.headers.find(([k]) => k.toLowerCase() === "proxy-authorization");
       return Buffer.from(header![1].slice(6), "base64").toString();
     });
-    expect(sent).toEqual(["user:pass", "someone:else"]);
+    expect(sent).toEqual(["user:pass", "someone:else", "someone:", ":else"]);
   });
 
   it("proxies are made on first use: a bad one fails its own requests only", async () => {

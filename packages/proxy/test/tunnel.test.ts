@@ -155,6 +155,32 @@ class Hooked extends ProxyAuthenticator {
   }
 }
 
+describe("a challenged CONNECT", () => {
+  it("teaches the tunnels after it to authenticate at once", async () => {
+    const challenger = digestChallenger({ users: { alice: "pw" } });
+    const guarded = await proxyFor(world, { challenger });
+    try {
+      await using p = new HTTPProxy({
+        proxyUrl: guarded.url,
+        proxyAuth: ["alice", "pw"],
+        proxyAuthScheme: "digest",
+        tls: tls(),
+      });
+      expect((await p.request("GET", "https://example.com/")).status).toBe(200);
+      expect((await p.request("GET", "https://httpbin.org/")).status).toBe(200);
+      expect(guarded.log.map((e) => `${e.method} ${e.target}`)).toEqual([
+        "CONNECT example.com:443",
+        "CONNECT example.com:443",
+        "CONNECT httpbin.org:443",
+      ]);
+      expect(challenger.refusals).toEqual(["none"]);
+      expect(challenger.accepted.map((a) => a.nc)).toEqual([1, 2]);
+    } finally {
+      await guarded.close();
+    }
+  });
+});
+
 describe("a dial stopped while it answers a 407 on a new connection", () => {
   let closing: EmbeddedProxy;
   beforeAll(async () => {
@@ -192,6 +218,25 @@ describe("a dial stopped while it answers a 407 on a new connection", () => {
       expect(closing.log.length - before).toBe(1);
     });
   }
+
+  it("the request's own signal stops a CONNECT the proxy holds", async () => {
+    const controller = new AbortController();
+    const reason = new Error("no more waiting");
+    const raw = await startRawServer((socket) =>
+      onRequestHead(socket, () => controller.abort(reason)),
+    );
+    try {
+      const dialer = new ConnectDialer({ proxyOrigin: origin(raw.url) });
+      const request = new Request("GET", "https://example.com/", { signal: controller.signal });
+      const result = await dialer
+        .dial(origin("https://example.com/"), request, new AbortController().signal)
+        .catch((e) => e);
+      await dialer.close();
+      expect(result).toBe(reason);
+    } finally {
+      await raw.close();
+    }
+  });
 
   it("not stopped: the answer goes on a new connection and the tunnel opens", async () => {
     const auth = new Hooked({ username: "alice", password: "pw", scheme: "digest" });
