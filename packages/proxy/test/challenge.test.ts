@@ -3,7 +3,7 @@
 // CONNECT. The proxy answers each request head as the test says; "tunnel" answers 200 and
 // joins the connection to the HTTPS origin.
 import { connect, type Socket } from "node:net";
-import { Request, URL } from "@x/pool";
+import { ConnectionNotAvailable, Request, URL } from "@x/pool";
 import {
   expectSocketsClosed,
   openSocketHandles,
@@ -16,6 +16,7 @@ import {
   ForwardHTTPConnection,
   HTTPProxy,
   type HTTPProxyOptions,
+  ProxyAuthenticator,
   ProxyError,
 } from "../src/index.js";
 import { startWorld, type World } from "./setup.js";
@@ -264,6 +265,55 @@ describe("forwarding, on a connection of its own", () => {
       const pending = p.request("GET", "http://example.com/", { signal: controller.signal });
       await expect(pending).rejects.toBe(reason);
       expect(p.connections).toHaveLength(0);
+    } finally {
+      await raw.close();
+    }
+  });
+});
+
+// Used on its own (no pool to send the request again), a ForwardHTTPConnection answers a 407
+// on its connection when the proxy keeps it, and says so when the proxy closes it.
+describe("a ForwardHTTPConnection of its own, with a ProxyAuthenticator", () => {
+  const forward = (raw: Scripted) =>
+    new ForwardHTTPConnection({
+      proxyOrigin: new URL(raw.url).origin,
+      remoteOrigin: new URL("http://example.com").origin,
+      proxyAuthenticator: new ProxyAuthenticator({ username: "u", password: "p", scheme: "any" }),
+    });
+  const request = () =>
+    new Request("GET", "http://example.com/", { headers: [["Host", "example.com"]] });
+
+  it("a kept-alive 407 is answered on the same connection", async () => {
+    const raw = await scripted((head) => (hasAuth(head) ? OK : refusal([BASIC], "challenge")));
+    try {
+      const conn = forward(raw);
+      const r = await conn.handleRequest(request());
+      expect(r.status).toBe(200);
+      await r.close();
+      await conn.close();
+      expect(raw.heads.map(hasAuth)).toEqual([false, true]);
+      expect(raw.connections).toBe(1);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it("a 407 that closes the connection: ConnectionNotAvailable, for the pool to send it again", async () => {
+    const closing = Buffer.from(
+      `HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: ${BASIC}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+    );
+    const raw = await scripted(() => closing);
+    try {
+      const conn = forward(raw);
+      const error = await conn.handleRequest(request()).catch((e) => e);
+      await conn.close();
+      expect(error).toBeInstanceOf(ConnectionNotAvailable);
+      expect(error).toMatchObject({
+        code: "ERR_CONNECTION_NOT_AVAILABLE",
+        message:
+          "the proxy closed the connection after its 407: the request goes again, answering the challenge",
+      });
+      expect(raw.heads).toHaveLength(1);
     } finally {
       await raw.close();
     }
