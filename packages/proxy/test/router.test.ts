@@ -68,6 +68,11 @@ describe("the routes it refuses", () => {
     expect(error.message).not.toContain("hunter2");
   });
 
+  it("only a userinfo right after the scheme is hidden: the rest of a bad key shows as given", () => {
+    const error = refused(() => new ProxyRouter({ routes: { "http://a/b://c@d": null } }));
+    expect(error.message).toContain('routes["http://a/b://c@d"]: not a route key');
+  });
+
   const badProxies: Array<[proxy: unknown, says: RegExp]> = [
     ["ftp://proxy.corp:21", /"ftp:\/\/proxy.corp:21" is not a proxy URL: the scheme must be http:/],
     ["proxy.corp:3128", /is not a proxy URL/],
