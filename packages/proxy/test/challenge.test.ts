@@ -161,7 +161,7 @@ describe("a 407's body is read to keep its connection, up to 64 KiB", () => {
 // nothing is kept, and the next request goes without Proxy-Authorization.
 describe("a second 407 is learnt from too", () => {
   const DIGEST = 'Digest realm="r", nonce="n1", qop="auth"';
-  const script = (then: Answer) => (head: string, index: number) =>
+  const script = (then: Answer) => (_head: string, index: number) =>
     index === 0 ? refusal([DIGEST]) : index === 1 ? refusal([BASIC]) : then;
 
   it("forwarding: the 407 is the response; the next request goes without an answer", async () => {
