@@ -68,6 +68,11 @@ describe("the routes it refuses", () => {
     expect(error.message).not.toContain("hunter2");
   });
 
+  it("only a userinfo right after the scheme is hidden: the rest of a bad key shows as given", () => {
+    const error = refused(() => new ProxyRouter({ routes: { "http://a/b://c@d": null } }));
+    expect(error.message).toContain('routes["http://a/b://c@d"]: not a route key');
+  });
+
   const badProxies: Array<[proxy: unknown, says: RegExp]> = [
     ["ftp://proxy.corp:21", /"ftp:\/\/proxy.corp:21" is not a proxy URL: the scheme must be http:/],
     ["proxy.corp:3128", /is not a proxy URL/],
@@ -97,8 +102,16 @@ describe("the routes it refuses", () => {
   });
 
   it("routes must be an object; proxyAuth a pair of strings; pool options as the pool's", () => {
-    refused(() => new ProxyRouter({ routes: "all://" as unknown as ProxyRoutes }));
-    for (const proxyAuth of [["user"], ["user", 1], "user:pass"]) {
+    const routes = refused(() => new ProxyRouter({ routes: "all://" as unknown as ProxyRoutes }));
+    expect(routes.message).toBe("routes must be an object of route keys to proxy URLs (or null)");
+    for (const proxyAuth of [
+      ["user"],
+      ["user", 1],
+      [1, "pass"],
+      ["a", "b", "c"],
+      "user:pass",
+      "ab",
+    ]) {
       const error = refused(
         () => new ProxyRouter({ proxyAuth: proxyAuth as unknown as [string, string] }),
       );
@@ -430,17 +443,25 @@ describe("requests", () => {
   it("proxyAuth goes to proxies whose URL has no credentials of its own", async () => {
     const withOwn = authProxy.url.replace("http://", "http://someone:else@");
     await using router = new ProxyRouter({
-      routes: { "http://example.com": authProxy.url, "http://www.example.com": withOwn },
+      routes: {
+        "http://example.com": authProxy.url,
+        "http://www.example.com": withOwn,
+        "http://httpbin.org": authProxy.url.replace("http://", "http://someone@"),
+        "http://example.org": authProxy.url.replace("http://", "http://:else@"),
+      },
       proxyAuth: ["user", "pass"],
     });
     expect((await router.request("GET", "http://example.com/")).status).toBe(200);
-    // The URL's own (wrong) credentials win: the proxy refuses them.
+    // The URL's own (wrong) credentials win: the proxy refuses them; a username or a
+    // password alone counts as the URL's own.
     expect((await router.request("GET", "http://www.example.com/")).status).toBe(407);
-    const sent = authProxy.log.slice(-2).map((e) => {
+    expect((await router.request("GET", "http://httpbin.org/")).status).toBe(407);
+    expect((await router.request("GET", "http://example.org/")).status).toBe(407);
+    const sent = authProxy.log.slice(-4).map((e) => {
       const header = e.headers.find(([k]) => k.toLowerCase() === "proxy-authorization");
       return Buffer.from(header![1].slice(6), "base64").toString();
     });
-    expect(sent).toEqual(["user:pass", "someone:else"]);
+    expect(sent).toEqual(["user:pass", "someone:else", "someone:", ":else"]);
   });
 
   it("proxies are made on first use: a bad one fails its own requests only", async () => {
@@ -460,6 +481,65 @@ describe("requests", () => {
     const pending = router.request("GET", "ftp://example.com/");
     await expect(pending).rejects.toBeInstanceOf(UnsupportedProtocol);
     await expect(router.stream("GET", "example.com/x")).rejects.toBeInstanceOf(UnsupportedProtocol);
+  });
+
+  it("the proxy options reach HTTP proxies: proxyHeaders, shareForwardConnections, and proxyTls for https: ones only", async () => {
+    const secure = await proxyFor(world, { tls: true });
+    try {
+      await using router = new ProxyRouter({
+        routes: { "http://": proxy.url, "https://": secure.url },
+        proxyHeaders: { "X-Router": "yes" },
+        proxyTls: tls(),
+        tls: tls(),
+        shareForwardConnections: false,
+      });
+      await router.request("GET", "http://example.com/");
+      await router.request("GET", "http://httpbin.org/");
+      expect((await router.request("GET", "https://example.com/")).status).toBe(200);
+      expect(proxy.log.at(-1)?.headers).toContainEqual(["X-Router", "yes"]);
+      expect(secure.log.at(-1)).toMatchObject({ method: "CONNECT", target: "example.com:443" });
+      expect(secure.log.at(-1)?.headers).toContainEqual(["X-Router", "yes"]);
+      expect(router.connections.map((c) => inspect(c))).toEqual([
+        `<ForwardHTTPConnection ['${proxy.url}', HTTP/1.1, IDLE, Request Count: 1]>`,
+        `<ForwardHTTPConnection ['${proxy.url}', HTTP/1.1, IDLE, Request Count: 1]>`,
+        "<TunnelHTTPConnection ['https://example.com:443', HTTP/1.1, IDLE, Request Count: 1]>",
+      ]);
+    } finally {
+      await secure.close();
+    }
+  });
+
+  it("proxyAuth goes to SOCKS proxies too, unless their URL has credentials", async () => {
+    const auth = await proxyFor(world, { auth: { username: "user", password: "pass" } });
+    try {
+      const url = `socks5h://127.0.0.1:${auth.port}`;
+      await using router = new ProxyRouter({
+        routes: {
+          "http://example.com": url,
+          "http://www.example.com": url.replace("//", "//someone:else@"),
+        },
+        proxyAuth: ["user", "pass"],
+      });
+      expect((await router.request("GET", "http://example.com/")).status).toBe(200);
+      const error = await router.request("GET", "http://www.example.com/").catch((e) => e);
+      expect(error).toMatchObject({ name: "ProxyError", code: "ERR_PROXY" });
+      expect(auth.socksAuthLog.map((a) => a.user)).toEqual(["user", "someone"]);
+    } finally {
+      await auth.close();
+    }
+  });
+
+  it("handleRequest rejects (it does not throw) when the proxy cannot be made", async () => {
+    await using router = new ProxyRouter({
+      routes: { "http://example.com": proxy.url },
+      proxyAuth: ["us:er", "pass"],
+    });
+    const pending = router.handleRequest(new Request("GET", "http://example.com/"));
+    await expect(pending).rejects.toMatchObject({
+      name: "TypeError",
+      code: "ERR_INVALID_ARG_VALUE",
+      message: "proxy credentials must not contain CR, LF or NUL, nor a colon in the username",
+    });
   });
 
   it("close() closes every pool; the router can be used again", async () => {
