@@ -1,29 +1,53 @@
 // Writers turn events into bytes: one for request heads, one for response heads, and one
-// per body framing. Heads are assembled as one latin1 string and encoded once; body data
-// is passed through without a copy.
+// per body framing. A head is written straight into one buffer of its exact size (no
+// intermediate strings); body data is passed through without a copy.
 
 import { LocalProtocolError } from "./errors.js";
 import { type HeaderScan, isName } from "./headers.js";
-import { encodeKnownLatin1, encodeLatin1 } from "./latin1.js";
+import { allocBytes, encodeKnownLatin1, encodeLatin1, putLatin1 } from "./latin1.js";
 
 const CRLF = encodeLatin1("\r\n");
 const LAST_CHUNK = encodeLatin1("0\r\n");
 
-function fieldsText(scan: HeaderScan): string {
-  // Host goes first, as RFC 9112 §3.2 recommends and h11 does.
-  let host = "";
-  let rest = "";
+function putField(out: Uint8Array, at: number, name: string, value: string): number {
+  at = putLatin1(out, at, name);
+  out[at++] = 0x3a; // ":"
+  out[at++] = 0x20;
+  at = putLatin1(out, at, value);
+  out[at++] = 0x0d;
+  out[at++] = 0x0a;
+  return at;
+}
+
+// `startLine` (with its CRLF, or "" for trailers), the fields and the blank line, as bytes.
+// Every part was validated as bytes already (method, target, reason, names, values).
+function headBytes(startLine: string, scan: HeaderScan): Uint8Array {
   const headers = scan.headers;
-  const hasHost = scan.hostCount > 0;
-  for (let i = 0; i < headers.length; i++) {
-    const [name, value] = headers[i]!;
-    if (hasHost && isName(name, "host", "Host")) {
-      host += `${name}: ${value}\r\n`;
-    } else {
-      rest += `${name}: ${value}\r\n`;
+  const n = headers.length;
+  let size = startLine.length + 2;
+  for (let i = 0; i < n; i++) {
+    const field = headers[i]!;
+    size += field[0].length + field[1].length + 4;
+  }
+  const out = allocBytes(size);
+  let at = putLatin1(out, 0, startLine);
+  // Host goes first, as RFC 9112 §3.2 recommends and h11 does.
+  const hostCount = scan.hostCount;
+  if (hostCount === 0) {
+    for (let i = 0; i < n; i++) at = putField(out, at, headers[i]![0], headers[i]![1]);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const [name, value] = headers[i]!;
+      if (isName(name, "host", "Host")) at = putField(out, at, name, value);
+    }
+    for (let i = 0; i < n; i++) {
+      const [name, value] = headers[i]!;
+      if (!isName(name, "host", "Host")) at = putField(out, at, name, value);
     }
   }
-  return `${host}${rest}\r\n`;
+  out[at++] = 0x0d;
+  out[at] = 0x0a;
+  return out;
 }
 
 function checkVersion(version: string | undefined): void {
@@ -39,8 +63,7 @@ export function writeRequestHead(
   scan: HeaderScan,
 ): Uint8Array {
   checkVersion(version);
-  // Every part was validated as bytes already (method, target, names, values).
-  return encodeKnownLatin1(`${method} ${target} HTTP/1.1\r\n${fieldsText(scan)}`);
+  return headBytes(`${method} ${target} HTTP/1.1\r\n`, scan);
 }
 
 export function writeResponseHead(
@@ -50,8 +73,7 @@ export function writeResponseHead(
   scan: HeaderScan,
 ): Uint8Array {
   checkVersion(version);
-  // Every part was validated as bytes already (reason, names, values).
-  return encodeKnownLatin1(`HTTP/1.1 ${status} ${reason}\r\n${fieldsText(scan)}`);
+  return headBytes(`HTTP/1.1 ${status} ${reason}\r\n`, scan);
 }
 
 export interface BodyWriter {
@@ -91,7 +113,7 @@ export class ChunkedWriter implements BodyWriter {
 
   endOfMessage(trailers: HeaderScan | null, out: Uint8Array[]): void {
     out.push(LAST_CHUNK);
-    out.push(trailers === null ? CRLF : encodeKnownLatin1(fieldsText(trailers)));
+    out.push(trailers === null ? CRLF : headBytes("", trailers));
   }
 }
 
