@@ -481,7 +481,7 @@ describe("a stream the server ends early", () => {
     expect(error.errorCode).toBe(0);
   });
 
-  it("Content-Length is not a body's length for HEAD, 204 and 304", async () => {
+  it("Content-Length is not a body's length for HEAD and 304", async () => {
     const server = await h2c({
       handler: (stream, headers) => {
         const status = Number(String(headers[":path"]).slice(1));
@@ -546,6 +546,21 @@ describe("a stream the server ends early", () => {
       expect(error).toBeInstanceOf(ReadError);
       expect(error.retry).toBeUndefined();
     }
+  });
+});
+
+describe("aborts", () => {
+  it("a body that failed, read after its request was aborted: the abort's reason", async () => {
+    const server = await h2c();
+    await using conn = await connect(server);
+    const controller = new AbortController();
+    const r = await conn.handleRequest(get(server, "/rst/100", { signal: controller.signal }));
+    // /rst resets the stream 20 ms after its 100 bytes: give it time to come.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const reason = new Error("stopped by the test");
+    controller.abort(reason);
+    const error = await failure(r.read());
+    expect(error).toBe(reason);
   });
 });
 
@@ -668,6 +683,30 @@ describe("traces", () => {
     ]);
     const failed = events.find(([n]) => n === "http2.receive_response_body.failed")!;
     expect((failed[1] as { exception: unknown }).exception).toBe(error);
+  });
+
+  it("an empty body goes with the head (END_STREAM): no body is traced", async () => {
+    const server = await h2c();
+    await using p = pool();
+    for (const content of [new Uint8Array(0), undefined]) {
+      const names: string[] = [];
+      const r = await p.request("POST", `${server.url}/echo`, {
+        ...(content === undefined ? {} : { content }),
+        extensions: { trace: (name) => void names.push(name) },
+      });
+      expect(JSON.parse(text(r.content)).body).toBe("");
+      expect(names.filter((n) => n.startsWith("http2.send_request"))).toEqual([
+        "http2.send_request_headers.started",
+        "http2.send_request_headers.complete",
+      ]);
+    }
+    const names: string[] = [];
+    const r = await p.request("POST", `${server.url}/echo`, {
+      content: new Uint8Array([0x78]),
+      extensions: { trace: (name) => void names.push(name) },
+    });
+    expect(JSON.parse(text(r.content)).body).toBe("x");
+    expect(names).toContain("http2.send_request_body.complete");
   });
 
   it("a request the server answers before taking its body: the body's trace ends, the response is read", async () => {
