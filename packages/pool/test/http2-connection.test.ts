@@ -9,6 +9,7 @@ import {
   openSocketHandles,
   startH2Origin,
   startRawServer,
+  startSilentH2Server,
   testCA,
 } from "@x/testkit";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -331,6 +332,55 @@ describe("states and capacity", () => {
     const error = await failure(connect(server, { signal: AbortSignal.abort() }));
     expect(error).toBeInstanceOf(ConnectionNotAvailable);
     expect(error.message).toBe("the connection was closed while opening");
+  });
+});
+
+describe("opening and closing", () => {
+  it("a server that sends no SETTINGS within the read timeout: ReadTimeout, with its message", async () => {
+    const server = await startSilentH2Server({ tls: false });
+    servers.push(server);
+    const stream = await new NodeBackend().connectTcp("127.0.0.1", server.port);
+    const error = await failure(
+      HTTP2Connection.open(
+        new Origin("http", "127.0.0.1", server.port),
+        stream,
+        get(server, "/", { extensions: { timeout: { read: 100 } } }),
+      ),
+    );
+    expect(error).toBeInstanceOf(ReadTimeout);
+    expect(error.message).toBe("the server sent no SETTINGS within 100 ms");
+  });
+
+  it("closing an idle connection says GOAWAY to the server first", async () => {
+    const goaways: number[] = [];
+    const server = await h2c({
+      handler: (stream) => {
+        stream.session?.once("goaway", (code: number) => goaways.push(code));
+        stream.respond({ ":status": 200 });
+        stream.end("ok");
+      },
+    });
+    const conn = await connect(server);
+    await (await conn.handleRequest(get(server))).read();
+    await conn.close();
+    await vi.waitFor(() => expect(goaways).toEqual([0]));
+    expect(conn.isClosed()).toBe(true);
+  });
+
+  it("closing with a response unread fails its body; the connection is closed", async () => {
+    const server = await h2c({
+      handler: (stream) => {
+        stream.respond({ ":status": 200 });
+        stream.write("part");
+      },
+    });
+    const conn = await connect(server);
+    const r = await conn.handleRequest(get(server));
+    expect(conn.state).toBe("ACTIVE");
+    await conn.close();
+    expect(conn.state).toBe("CLOSED");
+    const error = await failure(r.read());
+    expect(error).toBeInstanceOf(Error);
   });
 });
 
