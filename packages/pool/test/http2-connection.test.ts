@@ -351,6 +351,34 @@ describe("opening and closing", () => {
     expect(error.message).toBe("the server sent no SETTINGS within 100 ms");
   });
 
+  it("a signal aborted while waiting for SETTINGS: ConnectionNotAvailable, with its message", async () => {
+    const server = await startSilentH2Server({ tls: false });
+    servers.push(server);
+    const stream = await new NodeBackend().connectTcp("127.0.0.1", server.port);
+    const controller = new AbortController();
+    const opening = HTTP2Connection.open(
+      new Origin("http", "127.0.0.1", server.port),
+      stream,
+      get(server),
+      { signal: controller.signal },
+    );
+    setTimeout(() => controller.abort(), 20);
+    const error = await failure(opening);
+    expect(error).toBeInstanceOf(ConnectionNotAvailable);
+    expect(error.message).toBe("the connection was closed while opening");
+  });
+
+  it("await using closes the connection at the end of its block", async () => {
+    const server = await h2c();
+    let outer: HTTP2Connection | undefined;
+    {
+      await using conn = await connect(server);
+      outer = conn;
+      expect(conn.isClosed()).toBe(false);
+    }
+    expect(outer.isClosed()).toBe(true);
+  });
+
   it("closing an idle connection says GOAWAY to the server first", async () => {
     const goaways: number[] = [];
     const server = await h2c({
@@ -486,6 +514,22 @@ describe("GOAWAY", () => {
 });
 
 describe("a stream the server ends early", () => {
+  it("a GOAWAY NO_ERROR that covers the stream, then a reset of it: the reset's error", async () => {
+    const server = await h2c({
+      handler: (stream) => {
+        stream.respond({ ":status": 200 }, { waitForTrailers: true });
+        stream.session?.goaway(0, stream.id);
+        stream.write("part", () => setTimeout(() => stream.close(2), 20));
+      },
+    });
+    await using conn = await connect(server);
+    const r = await conn.handleRequest(get(server));
+    const error = await failure(r.read());
+    expect(error).toBeInstanceOf(RemoteProtocolError);
+    expect(error.message).toBe("the server reset the stream (RST_STREAM INTERNAL_ERROR)");
+    expect(error.errorCode).toBe(2);
+  });
+
   it("RST_STREAM REFUSED_STREAM: retry unprocessed; an unknown code by its value", async () => {
     const server = await h2c({
       handler: (stream, headers) => {
@@ -499,6 +543,11 @@ describe("a stream the server ends early", () => {
     expect(refused.message).toBe("the server reset the stream (RST_STREAM REFUSED_STREAM)");
     expect(refused.errorCode).toBe(7);
     expect(refused.retry).toBe("unprocessed");
+    // node:http2's stream error is kept as the cause.
+    expect((refused.cause as { code: string }).code).toBe("ERR_HTTP2_STREAM_ERROR");
+    const internal = await failure(conn.handleRequest(get(server, "/2")));
+    expect(internal.message).toBe("the server reset the stream (RST_STREAM INTERNAL_ERROR)");
+    expect((internal.cause as { code: string }).code).toBe("ERR_HTTP2_STREAM_ERROR");
     const odd = await failure(conn.handleRequest(get(server, "/26")));
     expect(odd.message).toBe("the server reset the stream (RST_STREAM 0x1a)");
     expect(odd.errorCode).toBe(26);
