@@ -158,17 +158,29 @@ function toH2Headers(request: Request): http2.OutgoingHttpHeaders {
       continue;
     }
     if (DROPPED.has(name)) continue;
-    if (name === "te" && value.trim().toLowerCase() !== "trailers") continue;
+    // TE: only "trailers" may go (RFC 9113 §8.2.2), in the one spelling node:http2 takes.
+    if (name === "te") {
+      if (value.trim().toLowerCase() !== "trailers") continue;
+      fields.te = "trailers";
+      continue;
+    }
     const had = fields[name];
     if (had === undefined) fields[name] = value;
     else if (Array.isArray(had)) had.push(value);
     else fields[name] = [had, value];
   }
   headers[":method"] = request.method;
-  headers[":scheme"] =
-    url.origin.scheme === "wss" ? "https" : url.origin.scheme === "ws" ? "http" : url.origin.scheme;
   headers[":authority"] = authority ?? url.origin.authority;
-  if (request.method !== "CONNECT") headers[":path"] = url.target;
+  // CONNECT has :authority alone (RFC 9113 §8.5): node:http2 refuses it with :scheme or :path.
+  if (request.method !== "CONNECT") {
+    headers[":scheme"] =
+      url.origin.scheme === "wss"
+        ? "https"
+        : url.origin.scheme === "ws"
+          ? "http"
+          : url.origin.scheme;
+    headers[":path"] = url.target;
+  }
   for (const name in fields) headers[name] = fields[name];
   return headers;
 }
@@ -746,7 +758,10 @@ class H2Exchange extends Body {
         this.#fail(this.#connection.streamError(stream, null));
         return;
       }
-      if (this.#endStream === false) {
+      // node:http2 pushes the end after the stream closed for END_STREAM too, when the
+      // reader was paused with the stream's window full: a body whose declared length all
+      // came is whole either way.
+      if (this.#endStream === false && this.#receivedLength !== this.#expectedLength) {
         this.#fail(
           Object.assign(
             new RemoteProtocolError(
