@@ -178,6 +178,10 @@ describe("which way", () => {
         const url = `https://127.0.0.1:${https.port}/whoami`;
         const named = await request(url, agent, { ca: ca(), servername: "example.com" });
         expect(named.body, proxyUrl).toBe("https-origin");
+        // For a name too: the certificate is checked against servername, not the host.
+        const byName = `https://localhost:${https.port}/whoami`;
+        const other = await request(byName, agent, { ca: ca(), servername: "example.com" });
+        expect(other.body, proxyUrl).toBe("https-origin");
         // Without it (or empty), the certificate does not name 127.0.0.1.
         for (const servername of [undefined, ""]) {
           const error = await failure(
@@ -204,6 +208,8 @@ describe("which way", () => {
         viaAgent.end();
         const [res] = (await once(viaAgent, "response")) as [IncomingMessage];
         expect(await body(res), proxyUrl).toBe("https-origin");
+        // An empty servername is none: the agent's stands.
+        expect((await request(url, agent, { servername: "" })).body, proxyUrl).toBe("https-origin");
         const error = await failure(request(url, agent, { servername: "other.example" }));
         const code = error.code === "ERR_TLS_CERT_ALTNAME_INVALID" ? error : error.cause;
         expect((code as NodeJS.ErrnoException).code, proxyUrl).toBe("ERR_TLS_CERT_ALTNAME_INVALID");
