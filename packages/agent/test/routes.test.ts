@@ -290,3 +290,67 @@ describe("opening", () => {
     }
   });
 });
+
+describe("proxy URLs and origins", () => {
+  it("a proxy URL without a port: 80 for http:, 443 for https:, 1080 for SOCKS", async () => {
+    for (const [scheme, port] of [
+      ["http", 80],
+      ["https", 443],
+      ["socks5", 1080],
+    ] as const) {
+      const agent = new ProxyAgent({ proxyUrl: `${scheme}://127.0.0.1` });
+      const error = await using(agent, (a) => failure(request("http://example.com/", a)));
+      const refused = (
+        error.code === "ECONNREFUSED" ? error : error.cause
+      ) as NodeJS.ErrnoException & {
+        port?: number;
+      };
+      expect([refused.code, refused.port], scheme).toEqual(["ECONNREFUSED", port]);
+    }
+  });
+
+  it("percent-encoded credentials in the proxy URL, a password alone too", async () => {
+    for (const auth of [
+      { username: "al@ice", password: "p:w d" },
+      { username: "", password: "pw" },
+    ]) {
+      const strict = await startProxy({ hosts: { "example.com:80": http.port }, auth });
+      const userinfo = `${encodeURIComponent(auth.username)}:${encodeURIComponent(auth.password)}`;
+      const agent = new ProxyAgent({ proxyUrl: `http://${userinfo}@127.0.0.1:${strict.port}` });
+      try {
+        const sent = await request("http://example.com/whoami", agent);
+        expect([sent.status, sent.body], auth.username).toEqual([200, "http-origin"]);
+      } finally {
+        agent.destroy();
+        await strict.close();
+      }
+    }
+  });
+
+  it("IPv6 origins: in brackets in the request-target, the CONNECT and the routes", async () => {
+    const secure = await startOrigin({ ipv6: true, tls: true });
+    // Forwarded requests to [::1] reach the 127.0.0.1 origin.
+    const v6proxy = await startProxy({ hosts: { "[::1]": http.port } });
+    const agent = new ProxyAgent({ routes: { "all://[::1]": v6proxy.url } });
+    try {
+      expect((await request(`http://[::1]:${http.port}/whoami`, agent)).body).toBe("http-origin");
+      expect((await request("http://[::1]/whoami", agent, { path: "/echo" })).status).toBe(200);
+      const tunnelled = await request(`https://[::1]:${secure.port}/whoami`, agent, { ca: ca() });
+      expect(tunnelled.body).toBe("https-origin");
+      expect(v6proxy.log.map((e) => e.target)).toEqual([
+        `http://[::1]:${http.port}/whoami`,
+        "http://[::1]/echo",
+        `[::1]:${secure.port}`,
+      ]);
+      // Not through the proxy: 127.0.0.1 matches no route.
+      expect((await request(`http://127.0.0.1:${http.port}/whoami`, agent)).body).toBe(
+        "http-origin",
+      );
+      expect(v6proxy.log).toHaveLength(3);
+    } finally {
+      agent.destroy();
+      await v6proxy.close();
+      await secure.close();
+    }
+  });
+});
