@@ -165,15 +165,20 @@ describe("a 407 read away and answered", () => {
   });
 
   it("without a length, delimited by the close (Connection: close, or HTTP/1.0): on a new connection", async () => {
+    const big = `HTTP/1.1 407\r\n${CHALLENGE}\r\nconnection: close\r\n\r\n${"x".repeat(70 * 1024)}`;
     for (const refusal of [
       `HTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nConnection: Keep-Alive, Close\r\n\r\ndenied`,
       `HTTP/1.0 407 Auth\r\n${CHALLENGE}\r\n\r\ndenied`,
-      `HTTP/1.1 407\r\n${CHALLENGE}\r\nconnection: close\r\n\r\n${"x".repeat(70 * 1024)}`,
+      // With a length and a close: what follows the body is dropped with the connection.
+      `HTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nConnection: close\r\nContent-Length: 6\r\n\r\ndeniedHTTP/1.1 500 No\r\n\r\n`,
+      // Over 64 KiB: read no further (this proxy never closes it; the agent does).
+      big,
     ]) {
       await withProxy(
         (request, socket) => {
           if (request.auth.length > 0) return void socket.write(OK);
-          socket.end(refusal);
+          if (refusal === big) socket.write(refusal);
+          else socket.end(refusal);
         },
         async (proxy, agent) => {
           const result = await send(agent, { method: "POST" }, "hello");
@@ -185,6 +190,19 @@ describe("a 407 read away and answered", () => {
         },
       );
     }
+  });
+
+  it("with a body of 64 KiB exactly", async () => {
+    const body = "z".repeat(64 * 1024);
+    await withProxy(
+      challengeWith(
+        `HTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      ),
+      async (proxy, agent) => {
+        expect((await send(agent)).status).toBe(200);
+        expect(proxy.log.map((r) => r.connection)).toEqual([0, 0]);
+      },
+    );
   });
 
   it("HTTP/1.0 with keep-alive and a length: on the same connection", async () => {
@@ -240,15 +258,15 @@ describe("a 407 read away and answered", () => {
   it("with interim responses handed on before it", async () => {
     await withProxy(
       (request, socket) => {
-        if (request.auth.length > 0) return void socket.write(`HTTP/1.1 100 Continue\r\n\r\n${OK}`);
+        if (request.auth.length > 0) return void socket.write(`HTTP/1.1 199 Misc\r\n\r\n${OK}`);
         socket.write(
-          `HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\nHTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nContent-Length: 0\r\n\r\n`,
+          `HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\nHTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nContent-Length: 0\r\n\r\n`,
         );
       },
       async (proxy, agent) => {
         const result = await send(agent);
         expect([result.status, result.body]).toEqual([200, "ok"]);
-        expect(result.informational).toEqual([103, 100]);
+        expect(result.informational).toEqual([100, 103, 199]);
         expect(proxy.log).toHaveLength(2);
       },
     );
@@ -294,6 +312,22 @@ describe("a 407 handed to node:http", () => {
       `HTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nContent-Length: ${large.length}\r\n\r\n${large}`,
     );
     expect([b.status, b.body.length, nb]).toEqual([407, large.length, 1]);
+  });
+
+  it("with two Content-Length fields (node:http refuses it)", async () => {
+    await withProxy(
+      challengeWith(
+        `HTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nContent-Length: 6\r\nContent-Length: 6\r\n\r\ndenied`,
+      ),
+      async (proxy, agent) => {
+        const error = (await send(agent).then(
+          () => null,
+          (e: unknown) => e,
+        )) as NodeJS.ErrnoException;
+        expect(error.code).toBe("HPE_UNEXPECTED_CONTENT_LENGTH");
+        expect(proxy.log).toHaveLength(1);
+      },
+    );
   });
 
   it("with a challenge it cannot answer (Basic only)", async () => {
@@ -390,6 +424,31 @@ describe("the proxy's connection", () => {
           (e: unknown) => e,
         )) as NodeJS.ErrnoException;
         expect(error.code).toBe("HPE_HEADER_OVERFLOW");
+      },
+    );
+  });
+
+  it("after a 101, the bytes go to node:http as they come", async () => {
+    await withProxy(
+      (_request, socket) =>
+        socket.write(
+          "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\nhi",
+        ),
+      async (_proxy, agent) => {
+        const req = httpRequest("http://example.com/", {
+          agent,
+          headers: { Connection: "Upgrade", Upgrade: "x" },
+        });
+        req.end();
+        const [res, socket, head] = (await once(req, "upgrade")) as [
+          IncomingMessage,
+          Socket,
+          Buffer,
+        ];
+        expect(res.statusCode).toBe(101);
+        const bytes = head.length > 0 ? head : ((await once(socket, "data")) as [Buffer])[0];
+        expect(bytes.toString()).toBe("hi");
+        socket.destroy();
       },
     );
   });
