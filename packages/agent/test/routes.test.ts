@@ -337,16 +337,22 @@ describe("proxy URLs and origins", () => {
       expect((await request("http://[::1]/whoami", agent, { path: "/echo" })).status).toBe(200);
       const tunnelled = await request(`https://[::1]:${secure.port}/whoami`, agent, { ca: ca() });
       expect(tunnelled.body).toBe("https-origin");
+      // A host given in brackets (node:http takes it as it is).
+      const bracketed = httpRequest({ host: "[::1]", port: 8080, path: "/whoami", agent });
+      bracketed.end();
+      const [res] = (await once(bracketed, "response")) as [IncomingMessage];
+      expect(await body(res)).toBe("http-origin");
       expect(v6proxy.log.map((e) => e.target)).toEqual([
         `http://[::1]:${http.port}/whoami`,
         "http://[::1]/echo",
         `[::1]:${secure.port}`,
+        "http://[::1]:8080/whoami",
       ]);
       // Not through the proxy: 127.0.0.1 matches no route.
       expect((await request(`http://127.0.0.1:${http.port}/whoami`, agent)).body).toBe(
         "http-origin",
       );
-      expect(v6proxy.log).toHaveLength(3);
+      expect(v6proxy.log).toHaveLength(4);
     } finally {
       agent.destroy();
       await v6proxy.close();
