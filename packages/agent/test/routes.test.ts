@@ -4,6 +4,8 @@
 import { once } from "node:events";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest, type RequestOptions } from "node:https";
+import type { Socket } from "node:net";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { basicAuth } from "@x/proxy";
 import {
   type EmbeddedProxy,
@@ -15,6 +17,7 @@ import {
   startProxy,
   startRawServer,
   startSocksServer,
+  testCA,
 } from "@x/testkit";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ProxyAgent } from "../src/index.js";
@@ -357,6 +360,49 @@ describe("proxy URLs and origins", () => {
       agent.destroy();
       await v6proxy.close();
       await secure.close();
+    }
+  });
+
+  it("an https: proxy hears its name (SNI) and http/1.1 (ALPN), forwarded with Basic or Digest", async () => {
+    const heard: Array<[string | false | null, string | false | null]> = [];
+    const pair = testCA().issue(["localhost"]);
+    const sockets = new Set<Socket>();
+    const server = createTlsServer(
+      { key: pair.key, cert: pair.cert, ALPNProtocols: ["http/1.1"] },
+      (socket: TLSSocket) => {
+        heard.push([socket.servername, socket.alpnProtocol]);
+        socket.once("data", () =>
+          socket.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"),
+        );
+      },
+    );
+    server.on("connection", (socket: Socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+    });
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+    const port = (server.address() as { port: number }).port;
+    try {
+      for (const scheme of ["basic", "digest"] as const) {
+        const agent = new ProxyAgent({
+          proxyUrl: `https://localhost:${port}`,
+          proxyTls: { ca: ca() },
+          proxyAuth: ["alice", "s3cret"],
+          proxyAuthScheme: scheme,
+        });
+        await using(agent, async () => {
+          expect((await request("http://example.com/", agent)).body, scheme).toBe("ok");
+        });
+      }
+      expect(heard).toEqual([
+        ["localhost", "http/1.1"],
+        ["localhost", "http/1.1"],
+      ]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, "close");
     }
   });
 });
