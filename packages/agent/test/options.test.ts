@@ -163,6 +163,13 @@ describe("getName", () => {
       { ca: { a: "2" } },
       { ca: { a: "1", b: "2" } },
       { ca: { ab: "" } },
+      // Values whose parts, run together, would spell another value's.
+      { ca: Buffer.from("a1:s2:ab") },
+      { ca: [["ab"]] },
+      { ca: { a: { b: "1" } } },
+      { ca: { a: {}, b: "1" } },
+      { ca: "x\ncert=y" },
+      { ca: "x", cert: "y" },
     ];
     const names = distinct.map(nameOf);
     expect(new Set(names).size).toBe(distinct.length);
