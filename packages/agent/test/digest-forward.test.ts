@@ -277,7 +277,12 @@ describe("a 407 read away and answered", () => {
       challengeWith(`HTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nContent-Length: 0\r\n\r\n`),
       async (proxy, agent) => {
         const result = await send(agent, {
-          headers: { "X-Before": "1", "proxy-Authorization": "Bearer t", "X-After": "2" },
+          headers: {
+            "X-Before": "1",
+            "proxy-Authorization": "Bearer t",
+            "Proxy-Authorization-Hint": "kept",
+            "X-After": "see proxy-authorization: kept",
+          },
         });
         expect(result.status).toBe(200);
         expect(proxy.log[0]!.auth).toEqual(["Bearer t"]);
@@ -285,7 +290,9 @@ describe("a 407 read away and answered", () => {
         const lines = proxy.log[1]!.head.split("\r\n");
         expect(lines[0]).toBe("GET http://example.com/x HTTP/1.1");
         expect(lines[1]).toMatch(/^Proxy-Authorization: Digest /);
-        expect(lines.slice(2).join("\n")).toMatch(/X-Before: 1\nX-After: 2\n/);
+        expect(lines.slice(2).join("\n")).toMatch(
+          /X-Before: 1\nProxy-Authorization-Hint: kept\nX-After: see proxy-authorization: kept\n/,
+        );
       },
     );
   });
@@ -328,6 +335,23 @@ describe("a 407 handed to node:http", () => {
         expect(proxy.log).toHaveLength(1);
       },
     );
+  });
+
+  it("when it is not a response node:http reads (node:http refuses it)", async () => {
+    for (const refusal of [
+      `XHTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nContent-Length: 6\r\n\r\ndenied`,
+      `HTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nContent-Length: 6x\r\n\r\ndenied`,
+      `HTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nContent-Length: x6\r\n\r\ndenied`,
+    ]) {
+      await withProxy(challengeWith(refusal), async (proxy, agent) => {
+        const error = (await send(agent).then(
+          () => null,
+          (e: unknown) => e,
+        )) as NodeJS.ErrnoException;
+        expect(error.code, refusal).toMatch(/^HPE_/);
+        expect(proxy.log).toHaveLength(1);
+      });
+    }
   });
 
   it("with a challenge it cannot answer (Basic only)", async () => {
@@ -424,6 +448,18 @@ describe("the proxy's connection", () => {
           (e: unknown) => e,
         )) as NodeJS.ErrnoException;
         expect(error.code).toBe("HPE_HEADER_OVERFLOW");
+      },
+    );
+  });
+
+  it("a response larger than a read arrives whole", async () => {
+    const large = "L".repeat(100 * 1024);
+    await withProxy(
+      (_request, socket) =>
+        socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${large.length}\r\n\r\n${large}`),
+      async (_proxy, agent) => {
+        const result = await send(agent);
+        expect([result.status, result.body.length]).toEqual([200, large.length]);
       },
     );
   });

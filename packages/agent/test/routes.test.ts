@@ -4,7 +4,7 @@
 import { once } from "node:events";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest, type RequestOptions } from "node:https";
-import type { Socket } from "node:net";
+import { Socket as NetSocket, type Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { basicAuth } from "@x/proxy";
 import {
@@ -97,10 +97,14 @@ describe("forwarding", () => {
         path: "http://example.com:8080/echo",
       });
       expect(JSON.parse(absolute.body).url).toBe("/echo");
+      // A URL in the query is not an absolute target.
+      const query = await request("http://example.com/echo?next=http://x/", agent);
+      expect(JSON.parse(query.body).url).toBe("/echo?next=http://x/");
       expect(proxy.log.slice(before).map((e) => e.target)).toEqual([
         "http://example.com:8080/whoami",
         "http://example.com/whoami",
         "http://example.com:8080/echo",
+        "http://example.com/echo?next=http://x/",
       ]);
     });
   });
@@ -126,6 +130,18 @@ describe("forwarding", () => {
         expect(fields["proxy-authorization"]).toBe(basicAuth("alice", "s3cret"));
         expect(fields["x-via-agent"]).toBe("yes");
       }
+    });
+  });
+
+  it("with Basic, node:http speaks to the proxy over a socket of its own", async () => {
+    const agent = new ProxyAgent({ proxyUrl: guarded.url, proxyAuth: ["alice", "s3cret"] });
+    await using(agent, async () => {
+      const req = httpRequest("http://example.com/whoami", { agent });
+      req.end();
+      const [res] = (await once(req, "response")) as [IncomingMessage];
+      expect(res.socket).toBeInstanceOf(NetSocket);
+      expect(res.socket?.remotePort).toBe(guarded.port);
+      expect(await body(res)).toBe("http-origin");
     });
   });
 
@@ -228,9 +244,9 @@ describe("SOCKS", () => {
       { proxyUrl: `socks5h://127.0.0.1:${socks.port}`, proxyAuth: ["alice", "s3cret"] as const },
     ]) {
       await using(new ProxyAgent(options), async (agent) => {
-        expect((await request(`http://127.0.0.1:${http.port}/whoami`, agent)).body).toBe(
-          "http-origin",
-        );
+        // Tunnelled, the origin gets the origin form.
+        const echo = await request(`http://127.0.0.1:${http.port}/echo`, agent);
+        expect(JSON.parse(echo.body).url).toBe("/echo");
       });
     }
     const error = await using(
