@@ -1,10 +1,10 @@
+// The agent against loopback origins and the embedded proxies; against squid, interop.test.ts.
 import { once } from "node:events";
-import { get as httpGet, request as httpRequest } from "node:http";
-import { get as httpsGet, type RequestOptions } from "node:https";
+import { request as httpRequest } from "node:http";
+import { get as httpsGet } from "node:https";
 import { inspect } from "node:util";
 import { ProxyError } from "@x/proxy";
 import {
-  createCA,
   type DigestChallengerOptions,
   digestChallenger,
   type EmbeddedProxy,
@@ -12,30 +12,32 @@ import {
   expectSocketsClosed,
   type Origin,
   openSocketHandles,
-  type RealProxy,
   startOrigin,
   startProxy,
   startSocksServer,
-  startSquid,
-  testCA,
-  unavailable,
 } from "@x/testkit";
-import axios from "axios";
-import got from "got";
-import nodeFetch from "node-fetch";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import { ProxyAgent } from "../src/index.js";
+import {
+  body,
+  ca,
+  clients,
+  eachWay,
+  NAMES,
+  sameLengthCAs,
+  tlsKeepsApart,
+  USERS,
+  viaHttp,
+  viaHttps,
+} from "./helpers.js";
 
-const NAMES = ["localhost", "127.0.0.1", "example.com"];
 let http: Origin;
 let https: Origin;
 let proxy: EmbeddedProxy;
 let guarded: EmbeddedProxy;
 let socks: EmbeddedSocks;
-let squid: RealProxy | undefined;
 let baseline: number;
-const ca = () => testCA().cert;
 
 beforeAll(async () => {
   http = await startOrigin();
@@ -44,12 +46,9 @@ beforeAll(async () => {
   proxy = await startProxy({ hosts });
   guarded = await startProxy({ hosts, auth: { username: "alice", password: "s3cret" } });
   socks = await startSocksServer();
-  if (unavailable("squid") === null) squid = await startSquid({ names: ["example.com"] });
-  else if (process.env.CI === "true") throw new Error(unavailable("squid")!);
-  else console.warn(`agent: skipping squid: ${unavailable("squid")}`);
 }, 30000);
 afterAll(async () => {
-  for (const s of [http, https, proxy, guarded, socks, squid]) await s?.close();
+  for (const s of [http, https, proxy, guarded, socks]) await s?.close();
 });
 beforeEach(() => {
   baseline = openSocketHandles();
@@ -58,36 +57,10 @@ afterEach(async () => {
   await expectSocketsClosed(baseline, 5000);
 });
 
-function body(res: import("node:http").IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on("data", (c: Buffer) => chunks.push(c));
-    res.on("end", () => resolve(Buffer.concat(chunks).toString()));
-    res.on("error", reject);
-  });
-}
-
-async function viaHttps(
-  url: string,
-  agent: ProxyAgent,
-  extra: RequestOptions = {},
-): Promise<string> {
-  const req = httpsGet(url, { agent, ca: ca(), ...extra });
-  const [res] = (await once(req, "response")) as [import("node:http").IncomingMessage];
-  return body(res);
-}
-
-async function viaHttp(url: string, agent: ProxyAgent): Promise<string> {
-  const req = httpGet(url, { agent });
-  const [res] = (await once(req, "response")) as [import("node:http").IncomingMessage];
-  return body(res);
-}
-
 const proxies = (): Array<[string, string]> => [
   ["direct", ""],
   ["the embedded HTTP proxy", proxy.url],
   ["a SOCKS5 proxy", `socks5h://127.0.0.1:${socks.port}`],
-  ...(squid === undefined ? [] : ([["squid", squid.url]] as Array<[string, string]>)),
 ];
 
 describe("https.get and http.get", () => {
@@ -95,11 +68,7 @@ describe("https.get and http.get", () => {
     for (const [way, proxyUrl] of proxies()) {
       const agent = new ProxyAgent(proxyUrl === "" ? {} : { proxyUrl });
       try {
-        expect(await viaHttps(`${https.url}/whoami`, agent), way).toBe("https-origin");
-        expect(await viaHttps(`${https.url}/whoami`, agent), way).toBe("https-origin");
-        expect(await viaHttp(`${http.url}/whoami`, agent), way).toBe("http-origin");
-        // Keep-alive: the second https request reused the first socket.
-        expect(Object.values(agent.freeSockets).flat().length, way).toBe(2);
+        await eachWay(way, agent, http, https);
       } finally {
         agent.destroy();
       }
@@ -137,41 +106,11 @@ describe("https.get and http.get", () => {
   });
 
   it("kept-alive sockets are told apart by their TLS settings' content, not its length", async () => {
-    // Two CAs padded (trailing spaces, which PEM ignores) to the same inspect() length: a
-    // socket verified against the first must not serve a request that trusts only the second.
-    let trusted = ca();
-    let other = createCA("x-http other CA").cert;
-    while (inspect(other).length !== inspect(trusted).length) {
-      if (inspect(other).length < inspect(trusted).length) other += " ";
-      else trusted += " ";
-    }
-    expect(other).not.toBe(trusted);
+    const cas = sameLengthCAs();
     for (const [way, proxyUrl] of proxies()) {
       const agent = new ProxyAgent(proxyUrl === "" ? {} : { proxyUrl });
       try {
-        expect(await viaHttps(`${https.url}/whoami`, agent, { ca: trusted }), way).toBe(
-          "https-origin",
-        );
-        const names = Object.keys(agent.freeSockets);
-        // Direct, the TLS error itself; tunnelled, a ConnectError with it as cause.
-        const outcome = await new Promise<string>((resolve) => {
-          const req = httpsGet(`${https.url}/whoami`, { agent, ca: other });
-          req.on("response", (res) => {
-            res.resume();
-            resolve("a response");
-          });
-          req.on("error", (e: NodeJS.ErrnoException) =>
-            resolve(`${e.code} ${(e.cause as NodeJS.ErrnoException | undefined)?.code}`),
-          );
-        });
-        expect(outcome, way).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|ISSUER/);
-        // The same again with the first CA reuses the first socket; a copy of it (another
-        // string, the same content) too.
-        expect(await viaHttps(`${https.url}/whoami`, agent, { ca: `${trusted}` }), way).toBe(
-          "https-origin",
-        );
-        expect(Object.keys(agent.freeSockets), way).toEqual(names);
-        expect(Object.values(agent.freeSockets).flat().length, way).toBe(1);
+        await tlsKeepsApart(way, agent, https, cas);
       } finally {
         agent.destroy();
       }
@@ -187,7 +126,6 @@ describe("https.get and http.get", () => {
   });
 });
 
-const USERS = { alice: "s3cret pass" };
 const authOf = (entry: { headers: ReadonlyArray<readonly [string, string]> } | undefined) =>
   entry?.headers.find(([k]) => k.toLowerCase() === "proxy-authorization")?.[1];
 
@@ -304,36 +242,6 @@ describe("Digest", () => {
       agent.destroy();
     }
   });
-
-  it("squid (digest_file_auth, MD5): forwarded and CONNECT", async (ctx) => {
-    if (squid === undefined) return ctx.skip();
-    for (const [scheme, both] of [
-      ["digest", false],
-      ["any", true],
-    ] as const) {
-      const digestSquid = await startSquid({
-        names: ["example.com"],
-        auth: { scheme: both ? "both" : "digest", users: USERS },
-      });
-      const agent = new ProxyAgent({
-        proxyUrl: digestSquid.url,
-        proxyAuth: ["alice", "s3cret pass"],
-        proxyAuthScheme: scheme,
-      });
-      try {
-        for (let i = 0; i < 2; i++) {
-          expect(await viaHttp(`http://example.com:${http.port}/whoami`, agent)).toBe(
-            "http-origin",
-          );
-          expect(await viaHttps(`${https.url}/whoami`, agent)).toBe("https-origin");
-        }
-      } finally {
-        agent.destroy();
-        await digestSquid.close();
-      }
-      expect(digestSquid.accessLog()).not.toMatch(/"Basic /);
-    }
-  }, 30000);
 });
 
 describe("HTTPS and SOCKS4 proxies", () => {
@@ -391,29 +299,11 @@ describe("HTTPS and SOCKS4 proxies", () => {
 });
 
 describe("clients on node:http", () => {
-  it("axios, got and node-fetch through the embedded proxy, SOCKS and squid", async () => {
+  it("axios, got and node-fetch through the embedded proxy and SOCKS", async () => {
     for (const [, proxyUrl] of proxies().slice(1)) {
       const agent = new ProxyAgent({ proxyUrl, tls: { ca: ca() } });
       try {
-        const a = await axios.get(`${https.url}/whoami`, {
-          httpAgent: agent,
-          httpsAgent: agent,
-          proxy: false,
-        });
-        expect(a.data).toBe("https-origin");
-        const b = await axios.get(`${http.url}/whoami`, { httpAgent: agent, proxy: false });
-        expect(b.data).toBe("http-origin");
-        const c = await got(`${https.url}/whoami`, {
-          agent: { http: agent, https: agent },
-          https: { certificateAuthority: ca() },
-        }).text();
-        expect(c).toBe("https-origin");
-        const d = await nodeFetch(`${https.url}/whoami`, { agent });
-        expect(await d.text()).toBe("https-origin");
-        const e = await got(`${http.url}/whoami`, { agent: { http: agent } }).text();
-        expect(e).toBe("http-origin");
-        const f = await nodeFetch(`${http.url}/whoami`, { agent });
-        expect(await f.text()).toBe("http-origin");
+        await clients(agent, http, https);
       } finally {
         agent.destroy();
       }
