@@ -11,7 +11,6 @@ interface NativeLatin1 {
 }
 interface NativeBufferFrom {
   from(text: string, encoding: "latin1"): Uint8Array;
-  allocUnsafe(size: number): Uint8Array;
 }
 
 const nativeBuffer = (
@@ -58,21 +57,4 @@ export function encodeKnownLatin1(text: string): Uint8Array {
   const out = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
   return out;
-}
-
-/**
- * `size` bytes to fill at once: a slice of Node's shared pool where there is one (no
- * backing store of its own for a small head), else a new Uint8Array.
- */
-export function allocBytes(size: number): Uint8Array {
-  return nativeFrom !== undefined ? nativeFrom.allocUnsafe(size) : new Uint8Array(size);
-}
-
-/**
- * Writes `text` (latin1, already validated) into `out` at `at`; returns the offset after it.
- */
-export function putLatin1(out: Uint8Array, at: number, text: string): number {
-  const n = text.length;
-  for (let i = 0; i < n; i++) out[at + i] = text.charCodeAt(i);
-  return at + n;
 }

@@ -1,53 +1,29 @@
 // Writers turn events into bytes: one for request heads, one for response heads, and one
-// per body framing. A head is written straight into one buffer of its exact size (no
-// intermediate strings); body data is passed through without a copy.
+// per body framing. Heads are assembled as one latin1 string and encoded once; body data
+// is passed through without a copy.
 
 import { LocalProtocolError } from "./errors.js";
 import { type HeaderScan, isName } from "./headers.js";
-import { allocBytes, encodeKnownLatin1, encodeLatin1, putLatin1 } from "./latin1.js";
+import { encodeKnownLatin1, encodeLatin1 } from "./latin1.js";
 
 const CRLF = encodeLatin1("\r\n");
 const LAST_CHUNK = encodeLatin1("0\r\n");
 
-function putField(out: Uint8Array, at: number, name: string, value: string): number {
-  at = putLatin1(out, at, name);
-  out[at++] = 0x3a; // ":"
-  out[at++] = 0x20;
-  at = putLatin1(out, at, value);
-  out[at++] = 0x0d;
-  out[at++] = 0x0a;
-  return at;
-}
-
-// `startLine` (with its CRLF, or "" for trailers), the fields and the blank line, as bytes.
-// Every part was validated as bytes already (method, target, reason, names, values).
-function headBytes(startLine: string, scan: HeaderScan): Uint8Array {
-  const headers = scan.headers;
-  const n = headers.length;
-  let size = startLine.length + 2;
-  for (let i = 0; i < n; i++) {
-    const field = headers[i]!;
-    size += field[0].length + field[1].length + 4;
-  }
-  const out = allocBytes(size);
-  let at = putLatin1(out, 0, startLine);
+function fieldsText(scan: HeaderScan): string {
   // Host goes first, as RFC 9112 §3.2 recommends and h11 does.
-  const hostCount = scan.hostCount;
-  if (hostCount === 0) {
-    for (let i = 0; i < n; i++) at = putField(out, at, headers[i]![0], headers[i]![1]);
-  } else {
-    for (let i = 0; i < n; i++) {
-      const [name, value] = headers[i]!;
-      if (isName(name, "host", "Host")) at = putField(out, at, name, value);
-    }
-    for (let i = 0; i < n; i++) {
-      const [name, value] = headers[i]!;
-      if (!isName(name, "host", "Host")) at = putField(out, at, name, value);
+  let host = "";
+  let rest = "";
+  const headers = scan.headers;
+  const hasHost = scan.hostCount > 0;
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i]!;
+    if (hasHost && isName(name, "host", "Host")) {
+      host += `${name}: ${value}\r\n`;
+    } else {
+      rest += `${name}: ${value}\r\n`;
     }
   }
-  out[at++] = 0x0d;
-  out[at] = 0x0a;
-  return out;
+  return `${host}${rest}\r\n`;
 }
 
 function checkVersion(version: string | undefined): void {
@@ -63,7 +39,8 @@ export function writeRequestHead(
   scan: HeaderScan,
 ): Uint8Array {
   checkVersion(version);
-  return headBytes(`${method} ${target} HTTP/1.1\r\n`, scan);
+  // Every part was validated as bytes already (method, target, names, values).
+  return encodeKnownLatin1(`${method} ${target} HTTP/1.1\r\n${fieldsText(scan)}`);
 }
 
 export function writeResponseHead(
@@ -73,7 +50,8 @@ export function writeResponseHead(
   scan: HeaderScan,
 ): Uint8Array {
   checkVersion(version);
-  return headBytes(`HTTP/1.1 ${status} ${reason}\r\n`, scan);
+  // Every part was validated as bytes already (reason, names, values).
+  return encodeKnownLatin1(`HTTP/1.1 ${status} ${reason}\r\n${fieldsText(scan)}`);
 }
 
 export interface BodyWriter {
@@ -113,7 +91,7 @@ export class ChunkedWriter implements BodyWriter {
 
   endOfMessage(trailers: HeaderScan | null, out: Uint8Array[]): void {
     out.push(LAST_CHUNK);
-    out.push(trailers === null ? CRLF : headBytes("", trailers));
+    out.push(trailers === null ? CRLF : encodeKnownLatin1(fieldsText(trailers)));
   }
 }
 
