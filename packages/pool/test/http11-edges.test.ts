@@ -1,0 +1,98 @@
+// HTTP11Connection's less travelled paths, over scripted in-memory streams (MockStream): an
+// upload whose body fails, the expiry clock of a connection back in use, the stream shown
+// with ordinary responses.
+import { describe, expect, it } from "vitest";
+import {
+  ExtraInfoStream,
+  HTTP11Connection,
+  MockBackend,
+  MockStream,
+  Origin,
+  ReadError,
+  Request,
+  WriteScheduler,
+} from "../src/index.js";
+
+const encoder = new TextEncoder();
+const bytes = (s: string) => encoder.encode(s);
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+const origin = new Origin("http", "example.com", 80);
+const get = () => new Request("GET", "http://example.com/", { headers: { Host: "example.com" } });
+const OK2 = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+// A MockStream that says its last read emptied the socket: a request on it goes at once.
+class DrainedStream extends MockStream {
+  override getExtraInfo(key: string): unknown {
+    return key === "read_may_continue" ? false : super.getExtraInfo(key);
+  }
+}
+const drained = (chunks: string[]) => new DrainedStream(chunks.map(bytes), new MockBackend([]));
+
+// A stream whose reads wait until it is closed, as a socket's do when the server is silent.
+class SilentStream extends MockStream {
+  #wake: (() => void) | null = null;
+  override read(): Promise<Uint8Array> {
+    return new Promise((_resolve, reject) => {
+      this.#wake = () => reject(new ReadError("the stream is closed"));
+    });
+  }
+  override async close(): Promise<void> {
+    await super.close();
+    this.#wake?.();
+  }
+}
+
+describe("an upload whose body fails (not a write)", () => {
+  it("the request fails with the body's error, and the stream is closed", async () => {
+    const stream = new SilentStream([], new MockBackend([]));
+    const conn = new HTTP11Connection(origin, stream);
+    const failure = new TypeError("the body's source failed (test)");
+    async function* body() {
+      yield new Uint8Array(10);
+      throw failure;
+    }
+    const request = new Request("POST", "http://example.com/", {
+      headers: { Host: "example.com", "Content-Length": "100" },
+      content: body(),
+    });
+    expect(await conn.handleRequest(request).catch((e: unknown) => e)).toBe(failure);
+    expect(stream.closed).toBe(true);
+    expect(conn.state).toBe("CLOSED");
+  });
+});
+
+describe("the expiry clock", () => {
+  it("stops while the connection is in use again", async () => {
+    const stream = drained([OK2, OK2]);
+    const conn = new HTTP11Connection(origin, stream, {
+      writeScheduler: new WriteScheduler(),
+      keepaliveExpiry: 100,
+    });
+    await (await conn.handleRequest(get())).read();
+    // Taken again at once (the socket was emptied), well within its 100 ms.
+    const response = await conn.handleRequest(get());
+    expect(conn.state).toBe("ACTIVE");
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    // In use: not expired however long the response takes.
+    expect(conn.hasExpired()).toBe(false);
+    expect(text(await response.read())).toBe("ok");
+    expect(conn.state).toBe("IDLE");
+    // Idle again: the clock starts anew.
+    expect(conn.hasExpired()).toBe(false);
+  });
+});
+
+describe("the stream ordinary responses carry", () => {
+  it("one ExtraInfoStream per connection, over its stream", async () => {
+    const stream = drained([OK2, OK2]);
+    const conn = new HTTP11Connection(origin, stream, { writeScheduler: new WriteScheduler() });
+    const first = await conn.handleRequest(get());
+    await first.read();
+    const second = await conn.handleRequest(get());
+    await second.read();
+    const shown = first.extensions.networkStream;
+    expect(shown).toBeInstanceOf(ExtraInfoStream);
+    expect(second.extensions.networkStream).toBe(shown);
+    expect(shown?.getExtraInfo("read_may_continue")).toBe(false);
+  });
+});
