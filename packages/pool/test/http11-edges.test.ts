@@ -96,3 +96,31 @@ describe("the stream ordinary responses carry", () => {
     expect(shown?.getExtraInfo("read_may_continue")).toBe(false);
   });
 });
+
+describe("WriteScheduler over many turns", () => {
+  const checkPhase = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("calls each callback once, at the turn it asked for, with its lists reused", async () => {
+    const scheduler = new WriteScheduler();
+    const calls: string[] = [];
+    const at = (until: number, name: string) =>
+      scheduler.atTurn(until, () => calls.push(`${name}@${scheduler.turn}`));
+    at(1, "a");
+    at(2, "b");
+    await checkPhase();
+    // At turn 1: one for the next turn, one for the turn after it.
+    at(2, "c");
+    at(3, "d");
+    await checkPhase();
+    at(3, "e");
+    at(4, "f");
+    for (let i = 0; i < 4; i++) await checkPhase();
+    expect(calls).toEqual(["a@1", "b@2", "c@2", "d@3", "e@3", "f@4"]);
+    expect(scheduler.turn).toBe(4);
+    // Nothing is called again, and the turns have stopped.
+    at(5, "g");
+    for (let i = 0; i < 4; i++) await checkPhase();
+    expect(calls).toEqual(["a@1", "b@2", "c@2", "d@3", "e@3", "f@4", "g@5"]);
+    expect(scheduler.turn).toBe(5);
+  });
+});
