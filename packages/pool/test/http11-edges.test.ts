@@ -1,6 +1,7 @@
 // HTTP11Connection's less travelled paths, over scripted in-memory streams (MockStream): an
 // upload whose body fails, the expiry clock of a connection back in use, the stream shown
 // with ordinary responses.
+import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
 import {
   ExtraInfoStream,
@@ -122,5 +123,30 @@ describe("WriteScheduler over many turns", () => {
     for (let i = 0; i < 4; i++) await checkPhase();
     expect(calls).toEqual(["a@1", "b@2", "c@2", "d@3", "e@3", "f@4", "g@5"]);
     expect(scheduler.turn).toBe(5);
+  });
+});
+
+describe("the request's AbortSignal", () => {
+  it("is no longer watched once the connection is closed, or the response is", async () => {
+    for (const end of ["connection", "response"] as const) {
+      const stream = new MockStream(
+        ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", "ok"].map(bytes),
+        new MockBackend([]),
+      );
+      const conn = new HTTP11Connection(origin, stream);
+      const controller = new AbortController();
+      const request = new Request("GET", "http://example.com/", {
+        headers: { Host: "example.com" },
+        signal: controller.signal,
+      });
+      const response = await conn.handleRequest(request);
+      expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
+      if (end === "connection") await conn.close();
+      else expect(text(await response.read())).toBe("ok");
+      expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+      // An abort now changes nothing.
+      controller.abort(new Error("late (test)"));
+      expect(conn.state).toBe(end === "connection" ? "CLOSED" : "IDLE");
+    }
   });
 });
