@@ -1,0 +1,601 @@
+// NodeBackend and NodeStream over real loopback sockets: the errors each operation gives
+// (class, code, message), the pending read, timeouts, aborts, the TLS step, the socket
+// options, getExtraInfo's keys, and backpressure both ways.
+import { once } from "node:events";
+import { type AddressInfo, Socket } from "node:net";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import { expectSocketsClosed, openSocketHandles, startRawServer, testCA } from "@x/testkit";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  ConnectError,
+  ConnectTimeout,
+  NodeBackend,
+  type NodeStream,
+  ReadError,
+  ReadTimeout,
+  WriteError,
+  WriteTimeout,
+} from "../src/index.js";
+
+let baseline: number;
+beforeEach(() => {
+  baseline = openSocketHandles();
+});
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await expectSocketsClosed(baseline);
+});
+
+const text = (b: Uint8Array) => Buffer.from(b).toString();
+const backend = new NodeBackend();
+
+// Waits until `check` holds, polling once per event-loop turn (no timing assumption: it
+// waits for an event, however long the machine takes).
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
+// A server whose sockets the test drives: resolves with the next accepted one.
+async function drivenServer() {
+  const accepted: Socket[] = [];
+  const waiting: Array<(socket: Socket) => void> = [];
+  const server = await startRawServer((socket) => {
+    const take = waiting.shift();
+    if (take === undefined) accepted.push(socket);
+    else take(socket);
+  });
+  const next = (): Promise<Socket> => {
+    const socket = accepted.shift();
+    if (socket !== undefined) return Promise.resolve(socket);
+    return new Promise((resolve) => waiting.push(resolve));
+  };
+  return { server, next };
+}
+
+// A NodeStream to a driven server, and the server's side of it.
+async function connected() {
+  const { server, next } = await drivenServer();
+  const stream = (await backend.connectTcp("127.0.0.1", server.port)) as NodeStream;
+  return { server, stream, peer: await next() };
+}
+
+describe("NodeStream reads", () => {
+  it("a pending read larger chunks are split to its size, the rest kept for the next read", async () => {
+    const { server, stream, peer } = await connected();
+    const pending = stream.read(3);
+    peer.write("hello");
+    expect(text(await pending)).toBe("hel");
+    expect(stream.getExtraInfo("is_readable")).toBe(true);
+    expect(text(await stream.read(100))).toBe("lo");
+    expect(stream.getExtraInfo("is_readable")).toBe(false);
+    await stream.close();
+    await server.close();
+  });
+
+  it("a second read while one is pending: ReadError; the first still gets the bytes", async () => {
+    const { server, stream, peer } = await connected();
+    const first = stream.read(100);
+    const second = stream.read(100);
+    await expect(second).rejects.toThrow(ReadError);
+    await expect(second).rejects.toMatchObject({
+      code: "ERR_READ",
+      message: "a read is already pending",
+    });
+    peer.write("one");
+    expect(text(await first)).toBe("one");
+    await stream.close();
+    await server.close();
+  });
+
+  it("a read pending when the stream is closed, and one after: ReadError", async () => {
+    const { server, stream } = await connected();
+    const pending = stream.read(100);
+    await stream.close();
+    await expect(pending).rejects.toThrow(ReadError);
+    await expect(pending).rejects.toThrow("the connection was closed while reading");
+    await expect(stream.read(100)).rejects.toMatchObject({
+      code: "ERR_READ",
+      message: "the connection was closed",
+    });
+    // Closing again changes nothing.
+    await stream.close();
+    expect(stream.getExtraInfo("is_readable")).toBe(true);
+    await server.close();
+  });
+
+  it("the peer's EOF ends a pending read with no bytes, and every read after", async () => {
+    const { server, stream, peer } = await connected();
+    const pending = stream.read(100);
+    peer.end();
+    expect((await pending).length).toBe(0);
+    expect((await stream.read(100)).length).toBe(0);
+    expect(stream.getExtraInfo("is_readable")).toBe(true);
+    await stream.close();
+    await server.close();
+  });
+
+  it("a reset by the peer fails a pending read, and the next one, with ReadError and its cause", async () => {
+    const { server, stream, peer } = await connected();
+    const pending = stream.read(100);
+    peer.resetAndDestroy();
+    const error = await pending.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ReadError);
+    expect((error as ReadError).message).toMatch(/^reading failed: ECONNRESET: /);
+    expect(((error as ReadError).cause as NodeJS.ErrnoException).code).toBe("ECONNRESET");
+    await expect(stream.read(100)).rejects.toThrow(/^reading failed: ECONNRESET: /);
+    expect(stream.getExtraInfo("is_readable")).toBe(true);
+    // A write after the error names it too.
+    await expect(stream.write(new Uint8Array([1]))).rejects.toMatchObject({
+      code: "ERR_WRITE",
+      message: expect.stringMatching(/^writing failed: ECONNRESET: /),
+    });
+    await stream.close();
+    await server.close();
+  });
+
+  it("a read that waits longer than its timeout: ReadTimeout; the stream still reads after", async () => {
+    const { server, stream, peer } = await connected();
+    const error = await stream.read(100, 20).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ReadTimeout);
+    expect(error).toMatchObject({
+      code: "ERR_READ_TIMEOUT",
+      message: "no data arrived within 20 ms",
+    });
+    // The timed-out read is forgotten: a new one waits and gets the next bytes.
+    const again = stream.read(100);
+    peer.write("late");
+    expect(text(await again)).toBe("late");
+    await stream.close();
+    await server.close();
+  });
+
+  it("a read answered before its timeout is not failed by it later", async () => {
+    const { server, stream, peer } = await connected();
+    const first = stream.read(100, 30);
+    peer.write("in time");
+    expect(text(await first)).toBe("in time");
+    // A second read without a timeout, pending past the first one's: not rejected by it.
+    const second = stream.read(100);
+    let settled = false;
+    second.then(
+      () => {
+        settled = true;
+      },
+      () => {
+        settled = true;
+      },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(settled).toBe(false);
+    peer.write("later");
+    expect(text(await second)).toBe("later");
+    await stream.close();
+    await server.close();
+  });
+
+  it("more than 256 KiB unread pauses the socket; reading it resumes", async () => {
+    const payload = Buffer.alloc(1024 * 1024, 7);
+    const { server, stream, peer } = await connected();
+    peer.write(payload);
+    await until(() => stream.socket.isPaused());
+    let got = 0;
+    while (got < payload.length) got += (await stream.read(64 * 1024)).length;
+    expect(got).toBe(payload.length);
+    expect(stream.socket.isPaused()).toBe(false);
+    await stream.close();
+    await server.close();
+  });
+});
+
+describe("NodeStream writes", () => {
+  it("an empty write resolves; a write to a closed stream: WriteError", async () => {
+    const { server, stream } = await connected();
+    await stream.write(new Uint8Array(0));
+    await stream.close();
+    const error = await stream.write(new Uint8Array([1])).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WriteError);
+    expect(error).toMatchObject({ code: "ERR_WRITE", message: "the connection is closed" });
+    await server.close();
+  });
+
+  it("a write the peer does not take waits for drain, and fails with WriteTimeout", async () => {
+    const { server, stream, peer } = await connected();
+    peer.pause();
+    const big = new Uint8Array(8 * 1024 * 1024);
+    const error = await stream.write(big, 50).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WriteTimeout);
+    expect(error).toMatchObject({
+      code: "ERR_WRITE_TIMEOUT",
+      message: "the peer did not take our bytes within 50 ms",
+    });
+    // The listeners of the failed write are gone.
+    expect(stream.socket.listenerCount("drain")).toBe(0);
+    await stream.close();
+    await server.close();
+  });
+
+  it("a write the peer takes later resolves once drained", async () => {
+    const { server, stream, peer } = await connected();
+    peer.pause();
+    const big = new Uint8Array(8 * 1024 * 1024);
+    let done = false;
+    const writing = stream.write(big).then(() => {
+      done = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(done).toBe(false);
+    let received = 0;
+    peer.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    peer.resume();
+    await writing;
+    expect(stream.socket.listenerCount("drain")).toBe(0);
+    await until(() => received === big.length);
+    await stream.close();
+    await server.close();
+  });
+
+  it("a write waiting for drain when the stream closes: WriteError", async () => {
+    const { server, stream, peer } = await connected();
+    peer.pause();
+    const writing = stream.write(new Uint8Array(8 * 1024 * 1024));
+    await stream.close();
+    const error = await writing.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WriteError);
+    expect((error as WriteError).message).toMatch(
+      /^(the connection closed while writing|writing failed: )/,
+    );
+    await server.close();
+  });
+
+  it("a write waiting for drain when the peer resets: WriteError naming the error", async () => {
+    const { server, stream, peer } = await connected();
+    peer.pause();
+    const writing = stream.write(new Uint8Array(8 * 1024 * 1024));
+    peer.resetAndDestroy();
+    const error = await writing.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WriteError);
+    expect((error as WriteError).message).toMatch(
+      /^(writing failed: E[A-Z]+: |the connection closed while writing)/,
+    );
+    await stream.close();
+    await server.close();
+  });
+});
+
+describe("NodeBackend connects", () => {
+  it("a refused port: ConnectError naming the address and the system's error", async () => {
+    const { server } = await drivenServer();
+    const port = server.port;
+    await server.close();
+    const error = await backend.connectTcp("127.0.0.1", port).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConnectError);
+    expect(error).toMatchObject({
+      code: "ERR_CONNECT",
+      message: expect.stringMatching(
+        new RegExp(`^could not connect to 127\\.0\\.0\\.1:${port}: ECONNREFUSED: `),
+      ),
+    });
+    expect(((error as ConnectError).cause as NodeJS.ErrnoException).code).toBe("ECONNREFUSED");
+  });
+
+  it("a Unix socket that is not there: ConnectError naming the path", async () => {
+    const path = "/nonexistent-x-http/s.sock";
+    await expect(backend.connectUnixSocket(path)).rejects.toMatchObject({
+      code: "ERR_CONNECT",
+      message: expect.stringMatching(/^could not connect to \/nonexistent-x-http\/s\.sock: ENOENT/),
+    });
+  });
+
+  it("an aborted signal: ConnectError with the reason as cause, before or while connecting", async () => {
+    const { server, next } = await drivenServer();
+    const reason = new Error("stop (test)");
+    const aborted = AbortSignal.abort(reason);
+    const error = await backend.connectTcp("127.0.0.1", server.port, { signal: aborted }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConnectError);
+    expect(error).toMatchObject({
+      message: `connecting to 127.0.0.1:${server.port} was aborted`,
+      cause: reason,
+    });
+    const controller = new AbortController();
+    const connecting = backend.connectTcp("127.0.0.1", server.port, {
+      signal: controller.signal,
+    });
+    controller.abort(reason);
+    await expect(connecting).rejects.toMatchObject({
+      message: `connecting to 127.0.0.1:${server.port} was aborted`,
+      cause: reason,
+    });
+    // A signal that never aborts, and a timeout that never fires, leave a stream.
+    const stream = await backend.connectTcp("127.0.0.1", server.port, {
+      signal: new AbortController().signal,
+      timeout: 60_000,
+    });
+    await next();
+    expect(stream.getExtraInfo("is_readable")).toBe(false);
+    await stream.close();
+    await server.close();
+  });
+
+  it("a connect that takes longer than its timeout: ConnectTimeout", async () => {
+    // A socket whose connect() never starts: it stays pending until the timeout destroys it.
+    const { server } = await drivenServer();
+    vi.spyOn(Socket.prototype, "connect").mockImplementation(function (this: Socket) {
+      return this;
+    });
+    const error = await backend.connectTcp("127.0.0.1", server.port, { timeout: 10 }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    vi.restoreAllMocks();
+    expect(error).toBeInstanceOf(ConnectTimeout);
+    expect(error).toMatchObject({
+      code: "ERR_CONNECT_TIMEOUT",
+      message: `connecting to 127.0.0.1:${server.port} took longer than 10 ms`,
+    });
+    await server.close();
+  });
+
+  it("socket options: no delay by default, keep-alive when asked", async () => {
+    const { server, next } = await drivenServer();
+    const noDelay = vi.spyOn(Socket.prototype, "setNoDelay");
+    const keepAlive = vi.spyOn(Socket.prototype, "setKeepAlive");
+    const a = await backend.connectTcp("127.0.0.1", server.port);
+    expect(noDelay).toHaveBeenLastCalledWith(true);
+    expect(keepAlive).not.toHaveBeenCalled();
+    const b = await backend.connectTcp("127.0.0.1", server.port, {
+      socketOptions: { noDelay: false, keepAlive: true, keepAliveInitialDelay: 1234 },
+    });
+    expect(noDelay).toHaveBeenLastCalledWith(false);
+    expect(keepAlive).toHaveBeenLastCalledWith(true, 1234);
+    const c = await backend.connectTcp("127.0.0.1", server.port, {
+      socketOptions: { keepAlive: true },
+    });
+    expect(keepAlive).toHaveBeenLastCalledWith(true, 0);
+    expect(keepAlive).toHaveBeenCalledTimes(2);
+    await next();
+    await next();
+    await next();
+    for (const s of [a, b, c]) await s.close();
+    await server.close();
+  });
+
+  it("connects from localAddress; server_addr and client_addr say where", async () => {
+    const { server, next } = await drivenServer();
+    const stream = await backend.connectTcp("127.0.0.1", server.port, {
+      localAddress: "127.0.0.2",
+    });
+    const peer = await next();
+    expect(peer.remoteAddress).toBe("127.0.0.2");
+    expect(stream.getExtraInfo("server_addr")).toEqual({ address: "127.0.0.1", port: server.port });
+    expect(stream.getExtraInfo("client_addr")).toEqual({
+      address: "127.0.0.2",
+      port: peer.remotePort,
+    });
+    expect(stream.getExtraInfo("socket")).toBe((stream as NodeStream).socket);
+    expect(stream.getExtraInfo("tls_socket")).toBeUndefined();
+    expect(stream.getExtraInfo("ssl_object")).toBeUndefined();
+    expect(stream.getExtraInfo("alpn_protocol")).toBeNull();
+    expect(stream.getExtraInfo("no such key")).toBeUndefined();
+    // A small read emptied the socket: nothing more can come in this poll phase.
+    const reading = stream.read(100);
+    peer.write("x");
+    await reading;
+    expect(stream.getExtraInfo("read_may_continue")).toBe(false);
+    await stream.close();
+    await server.close();
+  });
+
+  it("sleep waits", async () => {
+    const started = Date.now();
+    await backend.sleep(5);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe("NodeBackend.resolve", () => {
+  it("an address of the family asked for (or any) is its own answer", async () => {
+    expect(await backend.resolve("127.0.0.1")).toBe("127.0.0.1");
+    expect(await backend.resolve("127.0.0.1", { family: 4 })).toBe("127.0.0.1");
+    expect(await backend.resolve("::1", { family: 6 })).toBe("::1");
+    expect(await backend.resolve("::1")).toBe("::1");
+  });
+
+  it("a name that does not resolve: ConnectError naming it (and the family asked for)", async () => {
+    // .invalid is reserved (RFC 2606): no resolver answers it.
+    for (const [options, name] of [
+      [{}, "nonexistent.invalid"],
+      [{ family: 6 as const }, "nonexistent.invalid to an IPv6 address"],
+    ] as const) {
+      const error = await backend.resolve("nonexistent.invalid", options).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ConnectError);
+      expect(error).toMatchObject({
+        code: "ERR_CONNECT",
+        message: expect.stringMatching(new RegExp(`^could not resolve ${name}: E[A-Z_]+: `)),
+      });
+      expect((error as ConnectError).cause).toBeInstanceOf(Error);
+    }
+  });
+
+  it("a name from /etc/hosts", async () => {
+    expect(await backend.resolve("localhost", { family: 4 })).toBe("127.0.0.1");
+  });
+});
+
+// A TLS server on loopback with a certificate for `localhost` and 127.0.0.1 that records
+// the name each client asked for (SNI) and the ALPN protocol chosen.
+async function tlsServer(alpn: string[] | undefined) {
+  const pair = testCA().issue(["localhost", "127.0.0.1"]);
+  const sockets = new Set<Socket>();
+  const seen: Array<{ servername: string | false | null; alpn: string | false | null }> = [];
+  const server = createTlsServer(
+    { key: pair.key, cert: pair.cert, ...(alpn === undefined ? {} : { ALPNProtocols: alpn }) },
+    (socket: TLSSocket) => {
+      seen.push({ servername: socket.servername, alpn: socket.alpnProtocol });
+      socket.on("data", (chunk) => socket.write(chunk));
+    },
+  );
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  server.on("tlsClientError", () => {});
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  const close = async (): Promise<void> => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return { port, seen, close };
+}
+
+describe("NodeStream.startTls", () => {
+  it("offers http/1.1 by ALPN by default, names the host by SNI, and reads and writes", async () => {
+    const server = await tlsServer(["h2", "http/1.1"]);
+    const plain = await backend.connectTcp("127.0.0.1", server.port);
+    const secure = await plain.startTls({ ca: testCA().cert }, "localhost");
+    await until(() => server.seen.length > 0);
+    expect(server.seen).toEqual([{ servername: "localhost", alpn: "http/1.1" }]);
+    expect(secure.getExtraInfo("alpn_protocol")).toBe("http/1.1");
+    const socket = secure.getExtraInfo("tls_socket") as TLSSocket;
+    expect(socket.encrypted).toBe(true);
+    expect(secure.getExtraInfo("ssl_object")).toBe(socket);
+    // 'data' events (TLS): a read may always continue.
+    expect(secure.getExtraInfo("read_may_continue")).toBe(true);
+    await secure.write(new TextEncoder().encode("echo"));
+    expect(text(await secure.read(100))).toBe("echo");
+    await secure.close();
+    await server.close();
+  });
+
+  it("no ALPN agreed: alpn_protocol is null; an IP address is not sent as SNI", async () => {
+    const server = await tlsServer(undefined);
+    const plain = await backend.connectTcp("127.0.0.1", server.port);
+    const secure = await plain.startTls({ ca: testCA().cert, ALPNProtocols: [] }, "127.0.0.1");
+    await until(() => server.seen.length > 0);
+    expect(server.seen).toEqual([{ servername: false, alpn: false }]);
+    expect(secure.getExtraInfo("alpn_protocol")).toBeNull();
+    await secure.close();
+    await server.close();
+  });
+
+  it("bytes that arrived before TLS began go to TLS (here: junk, which fails the handshake)", async () => {
+    const { server, stream: plain, peer } = await connected();
+    peer.write("not a TLS record at all\r\n");
+    await until(() => plain.getExtraInfo("is_readable") === true);
+    const error = await plain.startTls({ ca: testCA().cert }, "localhost", 60_000).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConnectError);
+    expect((error as ConnectError).message).toMatch(/^TLS handshake failed: /);
+    expect((error as ConnectError).cause).toBeInstanceOf(Error);
+    await server.close();
+  });
+
+  it("a certificate TLS refuses: ConnectError naming the error, both sockets closed", async () => {
+    const server = await tlsServer(undefined);
+    const plain = (await backend.connectTcp("127.0.0.1", server.port)) as NodeStream;
+    const error = await plain.startTls({}, "localhost").then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConnectError);
+    expect(error).toMatchObject({
+      code: "ERR_CONNECT",
+      message: expect.stringMatching(/^TLS handshake failed: [A-Z_]+: /),
+    });
+    expect(plain.socket.destroyed).toBe(true);
+    await server.close();
+  });
+
+  it("a peer that never answers: ConnectTimeout after the timeout", async () => {
+    const { server, stream: plain, peer } = await connected();
+    peer.resume();
+    const error = await plain.startTls({ ca: testCA().cert }, "localhost", 20).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConnectTimeout);
+    expect(error).toMatchObject({
+      code: "ERR_CONNECT_TIMEOUT",
+      message: "the TLS handshake did not finish within 20 ms",
+    });
+    expect(plain.socket.destroyed).toBe(true);
+    await server.close();
+  });
+
+  it("a peer that closes during the handshake: ConnectError", async () => {
+    const { server, stream: plain, peer } = await connected();
+    peer.once("data", () => peer.end());
+    const error = await plain.startTls({ ca: testCA().cert }, "localhost").then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConnectError);
+    expect((error as ConnectError).message).toMatch(
+      /^(the connection closed during the TLS handshake|TLS handshake failed: )/,
+    );
+    await server.close();
+  });
+
+  it("an abort, before or during the handshake: ConnectError with the reason as cause", async () => {
+    const { server, next } = await drivenServer();
+    const reason = new Error("stop (test)");
+    const a = (await backend.connectTcp("127.0.0.1", server.port)) as NodeStream;
+    (await next()).resume();
+    await expect(
+      a.startTls({ ca: testCA().cert }, "localhost", undefined, AbortSignal.abort(reason)),
+    ).rejects.toMatchObject({
+      code: "ERR_CONNECT",
+      message: "the TLS handshake was aborted",
+      cause: reason,
+    });
+    expect(a.socket.destroyed).toBe(true);
+    const b = await backend.connectTcp("127.0.0.1", server.port);
+    const peer = await next();
+    const controller = new AbortController();
+    const handshaking = b.startTls(
+      { ca: testCA().cert },
+      "localhost",
+      undefined,
+      controller.signal,
+    );
+    // Abort once the ClientHello has arrived: the handshake is under way.
+    await once(peer, "data");
+    controller.abort(reason);
+    await expect(handshaking).rejects.toMatchObject({
+      message: "the TLS handshake was aborted",
+      cause: reason,
+    });
+    await server.close();
+  });
+});
