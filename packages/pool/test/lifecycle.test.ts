@@ -122,17 +122,28 @@ describe("stale and misbehaving connections", () => {
   });
 
   it("an unsolicited response on an idle connection is never taken as the next answer", async () => {
+    // The unsolicited bytes must be on their way before the next request is sent (after it,
+    // any client would take them as its answer): the test waits for the server's write.
+    let evilSent!: () => void;
+    const evilWritten = new Promise<void>((resolve) => {
+      evilSent = resolve;
+    });
     const raw = await startRawServer((socket, index) => {
       onRequestHead(socket, () => {
         socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n${index}`);
         if (index === 0)
-          setTimeout(() => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nEVIL!"), 20);
+          setTimeout(
+            () =>
+              socket.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nEVIL!", () => evilSent()),
+            20,
+          );
       });
     });
     try {
       await using pool = new ConnectionPool();
       expect(text((await pool.request("GET", `${raw.url}/`)).content)).toBe("0");
-      await sleep(60);
+      await evilWritten;
+      await sleep(40);
       expect(text((await pool.request("GET", `${raw.url}/`)).content)).toBe("1");
     } finally {
       await raw.close();
