@@ -10,7 +10,7 @@
 //
 // Stryker's incremental mode keeps the last results in tooling/mutation/out/<id>/, so a rerun
 // tests only the mutants whose code or covering tests changed. `--force` tests every one again.
-// An ad hoc --mutate replaces that slice's stored results with the narrower run's.
+// An ad hoc --mutate merges the narrower run's results into that slice's stored ones.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
