@@ -91,6 +91,12 @@ const CONTENT_METHODS = new Set(["POST", "PUT", "PATCH"]);
  */
 /** How many times a request the server did not process is sent again (GOAWAY, refused streams). */
 const MAX_UNPROCESSED_RETRIES = 3;
+// A request refused this many times in a row (ConnectionNotAvailable) fails with it: a
+// connection that keeps saying it has room and keeps refusing would otherwise have the pool
+// send the request again forever, each try a microtask, starving even timers. Refusals in
+// the normal course (a connection opened with fewer places than requests waited for it)
+// come a few times at most.
+const MAX_REFUSALS = 100;
 
 class PoolRequest {
   readonly request: Request;
@@ -111,6 +117,8 @@ class PoolRequest {
    * for it.
    */
   retryAfter = -1;
+  /** ConnectionNotAvailable refusals in a row (see MAX_REFUSALS). */
+  refusals = 0;
   /** Settled, or given up on: the queue skips it. */
   cancelled = false;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -387,16 +395,28 @@ export class ConnectionPool {
   #failed(pr: PoolRequest, error: unknown): void {
     const request = pr.request;
     const hint = retryHint(error);
+    const refused = error instanceof ConnectionNotAvailable;
+    pr.refusals = refused ? pr.refusals + 1 : 0;
+    if (refused && pr.refusals >= MAX_REFUSALS) {
+      this.#fail(
+        pr,
+        new ConnectionNotAvailable(
+          `no connection would take the request: refused ${pr.refusals} times in a row (last: ${error.message})`,
+          { cause: error },
+        ),
+      );
+      return;
+    }
     const retry =
       !request.signal?.aborted &&
-      (error instanceof ConnectionNotAvailable ||
+      (refused ||
         (hint === "unprocessed" && pr.retried < MAX_UNPROCESSED_RETRIES) ||
         (hint === "reused-connection" && pr.retried === 0 && canRetry(request)));
     if (!retry) {
       this.#fail(pr, error);
       return;
     }
-    if (!(error instanceof ConnectionNotAvailable)) {
+    if (!refused) {
       pr.retried += 1;
       // Only a new connection will do: for a request the server did not process (say,
       // above a GOAWAY's last stream id), any made after the one it failed on, so that the

@@ -444,7 +444,7 @@ describe("sending again", () => {
       (origin, i) => new Shared(origin, places, hints[i] ?? "ok"),
     );
 
-  it("ConnectionNotAvailable: sent again, as often as it takes", async () => {
+  it("ConnectionNotAvailable: sent again, up to 100 times in a row", async () => {
     class Unavailable extends Plain {
       override handleRequest(): Promise<Response> {
         this.closed = true;
@@ -456,6 +456,62 @@ describe("sending again", () => {
     );
     expect((await pool.request("GET", "http://a.test/")).status).toBe(200);
     expect(pool.made).toHaveLength(6);
+    await pool.close();
+  });
+
+  it("a connection that keeps refusing while it says it has room: the 100th refusal is the caller's", async () => {
+    // Before, the pool sent the request again forever, one microtask each, which starves
+    // even timers. This one gives in after 1000 refusals, so that without the limit the
+    // test fails (a response) instead of hanging.
+    class AlwaysRefuses extends Shared {
+      override handleRequest(request: Request): Promise<Response> {
+        this.requests.push(request);
+        if (this.requests.length > 1000) {
+          return Promise.resolve(new Response(200, { content: new TextEncoder().encode("ok") }));
+        }
+        return Promise.reject(new ConnectionNotAvailable("no stream for you"));
+      }
+    }
+    const pool = new PlainPool({}, (origin) => new AlwaysRefuses(origin, 1, "ok"));
+    const error = await pool.request("GET", "http://a.test/").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionNotAvailable);
+    expect(error).toMatchObject({
+      code: "ERR_CONNECTION_NOT_AVAILABLE",
+      message:
+        "no connection would take the request: refused 100 times in a row (last: no stream for you)",
+      cause: expect.objectContaining({ message: "no stream for you" }),
+    });
+    // The same connection each time (it stays where requests look first): no churn.
+    expect(pool.made).toHaveLength(1);
+    expect(pool.made[0]!.requests).toHaveLength(100);
+    // The pool is left as it was: the connection free, nothing queued.
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 0 active, 0 queued | Connections: 0 active, 1 idle]>",
+    );
+    await pool.close();
+  });
+
+  it("a refusal after another kind of retry starts the count again", async () => {
+    // 99 refusals, an "unprocessed" failure (sent again on a new connection), then 99 more:
+    // never 100 in a row, so the request goes through.
+    let refusalsLeft = 198;
+    class Flaky extends Shared {
+      override handleRequest(request: Request): Promise<Response> {
+        this.requests.push(request);
+        if (refusalsLeft === 99 && this.requests.length === 100) {
+          this.closed = true;
+          return Promise.reject(new ReadError("going away", { retry: "unprocessed" }));
+        }
+        if (refusalsLeft > 0) {
+          refusalsLeft--;
+          return Promise.reject(new ConnectionNotAvailable("not now"));
+        }
+        return Promise.resolve(new Response(200, { content: new TextEncoder().encode("at last") }));
+      }
+    }
+    const pool = new PlainPool({}, (origin) => new Flaky(origin, 1, "ok"));
+    expect(text((await pool.request("GET", "http://a.test/")).content)).toBe("at last");
+    expect(pool.made.map((c) => c.requests.length)).toEqual([100, 100]);
     await pool.close();
   });
 
