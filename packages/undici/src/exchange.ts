@@ -265,11 +265,9 @@ export class Exchange {
       return;
     }
     if (this.#done) return;
-    this.#body = response.stream as Readable | null;
-    if (this.#body === null) {
-      this.#end();
-      return;
-    }
+    // A response read already (a pool whose stream() is its request(), say) has no stream:
+    // its body is its content, in one chunk.
+    this.#body = (response.stream as Readable | null) ?? once(response.content);
     if (!this.#paused) this.#pump();
   }
 
@@ -361,6 +359,17 @@ export class Exchange {
 }
 
 const ignore = (): void => {};
+
+// A body already in memory, as a Readable of one chunk (#pump reads it with readChunk).
+function once(content: Uint8Array): Readable {
+  let left: Uint8Array | null = content;
+  const readChunk = (): Uint8Array | null => {
+    const chunk = left;
+    left = null;
+    return chunk;
+  };
+  return { readChunk } as Readable;
+}
 
 function nextOf(iterator: AsyncIterator<Uint8Array>): Promise<Uint8Array | null> {
   return iterator.next().then((r) => (r.done ? null : r.value));
