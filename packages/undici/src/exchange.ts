@@ -272,11 +272,14 @@ export class Exchange {
   }
 
   // Reads and delivers chunks while the handler wants them; waits for a chunk that has not
-  // arrived, and stops when paused (resume() starts it again).
-  #pump(): void {
+  // arrived, and stops when paused (resume() starts it again). `first` is a chunk that
+  // arrived after a wait: delivered here too, so that a handler's resume() during it does
+  // not start a second pump (and a second read) beside this one.
+  #pump(first?: Uint8Array): void {
     const body = this.#body!;
     this.#pumping = true;
     try {
+      if (first !== undefined) this.#deliver(first);
       while (!this.#paused && !this.#done) {
         let next: Chunk;
         try {
@@ -299,10 +302,7 @@ export class Exchange {
             this.#reading = false;
             if (this.#done) return;
             if (chunk === null) this.#end();
-            else {
-              this.#deliver(chunk);
-              if (!this.#paused) this.#pump();
-            }
+            else this.#pump(chunk);
           },
           (error: unknown) => {
             this.#reading = false;

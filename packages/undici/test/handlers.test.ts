@@ -48,6 +48,14 @@ beforeAll(async () => {
         res.write("one");
         await waiting.get(path.slice("/gated/".length));
         res.end("two");
+      } else if (path.startsWith("/gated3/")) {
+        // "one", "two" once the gate opens, "three" once the second one does.
+        const name = path.slice("/gated3/".length);
+        res.write("one");
+        await waiting.get(name);
+        res.write("two");
+        await waiting.get(`${name}2`);
+        res.end("three");
       } else if (path.startsWith("/held/")) {
         // The head waits for the gate.
         await waiting.get(path.slice("/held/".length));
@@ -386,6 +394,47 @@ describe("the controller", () => {
     }
   });
 
+  it("a response that comes after an abort is closed, and the handler hears nothing more", async () => {
+    const inner = new ConnectionPool();
+    let hold!: () => void;
+    const held = new Promise<void>((r) => {
+      hold = r;
+    });
+    let answered = false;
+    let handedOver: Promise<unknown> = Promise.resolve();
+    // A pool that does not heed the signal, and answers only when the test says so.
+    const pool: DispatchablePool = {
+      stream(method, url, options) {
+        const { signal: _ignored, ...rest } = options ?? {};
+        handedOver = inner.stream(method, url, rest).then(async (response) => {
+          answered = true;
+          await held;
+          return response;
+        });
+        return handedOver as Promise<Response>;
+      },
+      close: () => inner.close(),
+    };
+    const dispatcher = new PoolDispatcher(pool);
+    try {
+      const { handler, rec, done } = modern();
+      dispatcher.dispatch(get("/headers"), handler);
+      await until(() => answered);
+      const reason = new Error("gone");
+      rec.controller?.abort(reason);
+      await done;
+      hold();
+      await handedOver;
+      await turn();
+      expect(rec.events).toEqual(["start", "error"]);
+      expect(rec.errors).toEqual([reason]);
+      // The unread response was closed, and its request with it.
+      await until(() => String(inner).includes("Requests: 0 active"));
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
   it("abort() after the end changes nothing", async () => {
     const dispatcher = new PoolDispatcher(new ConnectionPool());
     try {
@@ -482,6 +531,35 @@ describe("the controller", () => {
       await done;
       expect(rec.events).toEqual(["start", "response", "data", "data", "end"]);
       expect(Buffer.concat(rec.data).toString()).toBe("onetwo");
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
+  it("a handler that resumes, pauses and resumes again in onResponseData gets each chunk once", async () => {
+    const dispatcher = new PoolDispatcher(new ConnectionPool());
+    try {
+      gate("c");
+      gate("c2");
+      const { handler, rec, done } = modern({
+        onResponseData(c) {
+          // As a stream whose buffer filled and emptied at once would.
+          c.resume();
+          c.pause();
+          c.resume();
+        },
+      });
+      dispatcher.dispatch(get("/gated3/c"), handler);
+      await until(() => rec.data.length === 1);
+      // "two" arrives after a wait (the read was pending); the read after it waits too, and
+      // must be the only one.
+      release("c");
+      await until(() => rec.data.length === 2 || rec.errors.length > 0);
+      release("c2");
+      await done;
+      expect(rec.errors).toEqual([]);
+      expect(rec.data.map(String)).toEqual(["one", "two", "three"]);
+      expect(rec.events.at(-1)).toBe("end");
     } finally {
       await dispatcher.close();
     }
