@@ -265,20 +265,21 @@ export class Exchange {
       return;
     }
     if (this.#done) return;
-    this.#body = response.stream as Readable | null;
-    if (this.#body === null) {
-      this.#end();
-      return;
-    }
+    // A response read already (a pool whose stream() is its request(), say) has no stream:
+    // its body is its content, in one chunk.
+    this.#body = (response.stream as Readable | null) ?? once(response.content);
     if (!this.#paused) this.#pump();
   }
 
   // Reads and delivers chunks while the handler wants them; waits for a chunk that has not
-  // arrived, and stops when paused (resume() starts it again).
-  #pump(): void {
+  // arrived, and stops when paused (resume() starts it again). `first` is a chunk that
+  // arrived after a wait: delivered here too, so that a handler's resume() during it does
+  // not start a second pump (and a second read) beside this one.
+  #pump(first?: Uint8Array): void {
     const body = this.#body!;
     this.#pumping = true;
     try {
+      if (first !== undefined) this.#deliver(first);
       while (!this.#paused && !this.#done) {
         let next: Chunk;
         try {
@@ -301,10 +302,7 @@ export class Exchange {
             this.#reading = false;
             if (this.#done) return;
             if (chunk === null) this.#end();
-            else {
-              this.#deliver(chunk);
-              if (!this.#paused) this.#pump();
-            }
+            else this.#pump(chunk);
           },
           (error: unknown) => {
             this.#reading = false;
@@ -361,6 +359,17 @@ export class Exchange {
 }
 
 const ignore = (): void => {};
+
+// A body already in memory, as a Readable of one chunk (#pump reads it with readChunk).
+function once(content: Uint8Array): Readable {
+  let left: Uint8Array | null = content;
+  const readChunk = (): Uint8Array | null => {
+    const chunk = left;
+    left = null;
+    return chunk;
+  };
+  return { readChunk } as Readable;
+}
 
 function nextOf(iterator: AsyncIterator<Uint8Array>): Promise<Uint8Array | null> {
   return iterator.next().then((r) => (r.done ? null : r.value));
