@@ -570,6 +570,25 @@ describe("the proxy's connection", () => {
     );
   });
 
+  it("a 407 head whose first 64 KiB exactly come without its end is still read as a head", async () => {
+    const start = `HTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nX-Pad: `;
+    const first = start.padEnd(64 * 1024, "p");
+    await withProxy(
+      (request, socket) => {
+        if (request.auth.length > 0) return void socket.write(OK);
+        socket.write(first);
+        setTimeout(() => socket.write("\r\nContent-Length: 0\r\n\r\n"), 100);
+      },
+      async (proxy, agent) => {
+        expect((await send(agent)).status).toBe(200);
+        expect(proxy.log.map((r) => [r.connection, r.auth.length])).toEqual([
+          [0, 0],
+          [0, 1],
+        ]);
+      },
+    );
+  });
+
   it("a response head over 64 KiB is handed on as it comes (node:http refuses it)", async () => {
     await withProxy(
       (_request, socket) => socket.write(`HTTP/1.1 200 OK\r\nX-Big: ${"z".repeat(70 * 1024)}`),
