@@ -589,6 +589,17 @@ describe("the proxy's connection", () => {
     );
   });
 
+  it("empty lines before a response: handed on with it at once (node:http skips them)", async () => {
+    await withProxy(
+      (_request, socket) => socket.write(`\r\n\r\n${OK}`),
+      async (proxy, agent) => {
+        const result = await send(agent);
+        expect([result.status, result.body]).toEqual([200, "ok"]);
+        expect(proxy.log).toHaveLength(1);
+      },
+    );
+  });
+
   it("a response head over 64 KiB is handed on as it comes (node:http refuses it)", async () => {
     await withProxy(
       (_request, socket) => socket.write(`HTTP/1.1 200 OK\r\nX-Big: ${"z".repeat(70 * 1024)}`),
