@@ -580,11 +580,13 @@ function feed(hash: Hash, value: unknown): void {
     if (id === undefined) functionIds.set(value, (id = ++lastFunctionId));
     hash.update(`f${id};`);
   } else if (typeof value === "object" && value !== null) {
-    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    hash.update(`o${entries.length}:`);
-    for (const [k, v] of entries) {
-      feed(hash, k);
-      feed(hash, v);
+    // The keys in code-unit order (sort's own, as `<` compares strings), whatever order
+    // they were added in.
+    const keys = Object.keys(value).sort();
+    hash.update(`o${keys.length}:`);
+    for (const key of keys) {
+      feed(hash, key);
+      feed(hash, (value as Record<string, unknown>)[key]);
     }
   } else {
     hash.update(`v${String(value)};`);

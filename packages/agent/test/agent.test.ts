@@ -227,6 +227,36 @@ describe("Digest", () => {
     }
   });
 
+  it("each proxy has its own authenticator: the credentials of its own URL", async () => {
+    const proxies: EmbeddedProxy[] = [];
+    try {
+      const routes: Record<string, string> = {};
+      for (const [user, password, host] of [
+        ["alice", "pw-a", "a.example"],
+        ["bob", "pw-b", "b.example"],
+      ] as const) {
+        const one = await startProxy({
+          hosts: { [`${host}:80`]: http.port },
+          challenger: digestChallenger({ users: { [user]: password }, offer: ["MD5"] }),
+        });
+        proxies.push(one);
+        routes[`all://${host}`] = `http://${user}:${password}@127.0.0.1:${one.port}`;
+      }
+      const routed = new ProxyAgent({ routes, proxyAuthScheme: "digest" });
+      try {
+        for (const host of ["a.example", "b.example", "a.example"]) {
+          const sent = await send(routed, `http://${host}/whoami`, "GET");
+          expect([sent.status, sent.body], host).toEqual([200, "http-origin"]);
+        }
+        expect(proxies.map((p) => p.log.length)).toEqual([3, 2]);
+      } finally {
+        routed.destroy();
+      }
+    } finally {
+      for (const p of proxies) await p.close();
+    }
+  });
+
   it('"any" answers a Basic-only challenge with Basic, forwarded and tunnelled', async () => {
     await using w = await challenging({ offer: ["Basic"] });
     const agent = new ProxyAgent({

@@ -205,6 +205,95 @@ describe("a 407 read away and answered", () => {
     );
   });
 
+  it("a request of 64 KiB exactly, as written, is sent again; one a byte longer is not", async () => {
+    // The head node:http writes for a POST with a five-digit length, seen by a proxy.
+    const headLength = await withProxy(
+      (_request, socket) => socket.write(OK),
+      async (proxy, agent) => {
+        await send(agent, { method: "POST" }, "x".repeat(10_000));
+        return proxy.log[0]!.head.length + 4;
+      },
+    );
+    for (const [extra, sent] of [
+      [0, [200, 2]],
+      [1, [407, 1]],
+    ] as const) {
+      await withProxy(
+        challengeWith(`HTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nContent-Length: 6\r\n\r\ndenied`),
+        async (proxy, agent) => {
+          const content = "x".repeat(64 * 1024 - headLength + extra);
+          const result = await send(agent, { method: "POST" }, content);
+          expect([result.status, proxy.log.length], `${extra}`).toEqual(sent);
+          expect(proxy.log[0]!.head.length + 4 + content.length).toBe(64 * 1024 + extra);
+        },
+      );
+    }
+  });
+
+  it("delimited by the close: read to its end before the request goes again", async () => {
+    // The rest of the body comes later, and the close later still; and a body of 64 KiB
+    // exactly, then the close.
+    for (const [first, later] of [
+      ["denied", ["more", ""]],
+      ["d".repeat(64 * 1024), [""]],
+    ] as const) {
+      // Whether this proxy had closed the first connection when the second one's came.
+      let closed = false;
+      let closedFirst: boolean | undefined;
+      await withProxy(
+        (request, socket) => {
+          if (request.connection > 0) {
+            closedFirst ??= closed;
+            return void socket.write(OK);
+          }
+          socket.write(`HTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nConnection: close\r\n\r\n${first}`);
+          for (const [i, part] of later.entries()) {
+            setTimeout(
+              () => {
+                if (part !== "") return void socket.write(part);
+                closed = true;
+                socket.end();
+              },
+              100 * (i + 1),
+            );
+          }
+        },
+        async (proxy, agent) => {
+          const result = await send(agent);
+          expect([result.status, result.body], first.slice(0, 6)).toEqual([200, "ok"]);
+          expect(proxy.log.map((r) => r.connection)).toEqual([0, 1]);
+          expect(closedFirst, first.slice(0, 6)).toBe(true);
+        },
+      );
+    }
+  });
+
+  it("its head in pieces; field names trimmed; a line without a colon names no field", async () => {
+    for (const refusal of [
+      [`HTTP/1.1 407 Auth\r\n${CHALLENGE}\r\n`, "Content-Length: 6\r\n\r\ndenied"],
+      [`HTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nContent-Length : 6\r\n\r\ndenied`],
+      [
+        `HTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nTransfer-Encodings\r\nContent-Length: 6\r\n\r\ndenied`,
+      ],
+    ]) {
+      await withProxy(
+        (request, socket) => {
+          if (request.auth.length > 0) return void socket.write(OK);
+          socket.write(refusal[0]!);
+          if (refusal[1] !== undefined) setTimeout(() => socket.write(refusal[1]!), 100);
+        },
+        async (proxy, agent) => {
+          const result = await send(agent);
+          expect([result.status, result.body], refusal.join("")).toEqual([200, "ok"]);
+          expect(proxy.log.map((r) => [r.connection, r.auth.length])).toEqual([
+            [0, 0],
+            [0, 1],
+          ]);
+        },
+      );
+    }
+  });
+
   it("HTTP/1.0 with keep-alive and a length: on the same connection", async () => {
     await withProxy(
       challengeWith(
@@ -319,6 +408,34 @@ describe("a 407 handed to node:http", () => {
       `HTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nContent-Length: ${large.length}\r\n\r\n${large}`,
     );
     expect([b.status, b.body.length, nb]).toEqual([407, large.length, 1]);
+  });
+
+  it("chunked with a Content-Length beside it: the chunked body's length is not known", async () => {
+    const body = "6\r\ndenied\r\n0\r\n\r\n";
+    const refusal = `HTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nTransfer-Encoding: chunked\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    await withProxy(challengeWith(refusal), async (proxy, agent) => {
+      const error = (await send(agent).then(
+        () => null,
+        (e: unknown) => e,
+      )) as NodeJS.ErrnoException;
+      expect(error.code).toBe("HPE_INVALID_CONTENT_LENGTH");
+      expect(proxy.log).toHaveLength(1);
+    });
+  });
+
+  it("after a status below 100, a final one for node:http: its body, though it reads as a 407", async () => {
+    const inner = `HTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nContent-Length: 0\r\n\r\n`;
+    await withProxy(
+      (request, socket) => {
+        if (request.auth.length > 0) return void socket.write(OK);
+        socket.write(`HTTP/1.1 099 Odd\r\nContent-Length: ${inner.length}\r\n\r\n${inner}`);
+      },
+      async (proxy, agent) => {
+        const result = await send(agent);
+        expect([result.status, result.body, result.informational]).toEqual([99, inner, []]);
+        expect(proxy.log).toHaveLength(1);
+      },
+    );
   });
 
   it("with two Content-Length fields (node:http refuses it)", async () => {
@@ -437,6 +554,50 @@ describe("the proxy's connection", () => {
         },
       );
     }
+  });
+
+  it("bytes that never make a head, then the close: handed on (node:http refuses them)", async () => {
+    await withProxy(
+      (_request, socket) => socket.end("no head here"),
+      async (_proxy, agent) => {
+        const error = (await send(agent).then(
+          () => null,
+          (e: unknown) => e,
+        )) as NodeJS.ErrnoException;
+        expect(error.code).toBe("HPE_INVALID_CONSTANT");
+        expect(error.message).toBe("Parse Error: Expected HTTP/, RTSP/ or ICE/");
+      },
+    );
+  });
+
+  it("a 407 head whose first 64 KiB exactly come without its end is still read as a head", async () => {
+    const start = `HTTP/1.1 407 Auth\r\n${CHALLENGE}\r\nX-Pad: `;
+    const first = start.padEnd(64 * 1024, "p");
+    await withProxy(
+      (request, socket) => {
+        if (request.auth.length > 0) return void socket.write(OK);
+        socket.write(first);
+        setTimeout(() => socket.write("\r\nContent-Length: 0\r\n\r\n"), 100);
+      },
+      async (proxy, agent) => {
+        expect((await send(agent)).status).toBe(200);
+        expect(proxy.log.map((r) => [r.connection, r.auth.length])).toEqual([
+          [0, 0],
+          [0, 1],
+        ]);
+      },
+    );
+  });
+
+  it("empty lines before a response: handed on with it at once (node:http skips them)", async () => {
+    await withProxy(
+      (_request, socket) => socket.write(`\r\n\r\n${OK}`),
+      async (proxy, agent) => {
+        const result = await send(agent);
+        expect([result.status, result.body]).toEqual([200, "ok"]);
+        expect(proxy.log).toHaveLength(1);
+      },
+    );
   });
 
   it("a response head over 64 KiB is handed on as it comes (node:http refuses it)", async () => {

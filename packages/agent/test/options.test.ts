@@ -140,6 +140,9 @@ describe("getName", () => {
       { servername: "other.example" },
       { secureOptions: 0 },
       { honorCipherOrder: false },
+      // Only servername is left out when it names the host; other settings of that text count.
+      { ca: "example.com" },
+      { ciphers: "h", hostname: "h" },
     ]) {
       expect(nameOf(other), JSON.stringify(other)).not.toBe(nameOf({}));
     }

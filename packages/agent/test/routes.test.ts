@@ -4,14 +4,16 @@
 import { once } from "node:events";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest, type RequestOptions } from "node:https";
-import { Socket as NetSocket, type Socket } from "node:net";
+import { createServer as createNetServer, Socket as NetSocket, type Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import { NodeBackend } from "@x/pool";
 import { basicAuth } from "@x/proxy";
 import {
   type EmbeddedProxy,
   type EmbeddedSocks,
   expectSocketsClosed,
   type Origin,
+  onRequestHead,
   openSocketHandles,
   startOrigin,
   startProxy,
@@ -19,7 +21,7 @@ import {
   startSocksServer,
   testCA,
 } from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { ProxyAgent } from "../src/index.js";
 import { body, ca } from "./helpers.js";
 
@@ -35,7 +37,11 @@ beforeAll(async () => {
   http = await startOrigin();
   // A certificate for example.com only: a request to 127.0.0.1 needs servername.
   https = await startOrigin({ tls: true, names: ["example.com"] });
-  const hosts = { "example.com:80": http.port, "example.com:8080": http.port };
+  const hosts = {
+    "example.com:80": http.port,
+    "example.com:8080": http.port,
+    "example.com:443": https.port,
+  };
   proxy = await startProxy({ hosts });
   guarded = await startProxy({ hosts, auth: ALICE });
   socks = await startSocksServer({ auth: ALICE });
@@ -190,6 +196,34 @@ describe("which way", () => {
     });
   });
 
+  it("https: without a port goes to 443 (the agent's defaultPort under node:https)", async () => {
+    await using(new ProxyAgent({ proxyUrl: proxy.url }), async (agent) => {
+      const before = proxy.log.length;
+      expect((await request("https://example.com/whoami", agent, { ca: ca() })).body).toBe(
+        "https-origin",
+      );
+      expect(proxy.log.slice(before).map((e) => [e.method, e.target])).toEqual([
+        ["CONNECT", "example.com:443"],
+      ]);
+    });
+  });
+
+  it("an IP origin's certificate is checked against its IP (node:http's empty servername)", async () => {
+    // A certificate for 127.0.0.1 only: checked against any name, it fails.
+    const byIp = await startOrigin({ tls: true, names: ["127.0.0.1"] });
+    try {
+      for (const proxyUrl of ["", proxy.url, `socks5://alice:s3cret@127.0.0.1:${socks.port}`]) {
+        const agent = new ProxyAgent(proxyUrl === "" ? {} : { proxyUrl });
+        await using(agent, async () => {
+          const url = `https://127.0.0.1:${byIp.port}/whoami`;
+          expect((await request(url, agent, { ca: ca() })).body, proxyUrl).toBe("https-origin");
+        });
+      }
+    } finally {
+      await byIp.close();
+    }
+  });
+
   it("servername names the origin for its certificate, direct and tunnelled", async () => {
     for (const proxyUrl of ["", proxy.url, `socks5://alice:s3cret@127.0.0.1:${socks.port}`]) {
       const agent = new ProxyAgent(proxyUrl === "" ? {} : { proxyUrl });
@@ -232,6 +266,25 @@ describe("which way", () => {
         const error = await failure(request(url, agent, { servername: "other.example" }));
         const code = error.code === "ERR_TLS_CERT_ALTNAME_INVALID" ? error : error.cause;
         expect((code as NodeJS.ErrnoException).code, proxyUrl).toBe("ERR_TLS_CERT_ALTNAME_INVALID");
+      });
+    }
+  });
+  it("a request's other TLS options reach the origin's TLS as given, an empty one too", async () => {
+    // Only servername's "" is dropped (node:http's own for an IP host); an empty minVersion
+    // is TLS's to refuse, as node:https's own agent does.
+    for (const proxyUrl of ["", proxy.url]) {
+      const agent = new ProxyAgent(proxyUrl === "" ? {} : { proxyUrl });
+      await using(agent, async () => {
+        const error = await failure(
+          request(`https://127.0.0.1:${https.port}/whoami`, agent, {
+            ca: ca(),
+            servername: "example.com",
+            minVersion: "" as never,
+          }),
+        );
+        expect(error.name, proxyUrl).toBe("TypeError");
+        expect(error.code, proxyUrl).toBe("ERR_TLS_INVALID_PROTOCOL_VERSION");
+        expect(error.message, proxyUrl).toMatch(/"" is not a valid minimum TLS protocol version/);
       });
     }
   });
@@ -376,6 +429,63 @@ describe("proxy URLs and origins", () => {
       agent.destroy();
       await v6proxy.close();
       await secure.close();
+    }
+  });
+
+  it("a proxy at an IPv6 address, in brackets in its URL: forwarded, with Basic and Digest", async () => {
+    const heard: string[] = [];
+    const sockets = new Set<Socket>();
+    const server = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      onRequestHead(socket, (head) => {
+        heard.push(`${socket.localAddress} ${head.split("\r\n")[0]}`);
+        socket.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+      });
+    });
+    server.listen(0, "::1");
+    await once(server, "listening");
+    const port = (server.address() as { port: number }).port;
+    try {
+      for (const scheme of ["basic", "digest"] as const) {
+        const agent = new ProxyAgent({
+          proxyUrl: `http://[::1]:${port}`,
+          proxyAuth: ["alice", "s3cret"],
+          proxyAuthScheme: scheme,
+        });
+        await using(agent, async () => {
+          expect((await request("http://example.com/x", agent)).body, scheme).toBe("ok");
+        });
+      }
+      expect(heard).toEqual([
+        "::1 GET http://example.com/x HTTP/1.1",
+        "::1 GET http://example.com/x HTTP/1.1",
+      ]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, "close");
+    }
+  });
+
+  it("forwarding with Digest: the request's timeout and the agent's signal reach the connect to the proxy", async () => {
+    const connects = vi.spyOn(NodeBackend.prototype, "connectTcp");
+    try {
+      const agent = new ProxyAgent({
+        proxyUrl: proxy.url,
+        proxyAuth: ["alice", "s3cret"],
+        proxyAuthScheme: "digest",
+      });
+      await using(agent, async () => {
+        const sent = await request("http://example.com/whoami", agent, { timeout: 4321 });
+        expect(sent.body).toBe("http-origin");
+      });
+      const toProxy = connects.mock.calls.filter(([, port]) => port === proxy.port);
+      expect(toProxy).toHaveLength(1);
+      expect(toProxy[0]?.[0]).toBe("127.0.0.1");
+      expect(toProxy[0]?.[2]).toEqual({ timeout: 4321, signal: expect.any(AbortSignal) });
+    } finally {
+      connects.mockRestore();
     }
   });
 
