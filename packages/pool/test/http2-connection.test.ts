@@ -13,6 +13,7 @@ import {
   testCA,
 } from "@x/testkit";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { fromRaw } from "../src/http2.js";
 import {
   ConnectionNotAvailable,
   ConnectionPool,
@@ -203,7 +204,65 @@ describe("the request's header block", () => {
   });
 });
 
+describe("the response's header block", () => {
+  it("the fields as they came: in order, a repeated one pair by pair, no pseudo-headers", async () => {
+    const server = await h2c({
+      handler: (stream) => {
+        stream.respond(
+          { ":status": 200, "x-multi": ["a", "b"], "x-one": "1" },
+          { waitForTrailers: true },
+        );
+        stream.on("wantTrailers", () => stream.sendTrailers({ "x-t": ["c", "d"] }));
+        stream.end("ok");
+      },
+    });
+    await using conn = await connect(server);
+    const r = await conn.handleRequest(get(server));
+    expect(text(await r.read())).toBe("ok");
+    expect(r.headers.filter(([name]) => name !== "date")).toEqual([
+      ["x-multi", "a"],
+      ["x-multi", "b"],
+      ["x-one", "1"],
+    ]);
+    expect(r.extensions.trailers).toEqual([
+      ["x-t", "c"],
+      ["x-t", "d"],
+    ]);
+  });
+
+  it("without node:http2's raw list, from its header object: pseudo-headers and undefined left out", () => {
+    const headers = {
+      ":status": "200",
+      "content-length": "5",
+      "set-cookie": ["a=1", "b=2"],
+      "x-gone": undefined,
+      "x-number": 7 as unknown as string,
+    };
+    expect(fromRaw(undefined, headers)).toEqual([
+      ["content-length", "5"],
+      ["set-cookie", "a=1"],
+      ["set-cookie", "b=2"],
+      ["x-number", "7"],
+    ]);
+    expect(fromRaw(["x-a", "1", ":status", "200"], headers)).toEqual([["x-a", "1"]]);
+  });
+});
+
 describe("flow-control windows", () => {
+  it("the connection's window is 16 MiB from the start (a WINDOW_UPDATE before the first request)", async () => {
+    const windows: number[] = [];
+    const server = await h2c({
+      handler: (stream) => {
+        windows.push(stream.session!.state.remoteWindowSize!);
+        stream.respond({ ":status": 200 });
+        stream.end("ok");
+      },
+    });
+    await using conn = await connect(server);
+    await (await conn.handleRequest(get(server))).read();
+    expect(windows).toEqual([16 * 1024 * 1024]);
+  });
+
   it("a paused reader lets the server send 1 MiB ahead on its stream (not 64 KiB)", async () => {
     const server = await h2c();
     await using p = pool();
@@ -646,6 +705,21 @@ describe("a stream the server ends early", () => {
       expect(error.retry).toBeUndefined();
     }
   });
+
+  it("two requests on a new connection that breaks before any answer: neither is retried", async () => {
+    const server = await h2c({ handler: () => {} });
+    await using conn = await connect(server);
+    const pending = [conn.handleRequest(get(server)), conn.handleRequest(get(server))];
+    for (const p of pending) p.catch(() => {});
+    await vi.waitFor(() => expect(server.streams).toBe(2));
+    server.dropConnections();
+    for (const p of pending) {
+      const error = await failure(p);
+      expect(error).toBeInstanceOf(ReadError);
+      expect(error.message).toBe("the HTTP/2 connection broke");
+      expect(error.retry).toBeUndefined();
+    }
+  });
 });
 
 describe("aborts", () => {
@@ -763,6 +837,26 @@ describe("timeouts, per stream", () => {
 });
 
 describe("traces", () => {
+  it("http2.send_connection_init is traced with the request that opens the connection", async () => {
+    const server = await h2c();
+    const events: Array<[string, Record<string, unknown>]> = [];
+    const request = get(server, "/", {
+      extensions: { trace: (name, info) => void events.push([name, info]) },
+    });
+    const stream = await new NodeBackend().connectTcp("127.0.0.1", server.port);
+    await using conn = await HTTP2Connection.open(
+      new Origin("http", "127.0.0.1", server.port),
+      stream,
+      request,
+    );
+    expect(conn.isIdle()).toBe(true);
+    expect(events.map(([name]) => name)).toEqual([
+      "http2.send_connection_init.started",
+      "http2.send_connection_init.complete",
+    ]);
+    for (const [, info] of events) expect(info.request).toBe(request);
+  });
+
   it("a body that fails is traced http2.receive_response_body.failed with the error", async () => {
     const server = await h2c();
     await using p = pool();
