@@ -857,6 +857,57 @@ describe("traces", () => {
     for (const [, info] of events) expect(info.request).toBe(request);
   });
 
+  it("each exchange's event carries its request; closing the response carries nothing", async () => {
+    const server = await h2c();
+    await using conn = await connect(server);
+    const events: Array<[string, Record<string, unknown>]> = [];
+    const request = new Request("POST", `http://127.0.0.1:${server.port}/echo`, {
+      content: new TextEncoder().encode("body"),
+      extensions: { trace: (name, info) => void events.push([name, info]) },
+    });
+    const r = await conn.handleRequest(request);
+    expect(JSON.parse(text(await r.read())).body).toBe("body");
+    await r.close();
+    const names = events.map(([name]) => name);
+    expect(names).toEqual([
+      "http2.send_request_headers.started",
+      "http2.send_request_headers.complete",
+      "http2.send_request_body.started",
+      "http2.send_request_body.complete",
+      "http2.receive_response_headers.started",
+      "http2.receive_response_headers.complete",
+      "http2.receive_response_body.started",
+      "http2.receive_response_body.complete",
+      "http2.response_closed.started",
+      "http2.response_closed.complete",
+    ]);
+    for (const [name, info] of events) {
+      if (name.startsWith("http2.response_closed")) expect(info.request).toBeUndefined();
+      else expect(info.request).toBe(request);
+    }
+  });
+
+  it("the connection closed while the request's trace runs: ConnectionNotAvailable, nothing sent", async () => {
+    const server = await h2c();
+    const conn = await connect(server);
+    const error = await failure(
+      conn.handleRequest(
+        get(server, "/", {
+          extensions: {
+            trace: async (name) => {
+              if (name === "http2.send_request_headers.started") await conn.close();
+            },
+          },
+        }),
+      ),
+    );
+    expect(error).toBeInstanceOf(ConnectionNotAvailable);
+    expect(error.message).toMatch(/^no new stream on this connection: ./);
+    expect((error.cause as { code: string }).code).toBe("ERR_HTTP2_INVALID_SESSION");
+    expect(server.streams).toBe(0);
+    expect(conn.isClosed()).toBe(true);
+  });
+
   it("a body that fails is traced http2.receive_response_body.failed with the error", async () => {
     const server = await h2c();
     await using p = pool();
@@ -974,6 +1025,44 @@ describe("a NetworkStream that is not a Node socket (the bridge)", () => {
     server.dropConnections();
     const error = await failure(pending);
     expect(error).toBeInstanceOf(ReadError);
+  });
+
+  it("a server that closes before SETTINGS: the end comes through, ReadError; the stream is closed", async () => {
+    const server = await startRawServer((socket) => {
+      socket.once("data", () => socket.end());
+    });
+    servers.push(server);
+    const spy = { closed: 0 };
+    const stream = await wrapped(spy).connectTcp("127.0.0.1", server.port);
+    const error = await failure(connect(server, {}, stream));
+    expect(error).toBeInstanceOf(ReadError);
+    expect(error.message).toBe("the connection closed before the server's SETTINGS arrived");
+    expect(spy.closed).toBe(1);
+  });
+
+  it("a read that fails mid-body: ReadError, its cause the read's error", async () => {
+    let more: (() => void) | undefined;
+    const server = await h2c({
+      handler: (stream) => {
+        stream.respond({ ":status": 200 });
+        stream.write("part");
+        more = () => stream.write("more");
+      },
+    });
+    const spy = { closed: 0, failReads: false };
+    const stream = await wrapped(spy).connectTcp("127.0.0.1", server.port);
+    const conn = await connect(server, {}, stream);
+    const r = await conn.handleRequest(get(server));
+    // The read under way takes what comes next; the one after it fails.
+    spy.failReads = true;
+    more!();
+    const error = await failure(r.read());
+    expect(error).toBeInstanceOf(ReadError);
+    expect(error.message).toBe("the HTTP/2 connection broke");
+    expect((error.cause as Error).message).toBe("read failed by the test");
+    await vi.waitFor(() => expect(conn.isClosed()).toBe(true));
+    await conn.close();
+    expect(spy.closed).toBe(1);
   });
 
   it("a write that fails: the request fails, and the pool goes on", async () => {
