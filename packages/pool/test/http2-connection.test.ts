@@ -785,6 +785,28 @@ describe("timeouts, per stream", () => {
     expect(conn.state).toBe("IDLE");
   });
 
+  it("a chunk read, then nobody reading for longer than the read timeout: not timed", async () => {
+    let rest: (() => void) | undefined;
+    const server = await h2c({
+      handler: (stream) => {
+        stream.respond({ ":status": 200 });
+        stream.write("first,");
+        rest = () => stream.end("rest");
+      },
+    });
+    await using conn = await connect(server);
+    const r = await conn.handleRequest(
+      get(server, "/", { extensions: { timeout: { read: 100 } } }),
+    );
+    const chunks = r[Symbol.asyncIterator]();
+    expect(text((await chunks.next()).value!)).toBe("first,");
+    // The read that got its chunk is over: its timer with it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    rest!();
+    expect(text((await chunks.next()).value!)).toBe("rest");
+    expect((await chunks.next()).done).toBe(true);
+  });
+
   it("a head that does not come within the read timeout: ReadTimeout, the stream reset", async () => {
     const server = await h2c({ handler: () => {} });
     await using conn = await connect(server);
