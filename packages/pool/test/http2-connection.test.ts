@@ -807,6 +807,25 @@ describe("timeouts, per stream", () => {
     expect((await chunks.next()).done).toBe(true);
   });
 
+  it("an abort while nobody reads the body resets its stream (CANCEL) at once", async () => {
+    const codes: number[] = [];
+    const server = await h2c({
+      handler: (stream) => {
+        stream.on("close", () => codes.push(stream.rstCode));
+        stream.respond({ ":status": 200 });
+        stream.write("some");
+      },
+    });
+    await using conn = await connect(server);
+    const controller = new AbortController();
+    const r = await conn.handleRequest(get(server, "/", { signal: controller.signal }));
+    const reason = new Error("stopped by the test");
+    controller.abort(reason);
+    // Before anything reads or closes the response.
+    await vi.waitFor(() => expect(codes).toEqual([8]), { timeout: 10_000 });
+    expect(await failure(r.read())).toBe(reason);
+  });
+
   it("a head that does not come within the read timeout: ReadTimeout, the stream reset", async () => {
     const server = await h2c({ handler: () => {} });
     await using conn = await connect(server);
