@@ -185,8 +185,11 @@ function toH2Headers(request: Request): http2.OutgoingHttpHeaders {
   return headers;
 }
 
-// Header pairs from node:http2's raw list [name, value, name, value ...], without pseudo-headers.
-function fromRaw(raw: string[] | undefined, headers: http2.IncomingHttpHeaders): HeaderList {
+/**
+ * @internal Header pairs from node:http2's raw list [name, value, name, value ...], without
+ * pseudo-headers; from its header object when no raw list is given.
+ */
+export function fromRaw(raw: string[] | undefined, headers: http2.IncomingHttpHeaders): HeaderList {
   const list: HeaderList = [];
   if (raw !== undefined) {
     for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -317,15 +320,14 @@ export class HTTP2Connection implements ConnectionInterface {
     this.infoStream = infoStream;
     this.#socket = socket;
     this.#keepaliveExpiry = options.keepaliveExpiry;
-    const session = http2.connect(
-      `${origin.scheme === "https" || origin.scheme === "wss" ? "https" : "http"}://localhost`,
-      {
-        createConnection: () => socket,
-        settings: { enablePush: false, initialWindowSize: STREAM_WINDOW },
-        // Many streams at once buffer more than the default 10 MB allows.
-        maxSessionMemory: 64,
-      },
-    );
+    // The URL's scheme and host are only node:http2's defaults for :scheme and :authority,
+    // which toH2Headers always sets (CONNECT has neither): any URL would do.
+    const session = http2.connect("http://localhost", {
+      createConnection: () => socket,
+      settings: { enablePush: false, initialWindowSize: STREAM_WINDOW },
+      // Many streams at once buffer more than the default 10 MB allows.
+      maxSessionMemory: 64,
+    });
     this.#session = session;
     session.once("connect", () => {
       if (!session.destroyed) session.setLocalWindowSize(CONNECTION_WINDOW);

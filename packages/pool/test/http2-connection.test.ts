@@ -13,6 +13,7 @@ import {
   testCA,
 } from "@x/testkit";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { fromRaw } from "../src/http2.js";
 import {
   ConnectionNotAvailable,
   ConnectionPool,
@@ -203,7 +204,65 @@ describe("the request's header block", () => {
   });
 });
 
+describe("the response's header block", () => {
+  it("the fields as they came: in order, a repeated one pair by pair, no pseudo-headers", async () => {
+    const server = await h2c({
+      handler: (stream) => {
+        stream.respond(
+          { ":status": 200, "x-multi": ["a", "b"], "x-one": "1" },
+          { waitForTrailers: true },
+        );
+        stream.on("wantTrailers", () => stream.sendTrailers({ "x-t": ["c", "d"] }));
+        stream.end("ok");
+      },
+    });
+    await using conn = await connect(server);
+    const r = await conn.handleRequest(get(server));
+    expect(text(await r.read())).toBe("ok");
+    expect(r.headers.filter(([name]) => name !== "date")).toEqual([
+      ["x-multi", "a"],
+      ["x-multi", "b"],
+      ["x-one", "1"],
+    ]);
+    expect(r.extensions.trailers).toEqual([
+      ["x-t", "c"],
+      ["x-t", "d"],
+    ]);
+  });
+
+  it("without node:http2's raw list, from its header object: pseudo-headers and undefined left out", () => {
+    const headers = {
+      ":status": "200",
+      "content-length": "5",
+      "set-cookie": ["a=1", "b=2"],
+      "x-gone": undefined,
+      "x-number": 7 as unknown as string,
+    };
+    expect(fromRaw(undefined, headers)).toEqual([
+      ["content-length", "5"],
+      ["set-cookie", "a=1"],
+      ["set-cookie", "b=2"],
+      ["x-number", "7"],
+    ]);
+    expect(fromRaw(["x-a", "1", ":status", "200"], headers)).toEqual([["x-a", "1"]]);
+  });
+});
+
 describe("flow-control windows", () => {
+  it("the connection's window is 16 MiB from the start (a WINDOW_UPDATE before the first request)", async () => {
+    const windows: number[] = [];
+    const server = await h2c({
+      handler: (stream) => {
+        windows.push(stream.session!.state.remoteWindowSize!);
+        stream.respond({ ":status": 200 });
+        stream.end("ok");
+      },
+    });
+    await using conn = await connect(server);
+    await (await conn.handleRequest(get(server))).read();
+    expect(windows).toEqual([16 * 1024 * 1024]);
+  });
+
   it("a paused reader lets the server send 1 MiB ahead on its stream (not 64 KiB)", async () => {
     const server = await h2c();
     await using p = pool();
@@ -646,6 +705,21 @@ describe("a stream the server ends early", () => {
       expect(error.retry).toBeUndefined();
     }
   });
+
+  it("two requests on a new connection that breaks before any answer: neither is retried", async () => {
+    const server = await h2c({ handler: () => {} });
+    await using conn = await connect(server);
+    const pending = [conn.handleRequest(get(server)), conn.handleRequest(get(server))];
+    for (const p of pending) p.catch(() => {});
+    await vi.waitFor(() => expect(server.streams).toBe(2));
+    server.dropConnections();
+    for (const p of pending) {
+      const error = await failure(p);
+      expect(error).toBeInstanceOf(ReadError);
+      expect(error.message).toBe("the HTTP/2 connection broke");
+      expect(error.retry).toBeUndefined();
+    }
+  });
 });
 
 describe("aborts", () => {
@@ -711,6 +785,47 @@ describe("timeouts, per stream", () => {
     expect(conn.state).toBe("IDLE");
   });
 
+  it("a chunk read, then nobody reading for longer than the read timeout: not timed", async () => {
+    let rest: (() => void) | undefined;
+    const server = await h2c({
+      handler: (stream) => {
+        stream.respond({ ":status": 200 });
+        stream.write("first,");
+        rest = () => stream.end("rest");
+      },
+    });
+    await using conn = await connect(server);
+    const r = await conn.handleRequest(
+      get(server, "/", { extensions: { timeout: { read: 100 } } }),
+    );
+    const chunks = r[Symbol.asyncIterator]();
+    expect(text((await chunks.next()).value!)).toBe("first,");
+    // The read that got its chunk is over: its timer with it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    rest!();
+    expect(text((await chunks.next()).value!)).toBe("rest");
+    expect((await chunks.next()).done).toBe(true);
+  });
+
+  it("an abort while nobody reads the body resets its stream (CANCEL) at once", async () => {
+    const codes: number[] = [];
+    const server = await h2c({
+      handler: (stream) => {
+        stream.on("close", () => codes.push(stream.rstCode));
+        stream.respond({ ":status": 200 });
+        stream.write("some");
+      },
+    });
+    await using conn = await connect(server);
+    const controller = new AbortController();
+    const r = await conn.handleRequest(get(server, "/", { signal: controller.signal }));
+    const reason = new Error("stopped by the test");
+    controller.abort(reason);
+    // Before anything reads or closes the response.
+    await vi.waitFor(() => expect(codes).toEqual([8]), { timeout: 10_000 });
+    expect(await failure(r.read())).toBe(reason);
+  });
+
   it("a head that does not come within the read timeout: ReadTimeout, the stream reset", async () => {
     const server = await h2c({ handler: () => {} });
     await using conn = await connect(server);
@@ -763,6 +878,77 @@ describe("timeouts, per stream", () => {
 });
 
 describe("traces", () => {
+  it("http2.send_connection_init is traced with the request that opens the connection", async () => {
+    const server = await h2c();
+    const events: Array<[string, Record<string, unknown>]> = [];
+    const request = get(server, "/", {
+      extensions: { trace: (name, info) => void events.push([name, info]) },
+    });
+    const stream = await new NodeBackend().connectTcp("127.0.0.1", server.port);
+    await using conn = await HTTP2Connection.open(
+      new Origin("http", "127.0.0.1", server.port),
+      stream,
+      request,
+    );
+    expect(conn.isIdle()).toBe(true);
+    expect(events.map(([name]) => name)).toEqual([
+      "http2.send_connection_init.started",
+      "http2.send_connection_init.complete",
+    ]);
+    for (const [, info] of events) expect(info.request).toBe(request);
+  });
+
+  it("each exchange's event carries its request; closing the response carries nothing", async () => {
+    const server = await h2c();
+    await using conn = await connect(server);
+    const events: Array<[string, Record<string, unknown>]> = [];
+    const request = new Request("POST", `http://127.0.0.1:${server.port}/echo`, {
+      content: new TextEncoder().encode("body"),
+      extensions: { trace: (name, info) => void events.push([name, info]) },
+    });
+    const r = await conn.handleRequest(request);
+    expect(JSON.parse(text(await r.read())).body).toBe("body");
+    await r.close();
+    const names = events.map(([name]) => name);
+    expect(names).toEqual([
+      "http2.send_request_headers.started",
+      "http2.send_request_headers.complete",
+      "http2.send_request_body.started",
+      "http2.send_request_body.complete",
+      "http2.receive_response_headers.started",
+      "http2.receive_response_headers.complete",
+      "http2.receive_response_body.started",
+      "http2.receive_response_body.complete",
+      "http2.response_closed.started",
+      "http2.response_closed.complete",
+    ]);
+    for (const [name, info] of events) {
+      if (name.startsWith("http2.response_closed")) expect(info.request).toBeUndefined();
+      else expect(info.request).toBe(request);
+    }
+  });
+
+  it("the connection closed while the request's trace runs: ConnectionNotAvailable, nothing sent", async () => {
+    const server = await h2c();
+    const conn = await connect(server);
+    const error = await failure(
+      conn.handleRequest(
+        get(server, "/", {
+          extensions: {
+            trace: async (name) => {
+              if (name === "http2.send_request_headers.started") await conn.close();
+            },
+          },
+        }),
+      ),
+    );
+    expect(error).toBeInstanceOf(ConnectionNotAvailable);
+    expect(error.message).toMatch(/^no new stream on this connection: ./);
+    expect((error.cause as { code: string }).code).toBe("ERR_HTTP2_INVALID_SESSION");
+    expect(server.streams).toBe(0);
+    expect(conn.isClosed()).toBe(true);
+  });
+
   it("a body that fails is traced http2.receive_response_body.failed with the error", async () => {
     const server = await h2c();
     await using p = pool();
@@ -880,6 +1066,44 @@ describe("a NetworkStream that is not a Node socket (the bridge)", () => {
     server.dropConnections();
     const error = await failure(pending);
     expect(error).toBeInstanceOf(ReadError);
+  });
+
+  it("a server that closes before SETTINGS: the end comes through, ReadError; the stream is closed", async () => {
+    const server = await startRawServer((socket) => {
+      socket.once("data", () => socket.end());
+    });
+    servers.push(server);
+    const spy = { closed: 0 };
+    const stream = await wrapped(spy).connectTcp("127.0.0.1", server.port);
+    const error = await failure(connect(server, {}, stream));
+    expect(error).toBeInstanceOf(ReadError);
+    expect(error.message).toBe("the connection closed before the server's SETTINGS arrived");
+    expect(spy.closed).toBe(1);
+  });
+
+  it("a read that fails mid-body: ReadError, its cause the read's error", async () => {
+    let more: (() => void) | undefined;
+    const server = await h2c({
+      handler: (stream) => {
+        stream.respond({ ":status": 200 });
+        stream.write("part");
+        more = () => stream.write("more");
+      },
+    });
+    const spy = { closed: 0, failReads: false };
+    const stream = await wrapped(spy).connectTcp("127.0.0.1", server.port);
+    const conn = await connect(server, {}, stream);
+    const r = await conn.handleRequest(get(server));
+    // The read under way takes what comes next; the one after it fails.
+    spy.failReads = true;
+    more!();
+    const error = await failure(r.read());
+    expect(error).toBeInstanceOf(ReadError);
+    expect(error.message).toBe("the HTTP/2 connection broke");
+    expect((error.cause as Error).message).toBe("read failed by the test");
+    await vi.waitFor(() => expect(conn.isClosed()).toBe(true));
+    await conn.close();
+    expect(spy.closed).toBe(1);
   });
 
   it("a write that fails: the request fails, and the pool goes on", async () => {
