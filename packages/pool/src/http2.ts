@@ -321,7 +321,8 @@ export class HTTP2Connection implements ConnectionInterface {
     this.#socket = socket;
     this.#keepaliveExpiry = options.keepaliveExpiry;
     // The URL's scheme and host are only node:http2's defaults for :scheme and :authority,
-    // which toH2Headers always sets (CONNECT has neither): any URL would do.
+    // which toH2Headers always sets (CONNECT: :authority, and no :scheme, as it must):
+    // any URL would do. The socket is ours, TLS or not.
     const session = http2.connect("http://localhost", {
       createConnection: () => socket,
       settings: { enablePush: false, initialWindowSize: STREAM_WINDOW },
