@@ -39,9 +39,11 @@ class Inner implements ConnectionInterface {
     readonly origin: Origin,
     public places = 1,
   ) {}
-  async handleRequest(request: Request): Promise<Response> {
+  last: Promise<Response> | null = null;
+  handleRequest(request: Request): Promise<Response> {
     this.handled.push(request);
-    return new Response(200);
+    this.last = Promise.resolve(new Response(200));
+    return this.last;
   }
   canHandleRequest(origin: Origin): boolean {
     return origin.equals(this.origin);
@@ -136,8 +138,11 @@ describe("DeferredConnection", () => {
     expect(conn.info()).toBe("INNER 0/2");
     expect(String(conn)).toBe("<Opener [INNER 0/2]>");
 
+    // Once open, straight through: the connection's own promise, no extra one.
     const second = request();
-    await conn.handleRequest(second);
+    const straight = conn.handleRequest(second);
+    expect(straight).toBe(inner.last);
+    await straight;
     expect(inner.handled).toEqual([first, second]);
     expect(conn.openedFor).toEqual([first]);
 
@@ -641,6 +646,29 @@ describe("watchAbort", () => {
     watchAbort(controller.signal, () => calls.push("b"));
     controller.abort();
     expect(calls).toEqual(["a", "b"]);
+  });
+});
+
+describe("watchAbort, the only watch stopping itself when called (as the pool's requests do)", () => {
+  it("stops without error, and the signal keeps no listener", async () => {
+    const controller = new AbortController();
+    const errors: unknown[] = [];
+    const onError = (error: unknown) => void errors.push(error);
+    process.on("uncaughtException", onError);
+    try {
+      let calls = 0;
+      const stop = watchAbort(controller.signal, () => {
+        calls++;
+        stop();
+      });
+      controller.abort();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(calls).toBe(1);
+      expect(errors).toEqual([]);
+      expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+    } finally {
+      process.off("uncaughtException", onError);
+    }
   });
 });
 
