@@ -112,6 +112,14 @@ class Opener extends DeferredConnection {
   }
 }
 
+/** An opener that keeps DeferredConnection's own multiplexes(). */
+class OneAtATime extends DeferredConnection {
+  protected open(): Promise<ConnectionInterface> {
+    return new Promise(() => {});
+  }
+  protected async release(): Promise<void> {}
+}
+
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("DeferredConnection", () => {
@@ -189,6 +197,13 @@ describe("DeferredConnection", () => {
     expect(conn.tryReserve(request())).toBe(false);
     // unreserve has nothing to tell a connection without the contract.
     expect(() => conn.unreserve(first)).not.toThrow();
+  });
+
+  it("does not multiplex unless its subclass says so", () => {
+    const conn = new OneAtATime(A);
+    expect(conn.tryReserve(request())).toBe(true);
+    expect(conn.isAvailable()).toBe(false);
+    expect(conn.tryReserve(request())).toBe(false);
   });
 
   it("refuses a request for another origin, before and after opening", async () => {
@@ -435,6 +450,35 @@ describe("DeferredConnection that may multiplex", () => {
     );
   });
 
+  it("once its opening failed, a new request is refused as by a connection not available", async () => {
+    const conn = new Opener(A, true);
+    const pending = conn.handleRequest(request());
+    await turn();
+    conn.fail(new ConnectError("no route (test)"));
+    await expect(pending).rejects.toBeInstanceOf(ConnectError);
+    await expect(conn.handleRequest(request())).rejects.toThrow(
+      new ConnectionNotAvailable("the connection is not available"),
+    );
+    expect(conn.openedFor).toHaveLength(1);
+  });
+
+  it("a place held but never used, given back once it opened, was never the connection's", async () => {
+    const conn = new Opener(A, true);
+    const [r1, r2] = [request(), request()];
+    conn.tryReserve(r1);
+    conn.tryReserve(r2);
+    const p1 = conn.handleRequest(r1);
+    await turn();
+    const inner = new Inner(A, 2);
+    conn.finish(inner);
+    await p1;
+    // r2 held its place in the waiting set, and never took one on the connection.
+    conn.unreserve(r2);
+    expect(inner.unreserved).toEqual([]);
+    conn.unreserve(r1);
+    expect(inner.unreserved).toEqual([r1]);
+  });
+
   it("a request holding a place, sent before any opening, is refused", async () => {
     const conn = new Opener(A, true);
     const [r1, r2] = [request(), request()];
@@ -555,6 +599,31 @@ describe("DeferredConnection that may multiplex", () => {
     expect(conn.isClosed()).toBe(true);
   });
 
+  it("the opener aborted, then one of two requests waiting: the opening goes on for the other", async () => {
+    const conn = new Opener(A, true);
+    const c1 = new AbortController();
+    const c2 = new AbortController();
+    const r1 = request(undefined, c1.signal);
+    const r2 = request(undefined, c2.signal);
+    const r3 = request();
+    for (const r of [r1, r2, r3]) conn.tryReserve(r);
+    const p1 = conn.handleRequest(r1);
+    const p2 = conn.handleRequest(r2);
+    const p3 = conn.handleRequest(r3);
+    await turn();
+    c1.abort();
+    await expect(p1).rejects.toThrow();
+    c2.abort();
+    await expect(p2).rejects.toThrow();
+    await turn();
+    expect(conn.isClosing).toBe(false);
+    const inner = new Inner(A, 2);
+    conn.finish(inner);
+    expect((await p3).status).toBe(200);
+    expect(inner.handled).toEqual([r3]);
+    expect(conn.releases).toBe(0);
+  });
+
   it("the last waiter aborted while the opener still waits leaves the connection open", async () => {
     const conn = new Opener(A, true);
     const c2 = new AbortController();
@@ -669,6 +738,27 @@ describe("watchAbort, the only watch stopping itself when called (as the pool's 
     } finally {
       process.off("uncaughtException", onError);
     }
+  });
+});
+
+describe("watchAbort of a signal already aborted, from inside its abort", () => {
+  it("a watch made while the last one stops itself is the one later watches join", () => {
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const stop: Array<() => void> = [];
+    stop.push(
+      watchAbort(signal, () => {
+        stop.push(watchAbort(signal, () => {}));
+        stop[0]!();
+      }),
+    );
+    controller.abort();
+    expect(getEventListeners(signal, "abort")).toHaveLength(1);
+    stop.push(watchAbort(signal, () => {}));
+    expect(getEventListeners(signal, "abort")).toHaveLength(1);
+    stop[1]!();
+    stop[2]!();
+    expect(getEventListeners(signal, "abort")).toHaveLength(0);
   });
 });
 
