@@ -1109,4 +1109,61 @@ describe("the pool timeout of a request sent again", () => {
     await pool.close();
     expect(await long).toBeInstanceOf(ReadError);
   });
+
+  it("a request sent again that gets a connection at once is not failed by a pool timeout of 0", async () => {
+    // The first connection turns the request away (before any byte) and stays free: the
+    // request is placed again at once, on it, and answered.
+    let refused = false;
+    const pool = new PlainPool({}, (origin) => {
+      const c = new Plain(origin);
+      const handle = c.handleRequest.bind(c);
+      c.handleRequest = (request) => {
+        if (refused) return handle(request);
+        refused = true;
+        return Promise.reject(new ConnectionNotAvailable("not yet (test)"));
+      };
+      return c;
+    });
+    const pending = pool.request("GET", "http://a.test/", {
+      extensions: { timeout: { pool: 0 } },
+    });
+    await turn();
+    const [only] = pool.made as [Plain];
+    expect(only.requests).toHaveLength(1);
+    only.answer("again");
+    const response = await pending;
+    expect(text(response.content)).toBe("again");
+    expect(pool.made).toHaveLength(1);
+    await pool.close();
+  });
+});
+
+describe("the queue", () => {
+  it("a request turned away goes back to the front, ahead of those still waiting", async () => {
+    let refuse = true;
+    const pool = new PlainPool({ maxConnections: 1 }, (origin) => {
+      const c = new Plain(origin);
+      const handle = c.handleRequest.bind(c);
+      c.handleRequest = (request) => {
+        if (request.url.target !== "/2" || !refuse) return handle(request);
+        refuse = false;
+        return Promise.reject(new ConnectionNotAvailable("not yet (test)"));
+      };
+      return c;
+    });
+    const pending = [1, 2, 3].map((i) => pool.request("GET", `http://a.test/${i}`));
+    await turn();
+    const [only] = pool.made as [Plain];
+    only.answer("1");
+    await turn();
+    // /2 was turned away and sent again at once, /3 still waits behind it.
+    expect(only.requests.map((r) => r.url.target)).toEqual(["/1", "/2"]);
+    only.answer("2");
+    await turn();
+    only.answer("3");
+    const bodies = (await Promise.all(pending)).map((r) => text(r.content));
+    expect(bodies).toEqual(["1", "2", "3"]);
+    expect(only.requests.map((r) => r.url.target)).toEqual(["/1", "/2", "/3"]);
+    await pool.close();
+  });
 });
