@@ -426,6 +426,23 @@ describe("NodeBackend.resolve", () => {
     expect(await backend.resolve("::1")).toBe("::1");
   });
 
+  it("an address of the other family than asked for: ConnectError (as MockBackend)", async () => {
+    for (const [host, family, other] of [
+      ["127.0.0.1", 6, 4],
+      ["::1", 4, 6],
+    ] as const) {
+      const error = await backend.resolve(host, { family }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ConnectError);
+      expect(error).toMatchObject({
+        code: "ERR_CONNECT",
+        message: `could not resolve ${host} to an IPv${family} address: it is an IPv${other} address`,
+      });
+    }
+  });
+
   it("a name that does not resolve: ConnectError naming it (and the family asked for)", async () => {
     // .invalid is reserved (RFC 2606): no resolver answers it.
     for (const [options, name] of [
