@@ -2,7 +2,7 @@
 // (class, code, message), the pending read, timeouts, aborts, the TLS step, the socket
 // options, getExtraInfo's keys, and backpressure both ways.
 import { once } from "node:events";
-import { type AddressInfo, Socket } from "node:net";
+import { type AddressInfo, connect as connectNet, Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { expectSocketsClosed, openSocketHandles, startRawServer, testCA } from "@x/testkit";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -230,19 +230,31 @@ describe("NodeStream writes", () => {
     const { server, stream, peer } = await connected();
     peer.pause();
     const big = new Uint8Array(8 * 1024 * 1024);
+    const listening = ["drain", "error", "close"].map((e) => stream.socket.listenerCount(e));
+    const set = vi.spyOn(globalThis, "setTimeout");
+    const clear = vi.spyOn(globalThis, "clearTimeout");
     let done = false;
-    const writing = stream.write(big).then(() => {
+    const writing = stream.write(big, 60_000).then(() => {
       done = true;
     });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(done).toBe(false);
+    // An empty write while the socket's buffer is full resolves at once all the same.
+    expect(await settledNow(stream.write(new Uint8Array(0)))).toBeUndefined();
     let received = 0;
     peer.on("data", (chunk: Buffer) => {
       received += chunk.length;
     });
     peer.resume();
     await writing;
-    expect(stream.socket.listenerCount("drain")).toBe(0);
+    // Its listeners are gone, and its timer cleared.
+    expect(["drain", "error", "close"].map((e) => stream.socket.listenerCount(e))).toEqual(
+      listening,
+    );
+    const at = set.mock.calls.findIndex((call) => call[1] === 60_000);
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(clear).toHaveBeenCalledWith(set.mock.results[at]!.value);
+    vi.restoreAllMocks();
     await until(() => received === big.length);
     await stream.close();
     await server.close();
@@ -348,11 +360,19 @@ describe("NodeBackend connects", () => {
     vi.spyOn(Socket.prototype, "connect").mockImplementation(function (this: Socket) {
       return this;
     });
+    const destroyed: Socket[] = [];
+    const destroy = Socket.prototype.destroy;
+    vi.spyOn(Socket.prototype, "destroy").mockImplementation(function (this: Socket, e) {
+      destroyed.push(this);
+      return destroy.call(this, e);
+    });
     const error = await backend.connectTcp("127.0.0.1", server.port, { timeout: 10 }).then(
       () => null,
       (e: unknown) => e,
     );
     vi.restoreAllMocks();
+    // The socket that never connected is destroyed.
+    expect(destroyed.length).toBe(1);
     expect(error).toBeInstanceOf(ConnectTimeout);
     expect(error).toMatchObject({
       code: "ERR_CONNECT_TIMEOUT",
@@ -524,6 +544,35 @@ describe("NodeStream.startTls", () => {
     expect(secure.getExtraInfo("alpn_protocol")).toBeNull();
     await secure.close();
     await server.close();
+  });
+
+  it("TLS over a TLS stream (a tunnel through a TLS proxy): reads and writes", async () => {
+    const inner = await tlsServer(["http/1.1"]);
+    // The outer server forwards what it decrypts to the inner one, as a TLS proxy's tunnel.
+    const pair = testCA().issue(["localhost"]);
+    const sockets = new Set<Socket>();
+    const outer = createTlsServer({ key: pair.key, cert: pair.cert }, (socket: TLSSocket) => {
+      const onward = connectNet(inner.port, "127.0.0.1");
+      sockets.add(onward);
+      socket.pipe(onward).pipe(socket);
+      onward.on("error", () => socket.destroy());
+      socket.on("error", () => onward.destroy());
+    });
+    outer.on("connection", (socket: Socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => outer.listen(0, "127.0.0.1", resolve));
+    const plain = await backend.connectTcp("127.0.0.1", (outer.address() as AddressInfo).port);
+    const tunnel = await plain.startTls({ ca: testCA().cert }, "localhost");
+    const secure = await tunnel.startTls({ ca: testCA().cert }, "localhost");
+    expect(secure.getExtraInfo("alpn_protocol")).toBe("http/1.1");
+    await secure.write(new TextEncoder().encode("deep"));
+    expect(text(await secure.read(100))).toBe("deep");
+    await secure.close();
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => outer.close(() => resolve()));
+    await inner.close();
   });
 
   it("the certificate is checked against the host asked for (an IP address here)", async () => {
