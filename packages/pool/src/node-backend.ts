@@ -551,10 +551,18 @@ export class NodeBackend implements NetworkBackend {
     return new Promise((resolve) => setTimeout(resolve, ms));
   }
 
-  /** Resolves `host` with `dns.lookup` (the system's resolver, /etc/hosts included). */
+  /**
+   * Resolves `host` with `dns.lookup` (the system's resolver, /etc/hosts included). An
+   * address is its own answer, if it is of the family asked for (dns.lookup would give it
+   * back whatever the family).
+   */
   async resolve(host: string, options: ResolveOptions = {}): Promise<string> {
-    if (isIP(host) !== 0 && (options.family === undefined || isIP(host) === options.family)) {
-      return host;
+    const literal = isIP(host);
+    if (literal !== 0) {
+      if (options.family === undefined || literal === options.family) return host;
+      throw new ConnectError(
+        `could not resolve ${host} to an IPv${options.family} address: it is an IPv${literal} address`,
+      );
     }
     try {
       const { address } = await lookup(host, { family: options.family ?? 0 });

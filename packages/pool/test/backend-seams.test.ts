@@ -476,6 +476,93 @@ describe("NetworkSocket", () => {
     await closed(socket);
   });
 
+  it("a write the stream took calls back without an error, and the next write goes out", async () => {
+    const writes: string[] = [];
+    const socket = new NetworkSocket(
+      scriptedStream({ write: async (data) => void writes.push(text(data)) }),
+    );
+    const results: unknown[] = [];
+    socket.write("a", (error) => results.push(error));
+    socket.write("b", (error) => results.push(error));
+    await turns(3);
+    expect(writes).toEqual(["a", "b"]);
+    expect(results).toEqual([null, null]);
+    socket.destroy();
+    await closed(socket);
+  });
+
+  it("the stream's EOF ends the socket both ways, as net.Socket does: the stream is closed", async () => {
+    let closes = 0;
+    let streamCloses = 0;
+    const stream = await new MockBackend(["hello"]).connectTcp("example.com", 80);
+    const close = stream.close.bind(stream);
+    stream.close = () => {
+      streamCloses++;
+      return close();
+    };
+    const socket = new NetworkSocket(stream, { onClose: () => closes++ });
+    const chunks: string[] = [];
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk.toString()));
+    await once(socket, "end");
+    expect(chunks).toEqual(["hello"]);
+    // Not half-open: the end of the peer's data ends our side too, and the socket closes.
+    await turns(3);
+    expect(socket.writableEnded).toBe(true);
+    if (!socket.closed) socket.destroy();
+    await closed(socket);
+    expect(closes).toBe(1);
+    expect(streamCloses).toBe(1);
+  });
+
+  it("each read and each write restarts the idle timeout; destroy() stops it", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const reads: Array<(chunk: Uint8Array) => void> = [];
+      const socket = new NetworkSocket(
+        scriptedStream({ read: () => new Promise((resolve) => reads.push(resolve)) }),
+      );
+      const chunks: string[] = [];
+      socket.on("data", (chunk: Buffer) => chunks.push(chunk.toString()));
+      let timeouts = 0;
+      socket.on("timeout", () => timeouts++);
+      socket.setTimeout(100);
+      await turns(1);
+      expect(reads.length).toBe(1);
+      vi.advanceTimersByTime(60);
+      await new Promise<void>((resolve) => socket.write("x", () => resolve()));
+      // 120 ms after setTimeout, 60 after the write.
+      vi.advanceTimersByTime(60);
+      expect(timeouts).toBe(0);
+      reads.shift()!(encoder.encode("a"));
+      await turns(1);
+      expect(chunks).toEqual(["a"]);
+      // 180 ms after setTimeout, 120 after the write, 60 after the read.
+      vi.advanceTimersByTime(60);
+      expect(timeouts).toBe(0);
+      vi.advanceTimersByTime(50);
+      expect(timeouts).toBe(1);
+      socket.setTimeout(100);
+      socket.destroy();
+      await closed(socket);
+      vi.advanceTimersByTime(500);
+      expect(timeouts).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("the idle timer does not keep the process alive (unref)", async () => {
+    const socket = new NetworkSocket(scriptedStream());
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timers();
+    socket.setTimeout(60_000);
+    const after = timers();
+    socket.setTimeout(0);
+    expect(after).toBe(before);
+    socket.destroy();
+    await closed(socket);
+  });
+
   it("destroyed with an error: the error is emitted, onClose runs, also when close() fails", async () => {
     let closes = 0;
     const socket = new NetworkSocket(
@@ -559,6 +646,11 @@ describe("NetworkSocket", () => {
 function closed(socket: NetworkSocket): Promise<void> {
   if (socket.closed) return Promise.resolve();
   return new Promise((resolve) => socket.once("close", () => resolve()));
+}
+
+// Lets `n` turns of the event loop pass (immediates: no timer, real or fake, involved).
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
 // Waits until `check` holds, one timer turn at a time.

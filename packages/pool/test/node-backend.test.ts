@@ -66,6 +66,10 @@ describe("NodeStream reads", () => {
       // Both ways of handing a read over were taken.
       expect(chunks.some((c) => c.length < 4096)).toBe(true);
       expect(chunks.some((c) => c.length >= 32 * 1024)).toBe(true);
+      // A large read is handed over as it is, a view of the socket's own read buffer (no copy).
+      expect(chunks.some((c) => c.length >= 64 * 1024 && c.buffer.byteLength > c.length)).toBe(
+        true,
+      );
       // A chunk holds at most twice its own size (small ones share Buffer's pool).
       for (const c of chunks) {
         if (c.length >= 4096) expect(c.buffer.byteLength).toBeLessThanOrEqual(2 * c.length);

@@ -2,7 +2,7 @@
 // (class, code, message), the pending read, timeouts, aborts, the TLS step, the socket
 // options, getExtraInfo's keys, and backpressure both ways.
 import { once } from "node:events";
-import { type AddressInfo, Socket } from "node:net";
+import { type AddressInfo, connect as connectNet, Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { expectSocketsClosed, openSocketHandles, startRawServer, testCA } from "@x/testkit";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -10,7 +10,7 @@ import {
   ConnectError,
   ConnectTimeout,
   NodeBackend,
-  type NodeStream,
+  NodeStream,
   ReadError,
   ReadTimeout,
   WriteError,
@@ -230,19 +230,31 @@ describe("NodeStream writes", () => {
     const { server, stream, peer } = await connected();
     peer.pause();
     const big = new Uint8Array(8 * 1024 * 1024);
+    const listening = ["drain", "error", "close"].map((e) => stream.socket.listenerCount(e));
+    const set = vi.spyOn(globalThis, "setTimeout");
+    const clear = vi.spyOn(globalThis, "clearTimeout");
     let done = false;
-    const writing = stream.write(big).then(() => {
+    const writing = stream.write(big, 60_000).then(() => {
       done = true;
     });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(done).toBe(false);
+    // An empty write while the socket's buffer is full resolves at once all the same.
+    expect(await settledNow(stream.write(new Uint8Array(0)))).toBeUndefined();
     let received = 0;
     peer.on("data", (chunk: Buffer) => {
       received += chunk.length;
     });
     peer.resume();
     await writing;
-    expect(stream.socket.listenerCount("drain")).toBe(0);
+    // Its listeners are gone, and its timer cleared.
+    expect(["drain", "error", "close"].map((e) => stream.socket.listenerCount(e))).toEqual(
+      listening,
+    );
+    const at = set.mock.calls.findIndex((call) => call[1] === 60_000);
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(clear).toHaveBeenCalledWith(set.mock.results[at]!.value);
+    vi.restoreAllMocks();
     await until(() => received === big.length);
     await stream.close();
     await server.close();
@@ -348,11 +360,19 @@ describe("NodeBackend connects", () => {
     vi.spyOn(Socket.prototype, "connect").mockImplementation(function (this: Socket) {
       return this;
     });
+    const destroyed: Socket[] = [];
+    const destroy = Socket.prototype.destroy;
+    vi.spyOn(Socket.prototype, "destroy").mockImplementation(function (this: Socket, e) {
+      destroyed.push(this);
+      return destroy.call(this, e);
+    });
     const error = await backend.connectTcp("127.0.0.1", server.port, { timeout: 10 }).then(
       () => null,
       (e: unknown) => e,
     );
     vi.restoreAllMocks();
+    // The socket that never connected is destroyed.
+    expect(destroyed.length).toBe(1);
     expect(error).toBeInstanceOf(ConnectTimeout);
     expect(error).toMatchObject({
       code: "ERR_CONNECT_TIMEOUT",
@@ -426,6 +446,23 @@ describe("NodeBackend.resolve", () => {
     expect(await backend.resolve("::1")).toBe("::1");
   });
 
+  it("an address of the other family than asked for: ConnectError (as MockBackend)", async () => {
+    for (const [host, family, other] of [
+      ["127.0.0.1", 6, 4],
+      ["::1", 4, 6],
+    ] as const) {
+      const error = await backend.resolve(host, { family }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ConnectError);
+      expect(error).toMatchObject({
+        code: "ERR_CONNECT",
+        message: `could not resolve ${host} to an IPv${family} address: it is an IPv${other} address`,
+      });
+    }
+  });
+
   it("a name that does not resolve: ConnectError naming it (and the family asked for)", async () => {
     // .invalid is reserved (RFC 2606): no resolver answers it.
     for (const [options, name] of [
@@ -447,13 +484,15 @@ describe("NodeBackend.resolve", () => {
 
   it("a name from /etc/hosts", async () => {
     expect(await backend.resolve("localhost", { family: 4 })).toBe("127.0.0.1");
+    // Either family when none is asked for.
+    expect(["127.0.0.1", "::1"]).toContain(await backend.resolve("localhost"));
   });
 });
 
 // A TLS server on loopback with a certificate for `localhost` and 127.0.0.1 that records
 // the name each client asked for (SNI) and the ALPN protocol chosen.
-async function tlsServer(alpn: string[] | undefined) {
-  const pair = testCA().issue(["localhost", "127.0.0.1"]);
+async function tlsServer(alpn: string[] | undefined, names = ["localhost", "127.0.0.1"]) {
+  const pair = testCA().issue(names);
   const sockets = new Set<Socket>();
   const seen: Array<{ servername: string | false | null; alpn: string | false | null }> = [];
   const server = createTlsServer(
@@ -503,6 +542,75 @@ describe("NodeStream.startTls", () => {
     await until(() => server.seen.length > 0);
     expect(server.seen).toEqual([{ servername: false, alpn: false }]);
     expect(secure.getExtraInfo("alpn_protocol")).toBeNull();
+    await secure.close();
+    await server.close();
+  });
+
+  it("TLS over a TLS stream (a tunnel through a TLS proxy): reads and writes", async () => {
+    const inner = await tlsServer(["http/1.1"]);
+    // The outer server forwards what it decrypts to the inner one, as a TLS proxy's tunnel.
+    const pair = testCA().issue(["localhost"]);
+    const sockets = new Set<Socket>();
+    const outer = createTlsServer({ key: pair.key, cert: pair.cert }, (socket: TLSSocket) => {
+      const onward = connectNet(inner.port, "127.0.0.1");
+      sockets.add(onward);
+      socket.pipe(onward).pipe(socket);
+      onward.on("error", () => socket.destroy());
+      socket.on("error", () => onward.destroy());
+    });
+    outer.on("connection", (socket: Socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => outer.listen(0, "127.0.0.1", resolve));
+    const plain = await backend.connectTcp("127.0.0.1", (outer.address() as AddressInfo).port);
+    const tunnel = await plain.startTls({ ca: testCA().cert }, "localhost");
+    const secure = await tunnel.startTls({ ca: testCA().cert }, "localhost");
+    expect(secure.getExtraInfo("alpn_protocol")).toBe("http/1.1");
+    await secure.write(new TextEncoder().encode("deep"));
+    expect(text(await secure.read(100))).toBe("deep");
+    await secure.close();
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => outer.close(() => resolve()));
+    await inner.close();
+  });
+
+  it("the certificate is checked against the host asked for (an IP address here)", async () => {
+    // A certificate for 127.0.0.1 only: checked against "localhost" it would fail.
+    const server = await tlsServer(undefined, ["127.0.0.1"]);
+    const plain = await backend.connectTcp("127.0.0.1", server.port);
+    const secure = await plain.startTls({ ca: testCA().cert }, "127.0.0.1");
+    await secure.write(new TextEncoder().encode("ip"));
+    expect(text(await secure.read(100))).toBe("ip");
+    await secure.close();
+    await server.close();
+  });
+
+  it("a handshake with a timeout and a signal: the timer is cleared, a later abort does nothing", async () => {
+    const server = await tlsServer(undefined);
+    const plain = (await backend.connectTcp("127.0.0.1", server.port)) as NodeStream;
+    const set = vi.spyOn(globalThis, "setTimeout");
+    const clear = vi.spyOn(globalThis, "clearTimeout");
+    const controller = new AbortController();
+    const secure = (await plain.startTls(
+      { ca: testCA().cert },
+      "localhost",
+      60_000,
+      controller.signal,
+    )) as NodeStream;
+    const at = set.mock.calls.findIndex((call) => call[1] === 60_000);
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(clear).toHaveBeenCalledWith(set.mock.results[at]!.value);
+    vi.restoreAllMocks();
+    controller.abort(new Error("too late (test)"));
+    expect(secure.socket.destroyed).toBe(false);
+    expect(plain.socket.destroyed).toBe(false);
+    // Only the stream's own listeners are left on the TLS socket.
+    expect(secure.socket.listenerCount("secureConnect")).toBe(0);
+    expect(secure.socket.listenerCount("close")).toBe(2); // TLS's own, and the stream's
+    expect(secure.socket.listenerCount("error")).toBe(1);
+    await secure.write(new TextEncoder().encode("still here"));
+    expect(text(await secure.read(100))).toBe("still here");
     await secure.close();
     await server.close();
   });
@@ -596,6 +704,223 @@ describe("NodeStream.startTls", () => {
       message: "the TLS handshake was aborted",
       cause: reason,
     });
+    await server.close();
+  });
+});
+
+// A NodeStream over an unconnected net.Socket whose events the test emits: chunks of exact
+// sizes, an 'end', an 'error' or a 'close' at a chosen moment. No network involved.
+function fed() {
+  const socket = new Socket();
+  const listeners = {
+    data: socket.listenerCount("data"),
+    end: socket.listenerCount("end"),
+    error: socket.listenerCount("error"),
+    close: socket.listenerCount("close"),
+  };
+  const stream = new NodeStream(socket);
+  return { socket, stream, listeners };
+}
+
+const HIGH_WATER = 256 * 1024;
+
+// Settles with "pending" when `promise` has not settled after a turn of the event loop.
+function settledNow<T>(promise: Promise<T>): Promise<T | "pending"> {
+  return Promise.race([
+    promise,
+    new Promise<"pending">((resolve) => setImmediate(() => resolve("pending"))),
+  ]);
+}
+
+describe("NodeStream's queue and backpressure (a socket the test feeds)", () => {
+  it("exactly 256 KiB unread pauses the socket; it resumes once less than that is left", async () => {
+    const { socket, stream } = fed();
+    socket.emit("data", Buffer.alloc(HIGH_WATER - 1, 1));
+    expect(socket.isPaused()).toBe(false);
+    socket.emit("data", Buffer.from([2]));
+    expect(socket.isPaused()).toBe(true);
+    socket.emit("data", Buffer.from([3]));
+    // 256 KiB + 1 queued; a read of one byte leaves 256 KiB: still paused.
+    expect((await stream.read(1))[0]).toBe(1);
+    expect(socket.isPaused()).toBe(true);
+    expect((await stream.read(1))[0]).toBe(1);
+    expect(socket.isPaused()).toBe(false);
+    let total = 2;
+    const last: number[] = [];
+    while (stream.getExtraInfo("is_readable") === true) {
+      const chunk = await stream.read(64 * 1024);
+      total += chunk.length;
+      last.push(chunk[chunk.length - 1]!);
+    }
+    expect(total).toBe(HIGH_WATER + 1);
+    expect(last.slice(-2)).toEqual([2, 3]);
+    await stream.close();
+  });
+
+  it("the rest of a chunk split for a pending read counts toward the 256 KiB", async () => {
+    const { socket, stream } = fed();
+    const pending = stream.read(10);
+    socket.emit("data", Buffer.alloc(HIGH_WATER + 5));
+    expect((await pending).length).toBe(10);
+    // HIGH_WATER - 5 queued.
+    socket.emit("data", Buffer.alloc(1));
+    expect(socket.isPaused()).toBe(false);
+    socket.emit("data", Buffer.alloc(4));
+    expect(socket.isPaused()).toBe(true);
+    await stream.close();
+  });
+
+  it("a chunk exactly as large as the read is handed over whole, and nothing stays queued", async () => {
+    const { socket, stream } = fed();
+    const pending = stream.read(3);
+    socket.emit("data", Buffer.from("abc"));
+    expect(text(await pending)).toBe("abc");
+    expect(stream.getExtraInfo("is_readable")).toBe(false);
+    expect(await settledNow(stream.read(3))).toBe("pending");
+    // The same from the queue.
+    const other = fed();
+    other.socket.emit("data", Buffer.from("xyz"));
+    expect(text(await other.stream.read(3))).toBe("xyz");
+    expect(other.stream.getExtraInfo("is_readable")).toBe(false);
+    expect(await settledNow(other.stream.read(3))).toBe("pending");
+    await stream.close();
+    await other.stream.close();
+  });
+
+  it("'end' ends a pending read at once, and says is_readable before the socket closes", async () => {
+    const { socket, stream } = fed();
+    const pending = stream.read(10);
+    socket.emit("end");
+    expect(stream.getExtraInfo("is_readable")).toBe(true);
+    expect(socket.destroyed).toBe(false);
+    const result = await settledNow(pending);
+    expect(result).not.toBe("pending");
+    expect((result as Uint8Array).length).toBe(0);
+    await stream.close();
+  });
+
+  it("a socket destroyed under the stream (not by close()): a pending read ends with EOF", async () => {
+    const { socket, stream } = fed();
+    const pending = stream.read(10);
+    socket.destroy();
+    expect((await pending).length).toBe(0);
+    // Writing to it: WriteError, as to a closed stream.
+    const error = await stream.write(new Uint8Array([1])).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WriteError);
+    expect(error).toMatchObject({ code: "ERR_WRITE", message: "the connection is closed" });
+    await stream.close();
+  });
+
+  it("the first error is the one reads and writes report, with its code and as cause", async () => {
+    const { socket, stream } = fed();
+    const first = Object.assign(new Error("boom"), { code: "EBOOM" });
+    socket.emit("error", first);
+    socket.emit("error", new Error("second"));
+    const read = await stream.read(10).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(read).toBeInstanceOf(ReadError);
+    expect(read).toMatchObject({ message: "reading failed: EBOOM: boom", cause: first });
+    const write = await stream.write(new Uint8Array([1])).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(write).toBeInstanceOf(WriteError);
+    expect(write).toMatchObject({ message: "writing failed: EBOOM: boom", cause: first });
+    // An error without a code, and something thrown that is not an Error.
+    const plain = fed();
+    plain.socket.emit("error", new Error("no code"));
+    await expect(plain.stream.read(1)).rejects.toThrow(/^reading failed: no code$/);
+    const odd = fed();
+    odd.socket.emit("error", "not an Error");
+    await expect(odd.stream.read(1)).rejects.toThrow(/^reading failed: not an Error$/);
+    for (const s of [stream, plain.stream, odd.stream]) await s.close();
+  });
+
+  it("detach() puts the unread bytes back on the socket in order, and the stream lets go", async () => {
+    const { socket, stream, listeners } = fed();
+    socket.emit("data", Buffer.from("ab"));
+    socket.emit("data", Buffer.from("cd"));
+    const detached = stream.detach()!;
+    expect(detached).toBe(socket);
+    const chunks: Buffer[] = [];
+    detached.on("data", (chunk: Buffer) => chunks.push(chunk));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(Buffer.concat(chunks).toString()).toBe("abcd");
+    // The stream no longer has them, nor listens.
+    await expect(stream.read(10)).rejects.toMatchObject({ message: "the connection was closed" });
+    expect(socket.listenerCount("end")).toBe(listeners.end);
+    expect(socket.listenerCount("error")).toBe(listeners.error);
+    expect(socket.listenerCount("close")).toBe(listeners.close);
+    socket.emit("data", Buffer.from("later"));
+    await expect(stream.read(10)).rejects.toMatchObject({ message: "the connection was closed" });
+    socket.destroy();
+  });
+
+  it("detach() fails a pending read, and resumes a socket paused by backpressure", async () => {
+    const { socket, stream } = fed();
+    const pending = stream.read(10);
+    const first = fed();
+    first.socket.emit("data", Buffer.alloc(HIGH_WATER));
+    expect(first.socket.isPaused()).toBe(true);
+    const resumed = first.stream.detach()!;
+    expect(resumed.isPaused()).toBe(false);
+    resumed.on("data", () => {});
+    stream.detach();
+    await expect(pending).rejects.toMatchObject({
+      code: "ERR_READ",
+      message: "the connection was closed while reading",
+    });
+    socket.destroy();
+    resumed.destroy();
+  });
+});
+
+describe("NodeBackend: what a connect leaves behind", () => {
+  it("a connect with a timeout and a signal: the timer is cleared, a later abort does nothing", async () => {
+    const { server, next } = await drivenServer();
+    const set = vi.spyOn(globalThis, "setTimeout");
+    const clear = vi.spyOn(globalThis, "clearTimeout");
+    const controller = new AbortController();
+    const stream = (await backend.connectTcp("127.0.0.1", server.port, {
+      timeout: 60_000,
+      signal: controller.signal,
+    })) as NodeStream;
+    const at = set.mock.calls.findIndex((call) => call[1] === 60_000);
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(clear).toHaveBeenCalledWith(set.mock.results[at]!.value);
+    vi.restoreAllMocks();
+    controller.abort(new Error("too late (test)"));
+    const peer = await next();
+    expect(stream.socket.destroyed).toBe(false);
+    // Only the stream's own listeners are left on the socket.
+    expect(stream.socket.listenerCount("connect")).toBe(0);
+    expect(stream.socket.listenerCount("error")).toBe(1);
+    await stream.write(new TextEncoder().encode("still here"));
+    expect((await once(peer, "data"))[0].toString()).toBe("still here");
+    await stream.close();
+    await server.close();
+  });
+
+  it("a closed stream has no server_addr", async () => {
+    const { server, next } = await drivenServer();
+    const stream = await backend.connectTcp("127.0.0.1", server.port);
+    await next();
+    await stream.close();
+    expect(stream.getExtraInfo("server_addr")).toBeUndefined();
+    await server.close();
+  });
+
+  it("a read that filled the read buffer may continue", async () => {
+    const { server, stream, peer } = await connected();
+    peer.write(Buffer.alloc(4 * 1024 * 1024, 1));
+    await until(() => stream.socket.isPaused());
+    expect(stream.getExtraInfo("read_may_continue")).toBe(true);
+    await stream.close();
     await server.close();
   });
 });
