@@ -276,6 +276,39 @@ describe("NodeStream writes", () => {
     await server.close();
   });
 
+  it("a write waiting for drain when the socket fails: WriteError with the error as cause", async () => {
+    const { server, stream, peer } = await connected();
+    peer.pause();
+    const writing = stream.write(new Uint8Array(8 * 1024 * 1024));
+    // The socket's error, made here so that its message and code are known.
+    const failure = Object.assign(new Error("the wire broke (test)"), { code: "EPIPE" });
+    stream.socket.emit("error", failure);
+    const error = await writing.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WriteError);
+    expect((error as WriteError).message).toMatch(/^writing failed: .*the wire broke \(test\)/);
+    expect((error as WriteError).cause).toBe(failure);
+    await stream.close();
+    await server.close();
+  });
+
+  it("a write waiting for drain when the socket is destroyed without an error: WriteError", async () => {
+    const { server, stream, peer } = await connected();
+    peer.pause();
+    const writing = stream.write(new Uint8Array(8 * 1024 * 1024));
+    stream.socket.destroy();
+    const error = await writing.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WriteError);
+    expect((error as WriteError).message).toBe("the connection closed while writing");
+    await stream.close();
+    await server.close();
+  });
+
   it("a write waiting for drain when the peer resets: WriteError naming the error", async () => {
     const { server, stream, peer } = await connected();
     peer.pause();
