@@ -787,6 +787,9 @@ describe("NodeStream's queue and backpressure (a socket the test feeds)", () => 
     }
     expect(total).toBe(HIGH_WATER + 1);
     expect(last.slice(-2)).toEqual([2, 3]);
+    // Resumed, it pauses again the next time 256 KiB wait unread.
+    socket.emit("data", Buffer.alloc(HIGH_WATER, 4));
+    expect(socket.isPaused()).toBe(true);
     await stream.close();
   });
 
