@@ -2,18 +2,34 @@
 // many concurrent requests would otherwise collect a listener for each (and Node's
 // MaxListenersExceededWarning past ten). The listener goes when its last watch stops.
 
+/**
+ * What the pool reads of an AbortSignal, and all it reads: `aborted`, `reason`, and one
+ * 'abort' listener at a time, added and removed. Every AbortSignal is one; so is any object
+ * that keeps these promises (calls each listener once, when it aborts, and never after).
+ * Cheaper to make than a real AbortSignal, which an adapter making one per request feels.
+ *
+ * @example
+ * await pool.request("GET", url, { signal: AbortSignal.timeout(5000) })
+ */
+export interface AbortSignalLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
 interface Watch {
   readonly callbacks: Set<() => void>;
   readonly listener: () => void;
 }
 
-const watches = new WeakMap<AbortSignal, Watch>();
+const watches = new WeakMap<AbortSignalLike, Watch>();
 
 /**
  * Calls `onAbort` once when `signal` aborts, until the returned function is called (which
  * stops the watch; calling it again does nothing).
  */
-export function watchAbort(signal: AbortSignal, onAbort: () => void): () => void {
+export function watchAbort(signal: AbortSignalLike, onAbort: () => void): () => void {
   let watch = watches.get(signal);
   if (watch === undefined) {
     const callbacks = new Set<() => void>();
@@ -37,4 +53,19 @@ export function watchAbort(signal: AbortSignal, onAbort: () => void): () => void
       signal.removeEventListener("abort", listener);
     }
   };
+}
+
+/**
+ * A real AbortSignal that aborts with `like`, for code that needs one (`fetch`, node:net,
+ * `AbortSignal.any()`); an AbortSignal is returned as it is.
+ *
+ * @example
+ * await fetch(url, { signal: toAbortSignal(request.signal) })
+ */
+export function toAbortSignal(like: AbortSignalLike): AbortSignal {
+  if (like instanceof AbortSignal) return like;
+  const controller = new AbortController();
+  if (like.aborted) controller.abort(like.reason);
+  else like.addEventListener("abort", () => controller.abort(like.reason), { once: true });
+  return controller.signal;
 }

@@ -36,7 +36,7 @@
 // once on a new connection when it is idempotent and its body can be replayed; a response
 // body read to the end releases its connection without an explicit close().
 
-import { watchAbort } from "./abort.js";
+import { type AbortSignalLike, watchAbort } from "./abort.js";
 import { Body, type ResponseStream, toBody } from "./body.js";
 import { concat } from "./bytes.js";
 import { HTTPConnection, type HTTPConnectionOptions } from "./connection.js";
@@ -78,7 +78,7 @@ export interface RequestCallOptions {
   readonly headers?: HeadersInit;
   readonly content?: RequestContent;
   readonly extensions?: RequestExtensions;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignalLike;
 }
 
 // Methods whose requests carry content, so an empty one says Content-Length: 0.
@@ -741,9 +741,9 @@ function addDefaultHeaders(request: Request): void {
 class PoolBody extends Body {
   readonly #inner: Body;
   readonly #release: () => void;
-  readonly #signal: AbortSignal | undefined;
+  readonly #signal: AbortSignalLike | undefined;
 
-  constructor(inner: ResponseStream, release: () => void, signal: AbortSignal | undefined) {
+  constructor(inner: ResponseStream, release: () => void, signal: AbortSignalLike | undefined) {
     super();
     this.#inner = toBody(inner);
     this.#release = release;

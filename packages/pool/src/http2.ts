@@ -24,7 +24,7 @@
 import * as http2 from "node:http2";
 import type { Socket } from "node:net";
 import { Duplex } from "node:stream";
-import { watchAbort } from "./abort.js";
+import { type AbortSignalLike, watchAbort } from "./abort.js";
 import { Body } from "./body.js";
 import type { ConnectionInterface } from "./connection-interface.js";
 import {
@@ -83,7 +83,7 @@ export interface HTTP2ConnectionOptions {
   /** Milliseconds an idle connection may be kept; undefined keeps it until the server closes it. */
   readonly keepaliveExpiry?: number | undefined;
   /** Aborts opening (waiting for the server's SETTINGS): `open()` then closes and rejects. */
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortSignalLike | undefined;
 }
 
 // Fields HTTP/2 forbids (RFC 9113 §8.2.2), and Host, which becomes :authority.
@@ -368,7 +368,10 @@ export class HTTP2Connection implements ConnectionInterface {
     }
   }
 
-  #waitForSettings(timeout: number | undefined, signal: AbortSignal | undefined): Promise<void> {
+  #waitForSettings(
+    timeout: number | undefined,
+    signal: AbortSignalLike | undefined,
+  ): Promise<void> {
     if (this.#settings) return SETTLED;
     if (this.#closed) {
       return Promise.reject(new ReadError("the connection closed before the server's SETTINGS"));

@@ -1,3 +1,4 @@
+export { type AbortSignalLike, toAbortSignal } from "./abort.js";
 export { HTTPConnection, type HTTPConnectionOptions } from "./connection.js";
 export type { ConnectionInterface } from "./connection-interface.js";
 export {

@@ -1,4 +1,5 @@
 import { isValidHeaderName, isValidHeaderValue } from "@x/h11";
+import type { AbortSignalLike } from "./abort.js";
 import { type Body, type ResponseStream, toBody } from "./body.js";
 import { concat } from "./bytes.js";
 import {
@@ -180,7 +181,7 @@ export interface RequestOptions {
   readonly headers?: HeadersInit;
   readonly content?: RequestContent;
   readonly extensions?: RequestExtensions;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignalLike;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -189,7 +190,7 @@ const NO_EXTENSIONS: RequestExtensions = Object.freeze({});
 
 /**
  * An HTTP request as the transport sees it: method, URL, headers as given (nothing added),
- * an optional body, extensions and an AbortSignal.
+ * an optional body, extensions and an AbortSignal (or AbortSignalLike).
  *
  * @example
  * const req = new Request("GET", "https://example.com/", { headers: { Host: "example.com" } });
@@ -201,7 +202,7 @@ export class Request {
   readonly headers: HeaderList;
   readonly content: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array> | undefined;
   readonly extensions: RequestExtensions;
-  readonly signal: AbortSignal | undefined;
+  readonly signal: AbortSignalLike | undefined;
 
   constructor(method: string, url: string | URL | globalThis.URL, options: RequestOptions = {}) {
     if (typeof method !== "string") {
@@ -258,11 +259,12 @@ export class Request {
       signal !== undefined &&
       (typeof signal !== "object" ||
         signal === null ||
-        typeof (signal as AbortSignal).aborted !== "boolean" ||
-        typeof (signal as AbortSignal).addEventListener !== "function")
+        typeof (signal as AbortSignalLike).aborted !== "boolean" ||
+        typeof (signal as AbortSignalLike).addEventListener !== "function" ||
+        typeof (signal as AbortSignalLike).removeEventListener !== "function")
     ) {
       throw argumentError(
-        `signal must be an AbortSignal, not ${describeType(signal)}`,
+        `signal must be an AbortSignal (or AbortSignalLike), not ${describeType(signal)}`,
         "ERR_INVALID_ARG_TYPE",
       );
     }

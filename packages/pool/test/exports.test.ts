@@ -13,6 +13,7 @@ it("exports exactly the public API", () => {
       "HTTP11_ALPN",
       "exponentialBackoff",
       "startTlsFor",
+      "toAbortSignal",
       "HTTP11Connection",
       "HTTP2Connection",
       "HTTPConnection",

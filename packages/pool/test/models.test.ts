@@ -134,20 +134,29 @@ describe("Request", () => {
       [{}, "an object"],
       [[], "an array"],
       ["x", "string x"],
-      [{ aborted: "no", addEventListener: listen }, "an object"],
-      [{ aborted: false, addEventListener: "no" }, "an object"],
+      [{ aborted: "no", addEventListener: listen, removeEventListener: listen }, "an object"],
+      [{ aborted: false, addEventListener: "no", removeEventListener: listen }, "an object"],
       [{ aborted: false }, "an object"],
-      [Object.assign(() => {}, { aborted: false, addEventListener: listen }), "function"],
+      [{ aborted: false, addEventListener: listen }, "an object"],
+      [{ aborted: false, addEventListener: listen, removeEventListener: "no" }, "an object"],
+      [
+        Object.assign(() => {}, {
+          aborted: false,
+          addEventListener: listen,
+          removeEventListener: listen,
+        }),
+        "function",
+      ],
     ] as const) {
       expectTypeError(
         () => new Request("GET", URL_, { signal: signal as never }),
-        new RegExp(`^signal must be an AbortSignal, not ${named}`),
+        new RegExp(`^signal must be an AbortSignal \\(or AbortSignalLike\\), not ${named}`),
       );
     }
     const real = new AbortController().signal;
     expect(new Request("GET", URL_, { signal: real }).signal).toBe(real);
-    const like = { aborted: false, addEventListener: listen };
-    expect(new Request("GET", URL_, { signal: like as never }).signal).toBe(like);
+    const like = { aborted: false, addEventListener: listen, removeEventListener: listen };
+    expect(new Request("GET", URL_, { signal: like }).signal).toBe(like);
     expect(new Request("GET", URL_).signal).toBeUndefined();
   });
 

@@ -11,20 +11,28 @@
 //
 // The body is pulled from the pool's response one chunk at a time, and only while the
 // handler is not paused: a paused handler stops the reads, and so the socket. An abort
-// (the controller's, or the abort function of onConnect) aborts the pool request's
-// AbortSignal — the pool closes that request's connection and no other — and reports the
+// (the controller's, or the abort function of onConnect) aborts the pool request's signal,
+// an AbortFlag — the pool closes that request's connection and no other — and reports the
 // reason to the handler once. Every failure reaches the handler as the pool raised it (a
 // TransportError with its cause), so fetch's "fetch failed" TypeError carries it.
 
-import { NetworkSocket, URL as PoolURL, type RequestContent, type Response } from "@x/pool";
+import {
+  type AbortSignalLike,
+  NetworkSocket,
+  URL as PoolURL,
+  type RequestContent,
+  type Response,
+} from "@x/pool";
 import { errors } from "undici";
+import { AbortFlag } from "./abort-flag.js";
 import { requestUrl, toContent, toHeaderPairs } from "./request-parts.js";
 
 type Chunk = Uint8Array | null | Promise<Uint8Array | null>;
 
 /**
- * What an Exchange needs of a pool: undici's handler talks to `stream()`, with a real
- * AbortSignal per request.
+ * What an Exchange needs of a pool: undici's handler talks to `stream()`. Its `signal` is
+ * an AbortSignalLike (what @x/pool's Request takes), not a real AbortSignal: a pool of your
+ * own that must hand one to `fetch` or node:net makes it with @x/pool's `toAbortSignal()`.
  */
 export interface StreamingPool {
   stream(
@@ -33,7 +41,7 @@ export interface StreamingPool {
     options?: {
       headers?: Array<[string, string]>;
       content?: RequestContent;
-      signal?: AbortSignal;
+      signal?: AbortSignalLike;
       extensions?: Record<string, unknown>;
     },
   ): Promise<Response>;
@@ -117,9 +125,8 @@ type Readable = { readChunk?(): Chunk } & AsyncIterator<Uint8Array>;
 export class Exchange {
   readonly #handler: AnyHandler;
   readonly #legacy: boolean;
-  // A real AbortSignal for the pool: a pool of the user's own may hand it to anything
-  // that takes one (AbortSignal.any(), node:net, fetch).
-  readonly #controller = new AbortController();
+  // What the pool watches: aborted with the reason the handler gets.
+  readonly #signal = new AbortFlag();
   readonly #onSettled: (exchange: Exchange) => void;
   #aborted = false;
   #paused = false;
@@ -158,7 +165,7 @@ export class Exchange {
     this.#aborted = true;
     const error = reason ?? abortError();
     this.#reason = error;
-    this.#controller.abort(error);
+    this.#signal.abort(error);
     this.#fail(error);
   }
 
@@ -214,7 +221,7 @@ export class Exchange {
     const read = Math.max(options.headersTimeout ?? 0, options.bodyTimeout ?? 0);
     const streamOptions: Parameters<StreamingPool["stream"]>[2] & object = {
       headers,
-      signal: this.#controller.signal,
+      signal: this.#signal,
     };
     if (content !== undefined) streamOptions.content = content;
     if (read > 0) streamOptions.extensions = { timeout: { read } };
