@@ -1,4 +1,8 @@
+import { createRequire } from "node:module";
 import { defineProject } from "vitest/config";
+
+// After every test, the sockets it opened must be closed (testkit's setup file).
+const socketsClosed = createRequire(import.meta.url).resolve("@x/testkit/sockets-closed.setup");
 
 // Under `pnpm mutate` (which sets MUTATE_SLICE), Stryker's instrumented code counts coverage
 // per test on every statement: on a busy machine the load tests (2000 requests in
@@ -12,6 +16,7 @@ export default defineProject({
   test: {
     name: "pool",
     include: ["test/**/*.test.ts"],
+    setupFiles: [socketsClosed],
     ...(mutating ? { testTimeout: 30_000, retry: 2 } : {}),
   },
 });

@@ -9,14 +9,12 @@ import {
   digestChallenger,
   type EmbeddedProxy,
   type EmbeddedSocks,
-  expectSocketsClosed,
   type Origin,
-  openSocketHandles,
   startOrigin,
   startProxy,
   startSocksServer,
 } from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import { ProxyAgent } from "../src/index.js";
 import {
@@ -37,7 +35,6 @@ let https: Origin;
 let proxy: EmbeddedProxy;
 let guarded: EmbeddedProxy;
 let socks: EmbeddedSocks;
-let baseline: number;
 
 beforeAll(async () => {
   http = await startOrigin();
@@ -49,12 +46,6 @@ beforeAll(async () => {
 }, 30000);
 afterAll(async () => {
   for (const s of [http, https, proxy, guarded, socks]) await s?.close();
-});
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline, 5000);
 });
 
 const proxies = (): Array<[string, string]> => [

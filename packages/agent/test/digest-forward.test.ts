@@ -5,24 +5,10 @@ import { request as httpRequest, type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { type NetworkSocket, NodeBackend } from "@x/pool";
 import { ProxyAuthenticator } from "@x/proxy";
-import {
-  expectSocketsClosed,
-  openSocketHandles,
-  type RawServer,
-  startRawServer,
-  testCA,
-} from "@x/testkit";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type RawServer, startRawServer, testCA } from "@x/testkit";
+import { describe, expect, it } from "vitest";
 import { DigestForwardStream } from "../src/digest-forward.js";
 import { ProxyAgent } from "../src/index.js";
-
-let baseline: number;
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline, 5000);
-});
 
 const CHALLENGE = 'Proxy-Authenticate: Digest realm="r", nonce="n0", qop="auth", algorithm=MD5';
 const OK = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";

@@ -2,16 +2,8 @@
 // CONNECT, the TLS settings that keep sockets apart, the clients, and Digest. Left out of the
 // mutation runs (stryker.config.mjs): squid starts for each run, and agent.test.ts covers the
 // same code with the embedded proxies.
-import {
-  expectSocketsClosed,
-  type Origin,
-  openSocketHandles,
-  type RealProxy,
-  startOrigin,
-  startSquid,
-  unavailable,
-} from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type Origin, type RealProxy, startOrigin, startSquid, unavailable } from "@x/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProxyAgent } from "../src/index.js";
 import {
   ca,
@@ -33,7 +25,6 @@ describe.skipIf(why !== null)("squid", () => {
   let http: Origin;
   let https: Origin;
   let squid: RealProxy;
-  let baseline: number;
 
   beforeAll(async () => {
     http = await startOrigin();
@@ -42,12 +33,6 @@ describe.skipIf(why !== null)("squid", () => {
   }, 30000);
   afterAll(async () => {
     for (const s of [http, https, squid]) await s?.close();
-  });
-  beforeEach(() => {
-    baseline = openSocketHandles();
-  });
-  afterEach(async () => {
-    await expectSocketsClosed(baseline, 5000);
   });
 
   it("https: tunnelled with TLS to the origin, http: forwarded", async () => {

@@ -11,17 +11,15 @@ import { basicAuth } from "@x/proxy";
 import {
   type EmbeddedProxy,
   type EmbeddedSocks,
-  expectSocketsClosed,
   type Origin,
   onRequestHead,
-  openSocketHandles,
   startOrigin,
   startProxy,
   startRawServer,
   startSocksServer,
   testCA,
 } from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ProxyAgent } from "../src/index.js";
 import { body, ca } from "./helpers.js";
 
@@ -31,7 +29,6 @@ let https: Origin;
 let proxy: EmbeddedProxy;
 let guarded: EmbeddedProxy;
 let socks: EmbeddedSocks;
-let baseline: number;
 
 beforeAll(async () => {
   http = await startOrigin();
@@ -48,12 +45,6 @@ beforeAll(async () => {
 }, 30000);
 afterAll(async () => {
   for (const s of [http, https, proxy, guarded, socks]) await s?.close();
-});
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline, 5000);
 });
 
 interface Sent {

@@ -4,14 +4,8 @@
 // joins the connection to the HTTPS origin.
 import { connect, type Socket } from "node:net";
 import { ConnectionNotAvailable, Request, URL } from "@x/pool";
-import {
-  expectSocketsClosed,
-  openSocketHandles,
-  type RawServer,
-  startRawServer,
-  testCA,
-} from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type RawServer, startRawServer, testCA } from "@x/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ForwardHTTPConnection,
   HTTPProxy,
@@ -22,7 +16,6 @@ import {
 import { startWorld, type World } from "./setup.js";
 
 let world: World;
-let baseline: number;
 const tls = () => ({ ca: testCA().cert });
 
 beforeAll(async () => {
@@ -30,12 +23,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await world.close();
-});
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
 });
 
 type Answer = string | Buffer | "tunnel";

@@ -7,25 +7,15 @@ import {
   answerEach,
   type EmbeddedProxy,
   type ExtraSplit,
-  expectSocketsClosed,
   okResponse,
   onRequestHead,
-  openSocketHandles,
   type RawServer,
   startProxy,
   startRawServer,
   testCA,
 } from "@x/testkit";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { HTTPProxy } from "../src/index.js";
-
-let baseline: number;
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
-});
 
 const text = (r: Response): string => new TextDecoder().decode(r.content);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -7,17 +7,14 @@ import {
   type DigestChallengerOptions,
   digestChallenger,
   type EmbeddedProxy,
-  expectSocketsClosed,
-  openSocketHandles,
   type ProxyChallenger,
   testCA,
 } from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { HTTPProxy, type HTTPProxyOptions, ProxyError } from "../src/index.js";
 import { proxyFor, startWorld, type World } from "./setup.js";
 
 let world: World;
-let baseline: number;
 const tls = () => ({ ca: testCA().cert });
 const USERS = { alice: "s3cret pass", jürgen: "pässwörd🔑" };
 const running: EmbeddedProxy[] = [];
@@ -28,12 +25,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await world.close();
 });
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
 afterEach(async () => {
   for (const p of running.splice(0)) await p.close();
-  await expectSocketsClosed(baseline);
 });
 
 async function challenging(

@@ -7,15 +7,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  type EmbeddedProxy,
-  expectSocketsClosed,
-  type Origin,
-  openSocketHandles,
-  startOrigin,
-  testCA,
-} from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type EmbeddedProxy, type Origin, startOrigin, testCA } from "@x/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { proxyFor, startWorld, type World } from "./setup.js";
 
 const script = fileURLToPath(new URL("./fixtures/from-env.mjs", import.meta.url));
@@ -34,7 +27,6 @@ let proxy: EmbeddedProxy;
 let local: Origin;
 let dir: string;
 let caFile: string;
-let baseline: number;
 
 beforeAll(async () => {
   if (!existsSync(built)) throw new Error("@x/proxy is not built: run `pnpm build` first");
@@ -50,12 +42,6 @@ afterAll(async () => {
   await proxy.close();
   await world.close();
   rmSync(dir, { recursive: true, force: true });
-});
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
 });
 
 // Runs the script with exactly these variables (and PATH), GETting each URL.

@@ -5,15 +5,8 @@
 // same. Rows marked `beyondCurl` are rules this package adds (ports, `*.`, IPv6, a few
 // more), or where curl 7.88 reads an entry otherwise; they are not run through curl.
 import { execFile, spawnSync } from "node:child_process";
-import {
-  type EmbeddedProxy,
-  expectSocketsClosed,
-  type Origin,
-  openSocketHandles,
-  startOrigin,
-  startProxy,
-} from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type EmbeddedProxy, type Origin, startOrigin, startProxy } from "@x/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProxyRouter } from "../src/index.js";
 
 type Via = "A" | "B" | "C" | null;
@@ -400,7 +393,6 @@ describe.skipIf(!curlThere && !process.env.CI)("the same rows, against curl", ()
   let proxies: Record<"A" | "B" | "C", EmbeddedProxy>;
   let http: Origin;
   let https: Origin;
-  let baseline: number;
 
   beforeAll(async () => {
     proxies = { A: await startProxy(), B: await startProxy(), C: await startProxy() };
@@ -411,12 +403,6 @@ describe.skipIf(!curlThere && !process.env.CI)("the same rows, against curl", ()
     for (const p of Object.values(proxies)) await p.close();
     await http.close();
     await https.close();
-  });
-  beforeEach(() => {
-    baseline = openSocketHandles();
-  });
-  afterEach(async () => {
-    await expectSocketsClosed(baseline);
   });
 
   function curl(env: Record<string, string>, url: string, originPort: number): Promise<string> {

@@ -5,8 +5,6 @@
 import { inspect } from "node:util";
 import { ConnectionPool } from "@x/pool";
 import {
-  expectSocketsClosed,
-  openSocketHandles,
   type RealH2o,
   type RealProxy,
   startH2o,
@@ -14,7 +12,7 @@ import {
   testCA,
   unavailable,
 } from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HTTPProxy } from "../src/index.js";
 
 const tls = () => ({ ca: testCA().cert });
@@ -34,18 +32,11 @@ if (h2oMissing !== null) {
 
 describe.skipIf(h2oMissing !== null)("h2o", () => {
   let h2o: RealH2o;
-  let baseline: number;
   beforeAll(async () => {
     h2o = await startH2o();
   });
   afterAll(async () => {
     await h2o?.close();
-  });
-  beforeEach(() => {
-    baseline = openSocketHandles();
-  });
-  afterEach(async () => {
-    await expectSocketsClosed(baseline, 5000);
   });
 
   it("TLS: ALPN picks h2; 300 requests at once go over one connection", async () => {

@@ -4,33 +4,24 @@
 import { inspect } from "node:util";
 import {
   type EmbeddedProxy,
-  expectSocketsClosed,
   type H2Origin,
-  openSocketHandles,
   startH2Origin,
   startOrigin,
   startProxy,
   testCA,
 } from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HTTPProxy, SOCKSProxy } from "../src/index.js";
 
 const tls = () => ({ ca: testCA().cert });
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 let origin: H2Origin;
-let baseline: number;
 beforeAll(async () => {
   origin = await startH2Origin();
 });
 afterAll(async () => {
   await origin.close();
-});
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
 });
 
 describe("HTTP/2 inside CONNECT tunnels", () => {

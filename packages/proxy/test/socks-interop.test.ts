@@ -9,10 +9,8 @@ import { ConnectError } from "@x/pool";
 import {
   DANTE_USER,
   type EmbeddedSocks,
-  expectSocketsClosed,
   type Origin,
   type OriginOptions,
-  openSocketHandles,
   type RealProxy,
   startDante,
   startMicrosocks,
@@ -21,7 +19,7 @@ import {
   testCA,
   unavailable,
 } from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProxyError, SOCKSProxy, type SOCKSProxyOptions } from "../src/index.js";
 
 const danteMissing = unavailable("danted");
@@ -49,7 +47,6 @@ let http: Origin;
 let https: Origin;
 const twins: Origin[] = [];
 let hasIPv6 = false;
-let baseline: number;
 const tls = () => ({ ca: testCA().cert });
 
 async function withTwin(options: OriginOptions): Promise<Origin> {
@@ -75,12 +72,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const o of [http, https, ...twins]) await o?.close();
-});
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline, 5000);
 });
 
 /** A port on 127.0.0.1 where nothing listens. */

@@ -6,19 +6,16 @@ import { ConnectError, ConnectionNotAvailable, HTTPConnection, Request, URL } fr
 import {
   digestChallenger,
   type EmbeddedProxy,
-  expectSocketsClosed,
   onRequestHead,
-  openSocketHandles,
   startRawServer,
   testCA,
 } from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectDialer, HTTPProxy, ProxyAuthenticator, ProxyError } from "../src/index.js";
 import { proxyFor, startWorld, type World } from "./setup.js";
 
 let world: World;
 let proxy: EmbeddedProxy;
-let baseline: number;
 const tls = () => ({ ca: testCA().cert });
 
 beforeAll(async () => {
@@ -28,12 +25,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy.close();
   await world.close();
-});
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
 });
 
 const origin = (text: string) => new URL(text).origin;

@@ -4,9 +4,7 @@ import { HTTPProxy, SOCKSProxy } from "@x/proxy";
 import {
   type EmbeddedProxy,
   type EmbeddedSocks,
-  expectSocketsClosed,
   type Origin,
-  openSocketHandles,
   startOrigin,
   startProxy,
   startSocksServer,
@@ -20,7 +18,6 @@ let http: Origin;
 let https: Origin;
 let proxy: EmbeddedProxy;
 let socks: EmbeddedSocks;
-let baseline: number;
 const tls = () => ({ ca: testCA().cert });
 
 beforeAll(async () => {
@@ -34,12 +31,6 @@ afterAll(async () => {
   await https?.close();
   await proxy?.close();
   await socks?.close();
-});
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline, 5000);
 });
 
 type Echo = { method: string; url: string; headers: string[]; body: string };

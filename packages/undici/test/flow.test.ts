@@ -2,9 +2,7 @@
 import { ConnectionPool } from "@x/pool";
 import { HTTPProxy } from "@x/proxy";
 import {
-  expectSocketsClosed,
   type Origin,
-  openSocketHandles,
   type RealProxy,
   startOrigin,
   startSquid,
@@ -12,13 +10,12 @@ import {
   unavailable,
 } from "@x/testkit";
 import { type Dispatcher, fetch, request, WebSocket } from "undici";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
 import { PoolDispatcher } from "../src/index.js";
 
 let http: Origin;
 let https: Origin;
-let baseline: number;
 const tls = () => ({ ca: testCA().cert });
 const MiB = 1024 * 1024;
 
@@ -29,12 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await http?.close();
   await https?.close();
-});
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline, 5000);
 });
 
 function dispatchOnce(

@@ -10,20 +10,12 @@ import {
   Response,
   UnsupportedProtocol,
 } from "@x/pool";
-import {
-  expectSocketsClosed,
-  type Origin,
-  onRequestHead,
-  openSocketHandles,
-  startOrigin,
-  startRawServer,
-} from "@x/testkit";
+import { type Origin, onRequestHead, startOrigin, startRawServer } from "@x/testkit";
 import { type Dispatcher, errors, fetch, request } from "undici";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type DispatchablePool, PoolDispatcher } from "../src/index.js";
 
 let origin: Origin;
-let baseline: number;
 // Gates the origin's /gated/<name> answers wait on: first "one", then the rest ("two") once
 // released.
 const gates = new Map<string, () => void>();
@@ -75,13 +67,11 @@ afterAll(async () => {
   await origin?.close();
 });
 beforeEach(() => {
-  baseline = openSocketHandles();
   gates.clear();
   waiting.clear();
 });
 afterEach(async () => {
   for (const open of gates.values()) open();
-  await expectSocketsClosed(baseline, 5000);
 });
 
 async function until(ready: () => boolean): Promise<void> {
