@@ -5,16 +5,14 @@
 // one into a real AbortSignal.
 
 import {
-  expectSocketsClosed,
   type H2Origin,
-  openSocketHandles,
   startH2Origin,
   startOrigin,
   startRawServer,
   type Origin as TestOrigin,
   testCA,
 } from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AbortSignalLike, ConnectionPool, toAbortSignal } from "../src/index.js";
 
 /** An AbortSignalLike and nothing more: no EventTarget, no `throwIfAborted`, no `onabort`. */
@@ -41,7 +39,6 @@ class PlainAbort implements AbortSignalLike {
 
 let http: TestOrigin;
 let h2: H2Origin;
-let baseline: number;
 beforeAll(async () => {
   http = await startOrigin({ name: "origin" });
   h2 = await startH2Origin();
@@ -49,12 +46,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await http.close();
   await h2.close();
-});
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
 });
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);

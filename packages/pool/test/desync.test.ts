@@ -7,22 +7,12 @@ import {
   type Answer,
   answerEach,
   type ExtraSplit,
-  expectSocketsClosed,
   okResponse,
-  openSocketHandles,
   type RawServer,
   startRawServer,
 } from "@x/testkit";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ConnectionPool, RemoteProtocolError, type Response } from "../src/index.js";
-
-let baseline: number;
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
-});
 
 const text = (r: Response): string => new TextDecoder().decode(r.content);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -3,14 +3,8 @@
 import { once } from "node:events";
 import { createSecureServer } from "node:http2";
 import type { AddressInfo } from "node:net";
-import {
-  expectSocketsClosed,
-  openSocketHandles,
-  startOrigin,
-  type Origin as TestOrigin,
-  testCA,
-} from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startOrigin, type Origin as TestOrigin, testCA } from "@x/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ConnectError,
   type Dialer,
@@ -23,19 +17,12 @@ import {
   URL,
 } from "../src/index.js";
 
-let baseline: number;
 let https: TestOrigin;
 beforeAll(async () => {
   https = await startOrigin({ tls: true });
 });
 afterAll(async () => {
   await https.close();
-});
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
 });
 
 const tls = () => ({ ca: testCA().cert });

@@ -1,12 +1,7 @@
 // Header names and values are checked once, with @x/h11's rules, and sent as given.
 import { Connection as H11Connection } from "@x/h11";
-import {
-  expectSocketsClosed,
-  onEachRequestHead,
-  openSocketHandles,
-  startRawServer,
-} from "@x/testkit";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { onEachRequestHead, startRawServer } from "@x/testkit";
+import { describe, expect, it } from "vitest";
 import {
   ConnectionPool,
   HTTP11Connection,
@@ -52,14 +47,6 @@ function poolVerdict(name: string, value: string): string {
 }
 
 describe("header validation is @x/h11's, and alters nothing", () => {
-  let baseline: number;
-  beforeEach(() => {
-    baseline = openSocketHandles();
-  });
-  afterEach(async () => {
-    await expectSocketsClosed(baseline);
-  });
-
   it("a value ending in U+00A0 goes out byte for byte", async () => {
     const backend = new MockBackend(OK);
     await using pool = new ConnectionPool({ networkBackend: backend });

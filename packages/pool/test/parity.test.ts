@@ -6,15 +6,13 @@ import { createConnection } from "node:net";
 import type { TLSSocket } from "node:tls";
 import {
   answerEach,
-  expectSocketsClosed,
   okResponse,
   onEachRequestHead,
-  openSocketHandles,
   startOrigin,
   startRawServer,
   testCA,
 } from "@x/testkit";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ConnectionPool,
   ExtraInfoStream,
@@ -29,14 +27,6 @@ import {
   URL,
   WriteError,
 } from "../src/index.js";
-
-let baseline: number;
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
-});
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 

@@ -1,20 +1,6 @@
-import {
-  expectSocketsClosed,
-  onEachRequestHead,
-  onRequestHead,
-  openSocketHandles,
-  startRawServer,
-} from "@x/testkit";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { onEachRequestHead, onRequestHead, startRawServer } from "@x/testkit";
+import { describe, expect, it } from "vitest";
 import { ConnectionPool, Request } from "../src/index.js";
-
-let baseline: number;
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
-});
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 

