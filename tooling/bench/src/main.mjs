@@ -2,7 +2,8 @@
 // The server is a separate process. Clients run in turn, interleaved over rounds, after a
 // warm-up; each scenario reports the median per client and the ratios, per round too.
 // BENCH_QUICK=1 runs fewer requests and rounds (a smoke test of the benchmark itself).
-import { fork } from "node:child_process";
+// Last, the adapters' benchmark (src/adapters.mjs) runs in a child process.
+import { fork, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { PerformanceObserver } from "node:perf_hooks";
@@ -461,12 +462,27 @@ if (idleMemory.length > 0) {
 }
 lines.push("");
 lines.push(h11Table(parser));
+// The adapters (src/adapters.mjs, its own server and squid): fetch() through PoolDispatcher
+// vs undici's Agent, axios through @x/agent vs https-proxy-agent and proxy-agent.
+const adapters = [];
+if (!only || only.includes("adapters")) {
+  const { BENCH_ONLY: _, ...env } = process.env;
+  const child = spawnSync(process.execPath, [`${here}adapters.mjs`], { encoding: "utf8", env });
+  adapters.push(...child.stdout.split("\n").filter((line) => line.includes(" | ")));
+  if (child.status !== 0) adapters.push(`(adapters failed: ${child.stderr.trim().split("\n")[0]})`);
+  lines.push("", "Adapters (ratios: ours ÷ the other, medians of per-round ratios):", "");
+  for (const line of adapters) lines.push(`- ${line}`);
+}
 const report = lines.join("\n");
 console.log(report);
 const out = `${here}../results`;
 mkdirSync(out, { recursive: true });
 const socks = { server: socksServer, undiciSocks5: Socks5ProxyAgent !== undefined };
-const json = JSON.stringify({ machine, socks, results, queue, rss, idleMemory, parser }, null, 2);
+const json = JSON.stringify(
+  { machine, socks, results, queue, rss, idleMemory, parser, adapters },
+  null,
+  2,
+);
 const file = QUICK || only ? "quick" : "latest";
 writeFileSync(`${out}/${file}.json`, `${json}\n`);
 writeFileSync(`${out}/${file}.md`, `${report}\n`);
