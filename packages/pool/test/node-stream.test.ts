@@ -708,6 +708,27 @@ describe("NodeStream.startTls", () => {
     await server.close();
   });
 
+  it("the socket destroyed under the handshake (no error): ConnectError saying it closed", async () => {
+    const { server, stream: plain, peer } = await connected();
+    peer.resume();
+    const handshaking = plain.startTls({ ca: testCA().cert }, "localhost");
+    // Once the ClientHello is out, the plain socket is destroyed without an error: TLS sees
+    // only a 'close'.
+    await once(peer, "data");
+    plain.socket.destroy();
+    const error = await handshaking.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConnectError);
+    expect(error).toMatchObject({
+      code: "ERR_CONNECT",
+      message: "the connection closed during the TLS handshake",
+    });
+    expect((error as ConnectError).cause).toBeUndefined();
+    await server.close();
+  });
+
   it("an abort, before or during the handshake: ConnectError with the reason as cause", async () => {
     const { server, next } = await drivenServer();
     const reason = new Error("stop (test)");
