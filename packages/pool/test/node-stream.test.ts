@@ -179,6 +179,23 @@ describe("NodeStream reads", () => {
     await server.close();
   });
 
+  it("a read answered before its timeout clears its timer", async () => {
+    const { server, stream, peer } = await connected();
+    const set = vi.spyOn(globalThis, "setTimeout");
+    const clear = vi.spyOn(globalThis, "clearTimeout");
+    const reading = stream.read(100, 60_000);
+    const at = set.mock.calls.findIndex((call) => call[1] === 60_000);
+    expect(at).toBeGreaterThanOrEqual(0);
+    const timer = set.mock.results[at]!.value;
+    expect(clear).not.toHaveBeenCalledWith(timer);
+    peer.write("in time");
+    expect(text(await reading)).toBe("in time");
+    expect(clear).toHaveBeenCalledWith(timer);
+    vi.restoreAllMocks();
+    await stream.close();
+    await server.close();
+  });
+
   it("more than 256 KiB unread pauses the socket; reading it resumes", async () => {
     const payload = Buffer.alloc(1024 * 1024, 7);
     const { server, stream, peer } = await connected();
@@ -255,6 +272,37 @@ describe("NodeStream writes", () => {
     expect(at).toBeGreaterThanOrEqual(0);
     expect(clear).toHaveBeenCalledWith(set.mock.results[at]!.value);
     vi.restoreAllMocks();
+    await until(() => received === big.length);
+    await stream.close();
+    await server.close();
+  });
+
+  it("a write without a timeout waits for drain as long as it takes (no timer)", async () => {
+    const { server, stream, peer } = await connected();
+    peer.pause();
+    const big = new Uint8Array(8 * 1024 * 1024);
+    const set = vi.spyOn(globalThis, "setTimeout");
+    let outcome: unknown = "pending";
+    const writing = stream.write(big).then(
+      () => {
+        outcome = "written";
+      },
+      (e: unknown) => {
+        outcome = e;
+      },
+    );
+    expect(set).not.toHaveBeenCalled();
+    vi.restoreAllMocks();
+    // Still waiting a while later: the peer has not read.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(outcome).toBe("pending");
+    let received = 0;
+    peer.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    peer.resume();
+    await writing;
+    expect(outcome).toBe("written");
     await until(() => received === big.length);
     await stream.close();
     await server.close();
@@ -934,6 +982,17 @@ describe("NodeStream's queue and backpressure (a socket the test feeds)", () => 
     });
     socket.destroy();
     resumed.destroy();
+  });
+
+  it("detach() resumes only what the stream paused: a socket its owner paused stays paused", async () => {
+    const { socket, stream } = fed();
+    socket.emit("data", Buffer.from("unread"));
+    socket.pause();
+    const detached = stream.detach()!;
+    expect(detached).toBe(socket);
+    expect(detached.isPaused()).toBe(true);
+    expect(detached.read()?.toString()).toBe("unread");
+    socket.destroy();
   });
 });
 
