@@ -2,7 +2,7 @@
 // (class, code, message), the pending read, timeouts, aborts, the TLS step, the socket
 // options, getExtraInfo's keys, and backpressure both ways.
 import { once } from "node:events";
-import { type AddressInfo, connect as connectNet, Socket } from "node:net";
+import { type AddressInfo, connect as connectNet, isIP, Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { expectSocketsClosed, openSocketHandles, startRawServer, testCA } from "@x/testkit";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -563,6 +563,24 @@ describe("NodeBackend.resolve", () => {
     }
   });
 
+  it("a name asked for in one family is looked up in that family only", async () => {
+    // localhost is 127.0.0.1 in /etc/hosts; as IPv6 it is ::1 where the system says so, and
+    // not found where it does not (as here): never the IPv4 address.
+    const got = await backend.resolve("localhost", { family: 6 }).then(
+      (address) => address,
+      (e: unknown) => e,
+    );
+    if (typeof got === "string") {
+      expect(isIP(got)).toBe(6);
+    } else {
+      expect(got).toBeInstanceOf(ConnectError);
+      expect(got).toMatchObject({
+        code: "ERR_CONNECT",
+        message: expect.stringMatching(/^could not resolve localhost to an IPv6 address: /),
+      });
+    }
+  });
+
   it("a name from /etc/hosts", async () => {
     expect(await backend.resolve("localhost", { family: 4 })).toBe("127.0.0.1");
     // Either family when none is asked for.
@@ -922,8 +940,12 @@ describe("NodeStream's queue and backpressure (a socket the test feeds)", () => 
   it("the first error is the one reads and writes report, with its code and as cause", async () => {
     const { socket, stream } = fed();
     const first = Object.assign(new Error("boom"), { code: "EBOOM" });
+    expect(stream.getExtraInfo("is_readable")).toBe(false);
     socket.emit("error", first);
     socket.emit("error", new Error("second"));
+    // A read would not wait (it fails at once), whether or not the socket is destroyed yet.
+    expect(socket.destroyed).toBe(false);
+    expect(stream.getExtraInfo("is_readable")).toBe(true);
     const read = await stream.read(10).then(
       () => null,
       (e: unknown) => e,
