@@ -2,7 +2,7 @@
 // (class, code, message), the pending read, timeouts, aborts, the TLS step, the socket
 // options, getExtraInfo's keys, and backpressure both ways.
 import { once } from "node:events";
-import { type AddressInfo, connect as connectNet, Socket } from "node:net";
+import { type AddressInfo, connect as connectNet, isIP, Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { expectSocketsClosed, openSocketHandles, startRawServer, testCA } from "@x/testkit";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -179,6 +179,23 @@ describe("NodeStream reads", () => {
     await server.close();
   });
 
+  it("a read answered before its timeout clears its timer", async () => {
+    const { server, stream, peer } = await connected();
+    const set = vi.spyOn(globalThis, "setTimeout");
+    const clear = vi.spyOn(globalThis, "clearTimeout");
+    const reading = stream.read(100, 60_000);
+    const at = set.mock.calls.findIndex((call) => call[1] === 60_000);
+    expect(at).toBeGreaterThanOrEqual(0);
+    const timer = set.mock.results[at]!.value;
+    expect(clear).not.toHaveBeenCalledWith(timer);
+    peer.write("in time");
+    expect(text(await reading)).toBe("in time");
+    expect(clear).toHaveBeenCalledWith(timer);
+    vi.restoreAllMocks();
+    await stream.close();
+    await server.close();
+  });
+
   it("more than 256 KiB unread pauses the socket; reading it resumes", async () => {
     const payload = Buffer.alloc(1024 * 1024, 7);
     const { server, stream, peer } = await connected();
@@ -255,6 +272,37 @@ describe("NodeStream writes", () => {
     expect(at).toBeGreaterThanOrEqual(0);
     expect(clear).toHaveBeenCalledWith(set.mock.results[at]!.value);
     vi.restoreAllMocks();
+    await until(() => received === big.length);
+    await stream.close();
+    await server.close();
+  });
+
+  it("a write without a timeout waits for drain as long as it takes (no timer)", async () => {
+    const { server, stream, peer } = await connected();
+    peer.pause();
+    const big = new Uint8Array(8 * 1024 * 1024);
+    const set = vi.spyOn(globalThis, "setTimeout");
+    let outcome: unknown = "pending";
+    const writing = stream.write(big).then(
+      () => {
+        outcome = "written";
+      },
+      (e: unknown) => {
+        outcome = e;
+      },
+    );
+    expect(set).not.toHaveBeenCalled();
+    vi.restoreAllMocks();
+    // Still waiting a while later: the peer has not read.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(outcome).toBe("pending");
+    let received = 0;
+    peer.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    peer.resume();
+    await writing;
+    expect(outcome).toBe("written");
     await until(() => received === big.length);
     await stream.close();
     await server.close();
@@ -515,6 +563,24 @@ describe("NodeBackend.resolve", () => {
     }
   });
 
+  it("a name asked for in one family is looked up in that family only", async () => {
+    // localhost is 127.0.0.1 in /etc/hosts; as IPv6 it is ::1 where the system says so, and
+    // not found where it does not (as here): never the IPv4 address.
+    const got = await backend.resolve("localhost", { family: 6 }).then(
+      (address) => address,
+      (e: unknown) => e,
+    );
+    if (typeof got === "string") {
+      expect(isIP(got)).toBe(6);
+    } else {
+      expect(got).toBeInstanceOf(ConnectError);
+      expect(got).toMatchObject({
+        code: "ERR_CONNECT",
+        message: expect.stringMatching(/^could not resolve localhost to an IPv6 address: /),
+      });
+    }
+  });
+
   it("a name from /etc/hosts", async () => {
     expect(await backend.resolve("localhost", { family: 4 })).toBe("127.0.0.1");
     // Either family when none is asked for.
@@ -708,6 +774,27 @@ describe("NodeStream.startTls", () => {
     await server.close();
   });
 
+  it("the socket destroyed under the handshake (no error): ConnectError saying it closed", async () => {
+    const { server, stream: plain, peer } = await connected();
+    peer.resume();
+    const handshaking = plain.startTls({ ca: testCA().cert }, "localhost");
+    // Once the ClientHello is out, the plain socket is destroyed without an error: TLS sees
+    // only a 'close'.
+    await once(peer, "data");
+    plain.socket.destroy();
+    const error = await handshaking.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConnectError);
+    expect(error).toMatchObject({
+      code: "ERR_CONNECT",
+      message: "the connection closed during the TLS handshake",
+    });
+    expect((error as ConnectError).cause).toBeUndefined();
+    await server.close();
+  });
+
   it("an abort, before or during the handshake: ConnectError with the reason as cause", async () => {
     const { server, next } = await drivenServer();
     const reason = new Error("stop (test)");
@@ -853,8 +940,12 @@ describe("NodeStream's queue and backpressure (a socket the test feeds)", () => 
   it("the first error is the one reads and writes report, with its code and as cause", async () => {
     const { socket, stream } = fed();
     const first = Object.assign(new Error("boom"), { code: "EBOOM" });
+    expect(stream.getExtraInfo("is_readable")).toBe(false);
     socket.emit("error", first);
     socket.emit("error", new Error("second"));
+    // A read would not wait (it fails at once), whether or not the socket is destroyed yet.
+    expect(socket.destroyed).toBe(false);
+    expect(stream.getExtraInfo("is_readable")).toBe(true);
     const read = await stream.read(10).then(
       () => null,
       (e: unknown) => e,
@@ -913,6 +1004,17 @@ describe("NodeStream's queue and backpressure (a socket the test feeds)", () => 
     });
     socket.destroy();
     resumed.destroy();
+  });
+
+  it("detach() resumes only what the stream paused: a socket its owner paused stays paused", async () => {
+    const { socket, stream } = fed();
+    socket.emit("data", Buffer.from("unread"));
+    socket.pause();
+    const detached = stream.detach()!;
+    expect(detached).toBe(socket);
+    expect(detached.isPaused()).toBe(true);
+    expect(detached.read()?.toString()).toBe("unread");
+    socket.destroy();
   });
 });
 
