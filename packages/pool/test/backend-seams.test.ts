@@ -4,8 +4,8 @@
 import { once } from "node:events";
 import { Socket } from "node:net";
 import { inspect } from "node:util";
-import { expectSocketsClosed, openSocketHandles, startRawServer } from "@x/testkit";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { startRawServer } from "@x/testkit";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   ConnectError,
   ConnectTimeout,
@@ -26,13 +26,8 @@ import {
   WriteError,
 } from "../src/index.js";
 
-let baseline: number;
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
 afterEach(async () => {
   vi.restoreAllMocks();
-  await expectSocketsClosed(baseline);
 });
 
 const encoder = new TextEncoder();

@@ -2,17 +2,9 @@
 // pool's stream is handed to an API that wants a socket.
 import { once } from "node:events";
 import { createServer, type Server } from "node:net";
-import { expectSocketsClosed, openSocketHandles, startOrigin, testCA } from "@x/testkit";
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { startOrigin, testCA } from "@x/testkit";
+import { expect, it } from "vitest";
 import { MockBackend, NetworkSocket, NodeBackend, type NodeStream } from "../src/index.js";
-
-let baseline: number;
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
-});
 
 async function echoServer(): Promise<{ server: Server; port: number }> {
   const server = createServer((s) => s.pipe(s));

@@ -6,17 +6,9 @@ import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { expectSocketsClosed, openSocketHandles, startRawServer } from "@x/testkit";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { startRawServer } from "@x/testkit";
+import { describe, expect, it } from "vitest";
 import { type NetworkStream, NodeBackend } from "../src/index.js";
-
-let baseline: number;
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
-});
 
 // Writes `payload` in pieces of 1 B to 200 KiB, some after a pause, so that reads come in
 // every size: small ones (copied out of the read buffer) and large ones (handed over).

@@ -4,8 +4,8 @@
 import { once } from "node:events";
 import { type AddressInfo, connect as connectNet, isIP, Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
-import { expectSocketsClosed, openSocketHandles, startRawServer, testCA } from "@x/testkit";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { startRawServer, testCA } from "@x/testkit";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   ConnectError,
   ConnectTimeout,
@@ -17,13 +17,8 @@ import {
   WriteTimeout,
 } from "../src/index.js";
 
-let baseline: number;
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
 afterEach(async () => {
   vi.restoreAllMocks();
-  await expectSocketsClosed(baseline);
 });
 
 const text = (b: Uint8Array) => Buffer.from(b).toString();

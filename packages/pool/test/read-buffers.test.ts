@@ -6,8 +6,8 @@
 // calls it as net does (the buffer, then the callback, then the buffer for the next read),
 // on a connected socket whose peer sends nothing.
 import type * as Net from "node:net";
-import { expectSocketsClosed, openSocketHandles, startRawServer } from "@x/testkit";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { startRawServer } from "@x/testkit";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { NodeBackend, type NodeStream } from "../src/index.js";
 
 interface OnRead {
@@ -29,13 +29,8 @@ vi.mock("node:net", async (importOriginal) => {
 const KiB = 1024;
 const READ_BUFFER = 128 * KiB;
 
-let baseline: number;
 beforeEach(() => {
-  baseline = openSocketHandles();
   given.length = 0;
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
 });
 
 // A NodeStream to a silent peer, and its `onread`: `read(n)` is one read of n bytes as net
