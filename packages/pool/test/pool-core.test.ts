@@ -1167,3 +1167,195 @@ describe("the queue", () => {
     await pool.close();
   });
 });
+
+describe("the books the pool keeps", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("a request that stops waiting leaves no pool timer behind", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const pool = new PlainPool({ maxConnections: 1 });
+    const held = pool.request("GET", "http://a.test/");
+    const controller = new AbortController();
+    const waiting = pool
+      .request("GET", "http://a.test/", {
+        signal: controller.signal,
+        extensions: { timeout: { pool: 60_000 } },
+      })
+      .catch((e: unknown) => e);
+    await turn();
+    expect(vi.getTimerCount()).toBe(1);
+    controller.abort(new Error("no more waiting"));
+    expect(await waiting).toMatchObject({ message: "no more waiting" });
+    expect(vi.getTimerCount()).toBe(0);
+    pool.made[0]!.answer();
+    await held;
+    await pool.close();
+  });
+
+  it("a new connection that says it has no room is still held for its first request", async () => {
+    // Without the capacity contract: it has room only once it has a request (the pool's
+    // books say it is taken until the request gives it back).
+    class NotReadyYet extends Plain {
+      ready = false;
+      override isAvailable(): boolean {
+        return this.ready && super.isAvailable();
+      }
+      override handleRequest(request: Request): Promise<Response> {
+        this.ready = true;
+        return super.handleRequest(request);
+      }
+    }
+    const pool = new PlainPool({}, (origin) => new NotReadyYet(origin));
+    const pending = pool.stream("GET", "http://a.test/");
+    await turn();
+    const c = pool.made[0]!;
+    c.answerStream(["a"]);
+    c.busy = false;
+    const response = await pending;
+    expect(c.isAvailable()).toBe(true);
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 1 active, 0 queued | Connections: 1 active, 0 idle]>",
+    );
+    expect(text(await response.read())).toBe("a");
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 0 active, 0 queued | Connections: 0 active, 1 idle]>",
+    );
+    await pool.close();
+  });
+
+  it("a new connection with the capacity contract that refuses its first reservation is reused after", async () => {
+    class RefusesFirst extends Shared {
+      refused = false;
+      override tryReserve(request: Request): boolean {
+        if (!this.refused) {
+          this.refused = true;
+          return false;
+        }
+        return super.tryReserve(request);
+      }
+    }
+    const pool = new PlainPool({}, (origin) => new RefusesFirst(origin, 4, "ok"));
+    await pool.request("GET", "http://a.test/1");
+    await pool.request("GET", "http://a.test/2");
+    expect(pool.made.map((c) => c.requests.length)).toEqual([2]);
+    await pool.close();
+  });
+
+  it("a place given back on a connection that still had room does not put it ahead of one released since", async () => {
+    const pool = new PlainPool({ maxConnections: 2 }, (origin) => new Shared(origin, 1, "hold"));
+    const r1 = pool.request("GET", "http://a.test/1");
+    const r2 = pool.request("GET", "http://a.test/2");
+    await turn();
+    const [a, b] = pool.made as [Shared, Shared];
+    a.places = 4;
+    b.places = 4;
+    const r3 = pool.request("GET", "http://a.test/3");
+    a.answerHeld();
+    await r1;
+    await turn();
+    expect(a.requests.map((r) => r.url.target)).toEqual(["/1", "/3"]);
+    // b released after a was placed again: b is where requests look first.
+    b.answerHeld();
+    await r2;
+    a.answerHeld();
+    await r3;
+    const r4 = pool.request("GET", "http://a.test/4");
+    await turn();
+    expect(b.requests.map((r) => r.url.target)).toEqual(["/2", "/4"]);
+    b.answerHeld();
+    await r4;
+    await pool.close();
+  });
+
+  it("a connection that was full when a place was given back is where requests look first", async () => {
+    const pool = new PlainPool({ maxConnections: 2 }, (origin) => new Shared(origin, 1, "hold"));
+    const r1 = pool.request("GET", "http://a.test/1");
+    const r2 = pool.request("GET", "http://a.test/2");
+    await turn();
+    const [a, b] = pool.made as [Shared, Shared];
+    a.places = 2;
+    b.places = 2;
+    a.answerHeld();
+    await r1;
+    const r3 = pool.request("GET", "http://a.test/3");
+    await turn();
+    expect(a.requests.map((r) => r.url.target)).toEqual(["/1", "/3"]);
+    b.answerHeld();
+    await r2;
+    // a fills up (its capacity shrank), then its place is given back: released last.
+    a.places = 1;
+    a.answerHeld();
+    await r3;
+    const r4 = pool.request("GET", "http://a.test/4");
+    await turn();
+    expect(a.requests.map((r) => r.url.target)).toEqual(["/1", "/3", "/4"]);
+    a.answerHeld();
+    await r4;
+    await pool.close();
+  });
+
+  it("an idle-stack connection that filled up and expired is passed over, not closed under its request", async () => {
+    const pool = new PlainPool({}, (origin) => new Shared(origin, 2, "hold"));
+    const r1 = pool.request("GET", "http://a.test/1");
+    await turn();
+    const [a] = pool.made as [Shared];
+    a.places = 1;
+    a.expired = true;
+    const r2 = pool.request("GET", "http://a.test/2");
+    await turn();
+    expect(pool.made).toHaveLength(2);
+    expect(a.closed).toBe(false);
+    a.answerHeld();
+    expect(text((await r1).content)).toBe("held");
+    (pool.made[1] as Shared).answerHeld();
+    await r2;
+    await pool.close();
+  });
+
+  it("a connection closed to make room is not counted on again while its close() is under way", async () => {
+    // Its close() takes effect a turn later: until then it still says it is free.
+    class SlowClose extends Plain {
+      override async close(): Promise<void> {
+        await turn();
+        await super.close();
+      }
+    }
+    const pool = new PlainPool({ maxConnections: 1 }, (origin) => new SlowClose(origin));
+    const a = pool.request("GET", "http://a.test/");
+    await turn();
+    pool.made[0]!.answer();
+    await a;
+    const b = pool.request("GET", "http://b.test/");
+    const c = pool.request("GET", "http://c.test/");
+    expect(pool.made.map((m) => m.origin.host)).toEqual(["a.test", "b.test"]);
+    await turn();
+    pool.made[1]!.answer("b");
+    expect(text((await b).content)).toBe("b");
+    await turn();
+    expect(pool.made.map((m) => m.closed)).toEqual([true, true, false]);
+    pool.made[2]!.answer("c");
+    expect(text((await c).content)).toBe("c");
+    await pool.close();
+  });
+
+  it("without a keep-alive limit, a request does not look at connections to other origins", async () => {
+    // Each request checks only the connections it could use: an expired connection to
+    // another origin is closed when it is next looked at, not by this request.
+    const pool = new PlainPool();
+    const b = pool.request("GET", "http://b.test/");
+    await turn();
+    pool.made[0]!.answer();
+    await b;
+    pool.made[0]!.expired = true;
+    const a = pool.request("GET", "http://a.test/");
+    await turn();
+    expect(pool.made.map((c) => c.closed)).toEqual([false, false]);
+    pool.made[1]!.answer();
+    await a;
+    expect(pool.connections).toEqual([pool.made[1]]);
+    expect(pool.made[0]!.closed).toBe(true);
+    await pool.close();
+  });
+});
