@@ -1,14 +1,8 @@
 // The capacity contract (tryReserve/unreserve) and where cancellation lives: the pool places
 // as many requests on a connection as it has room for, and a connection, not the pool,
 // decides what an abort costs.
-import {
-  expectSocketsClosed,
-  neverHandshakes,
-  openSocketHandles,
-  startOrigin,
-  startRawServer,
-} from "@x/testkit";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { neverHandshakes, startOrigin, startRawServer } from "@x/testkit";
+import { describe, expect, it } from "vitest";
 import {
   type ConnectionInterface,
   ConnectionPool,
@@ -24,14 +18,6 @@ import {
   type RetryHint,
   URL,
 } from "../src/index.js";
-
-let baseline: number;
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
-});
 
 /**
  * A connection with `places` places that answers each request when the test says so: a

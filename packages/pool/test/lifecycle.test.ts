@@ -1,14 +1,7 @@
 import { getEventListeners } from "node:events";
 import type { Socket } from "node:net";
-import {
-  expectSocketsClosed,
-  onRequestHead,
-  openSocketHandles,
-  startOrigin,
-  startRawServer,
-  type Origin as TestOrigin,
-} from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { onRequestHead, startOrigin, startRawServer, type Origin as TestOrigin } from "@x/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ConnectError,
   ConnectionPool,
@@ -19,18 +12,11 @@ import {
 } from "../src/index.js";
 
 let http: TestOrigin;
-let baseline: number;
 beforeAll(async () => {
   http = await startOrigin({ name: "origin" });
 });
 afterAll(async () => {
   await http.close();
-});
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
 });
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -2,8 +2,7 @@
 // (no sockets): its options, how many connections it makes, the queue, pool timeouts,
 // aborts while queued, and the books it keeps for connections without the capacity
 // contract (tryReserve/unreserve).
-import { expectSocketsClosed, openSocketHandles } from "@x/testkit";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   type ConnectionInterface,
   ConnectionNotAvailable,
@@ -18,14 +17,6 @@ import {
   type ResponseStream,
   type RetryHint,
 } from "../src/index.js";
-
-let baseline: number;
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
-});
 
 /**
  * A connection with one place and no capacity contract (no tryReserve/unreserve): the pool

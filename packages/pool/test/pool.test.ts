@@ -1,12 +1,6 @@
 import { inspect } from "node:util";
-import {
-  expectSocketsClosed,
-  openSocketHandles,
-  startOrigin,
-  type Origin as TestOrigin,
-  testCA,
-} from "@x/testkit";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startOrigin, type Origin as TestOrigin, testCA } from "@x/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ConnectError,
   ConnectionPool,
@@ -21,7 +15,6 @@ import {
 
 let http: TestOrigin;
 let https: TestOrigin;
-let baseline: number;
 
 beforeAll(async () => {
   http = await startOrigin({ name: "origin-a" });
@@ -30,12 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await http.close();
   await https.close();
-});
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
-afterEach(async () => {
-  await expectSocketsClosed(baseline);
 });
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
