@@ -1316,3 +1316,40 @@ describe("reading and closing the response", () => {
     expect((await chunks.next()).done).toBe(true);
   });
 });
+
+describe("the first failure is the one reported", () => {
+  it("a stream reset, then a GOAWAY that leaves it out: the body fails with the reset's error", async () => {
+    let session: import("node:http2").Http2Session | undefined;
+    let reset: Promise<void> | undefined;
+    const server = await h2c({
+      handler: async (stream, headers) => {
+        session = stream.session;
+        if (headers[":path"] === "/reset") {
+          // waitForTrailers: closing the stream sends no END_STREAM before the reset.
+          stream.respond({ ":status": 200 }, { waitForTrailers: true });
+          reset = new Promise((resolve) => stream.on("close", resolve));
+          stream.write("part", () => stream.close(2));
+        } else {
+          stream.respond({ ":status": 200 });
+          await reset;
+          stream.end("ok");
+        }
+      },
+    });
+    await using conn = await connect(server);
+    // Stream 1.
+    expect(text(await (await conn.handleRequest(get(server))).read())).toBe("ok");
+    // Stream 3.
+    const r = await conn.handleRequest(get(server, "/reset"));
+    // A response sent after the reset went: when it is read, the reset has been heard.
+    expect(text(await (await conn.handleRequest(get(server))).read())).toBe("ok");
+    // Stream 3 was not processed, says the server now (only stream 1, at or below the last
+    // id): too late, it failed already.
+    session!.goaway(0, 1);
+    await vi.waitFor(() => expect(conn.isAvailable()).toBe(false));
+    const error = await failure(r.read());
+    expect(error).toBeInstanceOf(RemoteProtocolError);
+    expect(error.message).toBe("the server reset the stream (RST_STREAM INTERNAL_ERROR)");
+    expect(error.errorCode).toBe(2);
+  });
+});
