@@ -1022,7 +1022,12 @@ describe("traces", () => {
 
 describe("a NetworkStream that is not a Node socket (the bridge)", () => {
   /** A backend whose streams are plain objects over NodeBackend's (bridged by HTTP2Connection). */
-  function wrapped(spy: { closed: number; failReads?: boolean; failWrites?: boolean }) {
+  function wrapped(spy: {
+    closed: number;
+    failReads?: boolean;
+    failWrites?: boolean;
+    failClose?: boolean;
+  }) {
     const node = new NodeBackend();
     const wrap = (s: NetworkStream): NetworkStream => ({
       read: (n, t) =>
@@ -1031,6 +1036,10 @@ describe("a NetworkStream that is not a Node socket (the bridge)", () => {
         spy.failWrites ? Promise.reject(new Error("write failed by the test")) : s.write(d, t),
       close: () => {
         spy.closed++;
+        // The socket closes all the same; only the promise says it failed.
+        if (spy.failClose) {
+          return s.close().then(() => Promise.reject(new Error("close failed by the test")));
+        }
         return s.close();
       },
       startTls: async (...args) => wrap(await s.startTls(...args)),
@@ -1081,30 +1090,35 @@ describe("a NetworkStream that is not a Node socket (the bridge)", () => {
     expect(spy.closed).toBe(1);
   });
 
-  it("a read that fails mid-body: ReadError, its cause the read's error", async () => {
-    let more: (() => void) | undefined;
-    const server = await h2c({
-      handler: (stream) => {
-        stream.respond({ ":status": 200 });
-        stream.write("part");
-        more = () => stream.write("more");
-      },
+  for (const failClose of [false, true]) {
+    it(`a read that fails mid-body: ReadError, its cause the read's error${failClose ? " (and the stream's close fails too)" : ""}`, async () => {
+      let more: (() => void) | undefined;
+      const server = await h2c({
+        handler: (stream) => {
+          stream.respond({ ":status": 200 });
+          stream.write("part");
+          more = () => stream.write("more");
+        },
+      });
+      const spy = { closed: 0, failReads: false, failClose };
+      const stream = await wrapped(spy).connectTcp("127.0.0.1", server.port);
+      const conn = await connect(server, {}, stream);
+      // A read timeout, so that a Duplex whose destroy never ends fails here, not hangs.
+      const r = await conn.handleRequest(
+        get(server, "/", { extensions: { timeout: { read: 5000 } } }),
+      );
+      // The read under way takes what comes next; the one after it fails.
+      spy.failReads = true;
+      more!();
+      const error = await failure(r.read());
+      expect(error).toBeInstanceOf(ReadError);
+      expect(error.message).toBe("the HTTP/2 connection broke");
+      expect((error.cause as Error).message).toBe("read failed by the test");
+      await vi.waitFor(() => expect(conn.isClosed()).toBe(true));
+      await conn.close();
+      expect(spy.closed).toBe(1);
     });
-    const spy = { closed: 0, failReads: false };
-    const stream = await wrapped(spy).connectTcp("127.0.0.1", server.port);
-    const conn = await connect(server, {}, stream);
-    const r = await conn.handleRequest(get(server));
-    // The read under way takes what comes next; the one after it fails.
-    spy.failReads = true;
-    more!();
-    const error = await failure(r.read());
-    expect(error).toBeInstanceOf(ReadError);
-    expect(error.message).toBe("the HTTP/2 connection broke");
-    expect((error.cause as Error).message).toBe("read failed by the test");
-    await vi.waitFor(() => expect(conn.isClosed()).toBe(true));
-    await conn.close();
-    expect(spy.closed).toBe(1);
-  });
+  }
 
   it("a write that fails: the request fails, and the pool goes on", async () => {
     const server = await h2c();
@@ -1116,5 +1130,228 @@ describe("a NetworkStream that is not a Node socket (the bridge)", () => {
     expect(error).toBeInstanceOf(Error);
     spy.failWrites = false;
     expect((await p.request("GET", `${server.url}/`)).status).toBe(200);
+  });
+});
+
+/** An h2c server that answers 200 and "part", then holds the stream; `codes`: each stream's RST code once closed. */
+async function answering(options: { unreadBodies?: boolean } = {}) {
+  const codes: number[] = [];
+  const server = await h2c({
+    ...options,
+    handler: (stream) => {
+      stream.on("close", () => codes.push(stream.rstCode));
+      stream.respond({ ":status": 200 });
+      stream.write("part");
+    },
+  });
+  return { server, codes };
+}
+
+describe("uploads (the request body)", () => {
+  it("a body source that throws after the head came: the body's read fails with its error, the stream reset", async () => {
+    const { server, codes } = await answering({ unreadBodies: true });
+    await using conn = await connect(server);
+    let breakSource: (() => void) | undefined;
+    const broken = new Promise<void>((resolve) => {
+      breakSource = resolve;
+    });
+    const cause = new Error("the source broke");
+    async function* upload() {
+      yield new TextEncoder().encode("first");
+      await broken;
+      throw cause;
+    }
+    // A read timeout, so that a body the server never ends fails here instead of hanging.
+    const r = await conn.handleRequest(
+      new Request("POST", `http://127.0.0.1:${server.port}/`, {
+        content: upload(),
+        extensions: { timeout: { read: 5000 } },
+      }),
+    );
+    expect(r.status).toBe(200);
+    breakSource!();
+    expect(await failure(r.read())).toBe(cause);
+    await vi.waitFor(() => expect(codes).toEqual([8]));
+  });
+
+  /** A body source that yields "first", waits for `open()`, then yields chunks forever; `ended` once closed. */
+  function gated(size = 16 * 1024) {
+    let open: (() => void) | undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const state = { pulled: 0, ended: false, open: () => open!() };
+    async function* source() {
+      try {
+        yield new TextEncoder().encode("first");
+        await gate;
+        for (;;) {
+          state.pulled++;
+          yield new Uint8Array(size);
+        }
+      } finally {
+        state.ended = true;
+      }
+    }
+    return { state, source: source() };
+  }
+
+  it("an abort while the source is between chunks: the next chunk is not sent, the source is closed", async () => {
+    const { server, codes } = await answering({ unreadBodies: true });
+    await using conn = await connect(server);
+    const { state, source } = gated(100);
+    const controller = new AbortController();
+    const r = await conn.handleRequest(
+      new Request("POST", `http://127.0.0.1:${server.port}/`, {
+        content: source,
+        signal: controller.signal,
+      }),
+    );
+    const reason = new Error("stopped by the test");
+    controller.abort(reason);
+    // The server heard our CANCEL: our side of the stream has closed before.
+    await vi.waitFor(() => expect(codes).toEqual([8]), { timeout: 10_000 });
+    state.open();
+    // One chunk taken after the gate, then the loop sees the failure and stops.
+    await vi.waitFor(() => expect(state.ended).toBe(true), { timeout: 10_000 });
+    expect(state.pulled).toBe(1);
+    expect(await failure(r.read())).toBe(reason);
+  });
+
+  it("a response that ended while the source is between chunks: the rest is not sent, the source is closed", async () => {
+    const server = await h2c({
+      unreadBodies: true,
+      handler: (stream) => {
+        stream.respond({ ":status": 200 });
+        stream.end("done");
+      },
+    });
+    await using conn = await connect(server);
+    const { state, source } = gated();
+    const r = await conn.handleRequest(
+      new Request("POST", `http://127.0.0.1:${server.port}/`, { content: source }),
+    );
+    expect(text(await r.read())).toBe("done");
+    state.open();
+    await vi.waitFor(() => expect(state.ended).toBe(true), { timeout: 10_000 });
+    expect(state.pulled).toBe(1);
+  });
+
+  it("the stream reset while the upload waits for window: the source is closed", async () => {
+    let reset: (() => void) | undefined;
+    const server = await h2c({
+      unreadBodies: true,
+      handler: (stream) => {
+        stream.respond({ ":status": 200 });
+        stream.write("part");
+        reset = () => stream.close(2);
+      },
+    });
+    await using conn = await connect(server);
+    // More than the stream's window (64 KiB, the server reads nothing): the write waits.
+    const { state, source } = gated(128 * 1024);
+    const r = await conn.handleRequest(
+      new Request("POST", `http://127.0.0.1:${server.port}/`, { content: source }),
+    );
+    state.open();
+    await vi.waitFor(() => expect(state.pulled).toBe(1), { timeout: 10_000 });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(state.pulled).toBe(1);
+    reset!();
+    await vi.waitFor(() => expect(state.ended).toBe(true), { timeout: 10_000 });
+    const error = await failure(r.read());
+    expect(error).toBeInstanceOf(RemoteProtocolError);
+    expect(error.errorCode).toBe(2);
+  });
+
+  it("a source's error that carries a retry hint keeps it on a reused connection", async () => {
+    const ok = await h2c();
+    await using conn = await connect(ok);
+    expect((await (await conn.handleRequest(get(ok))).read()).length).toBeGreaterThan(0);
+    async function* broken() {
+      yield new TextEncoder().encode("first");
+      throw new ReadError("the source's own connection broke", { retry: "unprocessed" });
+    }
+    const error = await failure(
+      conn.handleRequest(
+        new Request("POST", `http://127.0.0.1:${ok.port}/`, { content: broken() }),
+      ),
+    );
+    expect(error).toBeInstanceOf(ReadError);
+    expect(error.message).toBe("the source's own connection broke");
+    expect(error.retry).toBe("unprocessed");
+  });
+});
+
+describe("reading and closing the response", () => {
+  it("closing a response before its end resets the stream with CANCEL", async () => {
+    const { server, codes } = await answering();
+    await using conn = await connect(server);
+    const r = await conn.handleRequest(get(server));
+    const chunks = r[Symbol.asyncIterator]();
+    expect(text((await chunks.next()).value!)).toBe("part");
+    await r.close();
+    await vi.waitFor(() => expect(codes).toEqual([8]), { timeout: 10_000 });
+    expect(conn.state).toBe("IDLE");
+  });
+
+  it("the last chunk read after the end came: the next read is the end", async () => {
+    const server = await h2c({
+      handler: (stream) => {
+        stream.respond({ ":status": 200 }, { waitForTrailers: true });
+        stream.on("wantTrailers", () => stream.sendTrailers({ "x-done": "yes" }));
+        stream.end("whole");
+      },
+    });
+    await using conn = await connect(server);
+    const r = await conn.handleRequest(get(server));
+    // HTTP/2 has no reason phrase (httpcore's is empty too).
+    expect(r.extensions.reasonPhrase).toBe("");
+    // The trailers come after every byte of the body: then the end is there too.
+    await vi.waitFor(() => expect(r.extensions.trailers).toEqual([["x-done", "yes"]]), {
+      timeout: 10_000,
+    });
+    const chunks = r[Symbol.asyncIterator]();
+    expect(text((await chunks.next()).value!)).toBe("whole");
+    // node:http2 says 'end' on the next tick, when nobody waits for a chunk.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await chunks.next()).done).toBe(true);
+  });
+});
+
+describe("the first failure is the one reported", () => {
+  it("a stream reset, then a GOAWAY that leaves it out: the body fails with the reset's error", async () => {
+    let session: import("node:http2").Http2Session | undefined;
+    let reset: Promise<void> | undefined;
+    const server = await h2c({
+      handler: async (stream, headers) => {
+        session = stream.session;
+        if (headers[":path"] === "/reset") {
+          // waitForTrailers: closing the stream sends no END_STREAM before the reset.
+          stream.respond({ ":status": 200 }, { waitForTrailers: true });
+          reset = new Promise((resolve) => stream.on("close", resolve));
+          stream.write("part", () => stream.close(2));
+        } else {
+          stream.respond({ ":status": 200 });
+          await reset;
+          stream.end("ok");
+        }
+      },
+    });
+    await using conn = await connect(server);
+    // Stream 1.
+    expect(text(await (await conn.handleRequest(get(server))).read())).toBe("ok");
+    // Stream 3.
+    const r = await conn.handleRequest(get(server, "/reset"));
+    // A response sent after the reset went: when it is read, the reset has been heard.
+    expect(text(await (await conn.handleRequest(get(server))).read())).toBe("ok");
+    // Stream 3 was not processed, says the server now (only stream 1, at or below the last
+    // id): too late, it failed already.
+    session!.goaway(0, 1);
+    await vi.waitFor(() => expect(conn.isAvailable()).toBe(false));
+    const error = await failure(r.read());
+    expect(error).toBeInstanceOf(RemoteProtocolError);
+    expect(error.message).toBe("the server reset the stream (RST_STREAM INTERNAL_ERROR)");
+    expect(error.errorCode).toBe(2);
   });
 });
