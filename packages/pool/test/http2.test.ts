@@ -3,16 +3,8 @@
 // Against node:http2 servers on loopback (testkit's startH2Origin).
 
 import type { TLSSocket } from "node:tls";
-import {
-  expectSocketsClosed,
-  type H2Origin,
-  openSocketHandles,
-  startH2Origin,
-  startOrigin,
-  startSilentH2Server,
-  testCA,
-} from "@x/testkit";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type H2Origin, startH2Origin, startOrigin, startSilentH2Server, testCA } from "@x/testkit";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   ConnectError,
   ConnectionPool,
@@ -33,14 +25,9 @@ import {
 const tls = () => ({ ca: testCA().cert });
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-let baseline: number;
 const servers: Array<{ close(): Promise<void> }> = [];
-beforeEach(() => {
-  baseline = openSocketHandles();
-});
 afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
-  await expectSocketsClosed(baseline);
 });
 
 async function h2(options: Parameters<typeof startH2Origin>[0] = {}): Promise<H2Origin> {
