@@ -3,10 +3,11 @@
 // MaxListenersExceededWarning past ten). The listener goes when its last watch stops.
 
 /**
- * What the pool reads of an AbortSignal, and all it reads: `aborted`, `reason`, and one
- * 'abort' listener at a time, added and removed. Every AbortSignal is one; so is any object
- * that keeps these promises (calls each listener once, when it aborts, and never after).
- * Cheaper to make than a real AbortSignal, which an adapter making one per request feels.
+ * What the pool reads of an AbortSignal, and all it reads: `aborted`, `reason`, and
+ * 'abort' listeners, added and removed (at most two at once for one request). Every
+ * AbortSignal is one; so is any object that keeps these promises (calls each listener once,
+ * when it aborts, and never after). Cheaper to make than a real AbortSignal, which an
+ * adapter making one per request feels.
  *
  * @example
  * await pool.request("GET", url, { signal: AbortSignal.timeout(5000) })
