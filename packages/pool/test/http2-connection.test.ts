@@ -1141,6 +1141,45 @@ async function answering(options: { unreadBodies?: boolean } = {}) {
 }
 
 describe("uploads (the request body)", () => {
+  it("a whole response, then RST_STREAM NO_ERROR while the upload waits for window (RFC 9113 §8.1): the rest is not sent, the source is closed", async () => {
+    const server = await h2c({
+      unreadBodies: true,
+      handler: (stream) => {
+        stream.respond({ ":status": 200 });
+        stream.end("ok");
+        stream.close(0);
+      },
+    });
+    await using conn = await connect(server);
+    let pulled = 0;
+    let closed = false;
+    async function* upload() {
+      try {
+        for (let i = 0; i < 200; i++) {
+          pulled++;
+          yield new Uint8Array(64 * 1024);
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    const r = await conn.handleRequest(
+      new Request("POST", `http://127.0.0.1:${server.port}/`, {
+        content: upload(),
+        extensions: { timeout: { read: 5000 } },
+      }),
+    );
+    expect(r.status).toBe(200);
+    expect(new TextDecoder().decode(await r.read())).toBe("ok");
+    await r.close();
+    await vi.waitFor(() => expect(closed).toBe(true));
+    // The server's window (64 KiB) took at most a couple of chunks.
+    expect(pulled).toBeLessThan(5);
+    expect(conn.isAvailable()).toBe(true);
+    const again = await conn.handleRequest(get(server));
+    expect(new TextDecoder().decode(await again.read())).toBe("ok");
+  });
+
   it("a body source that throws after the head came: the body's read fails with its error, the stream reset", async () => {
     const { server, codes } = await answering({ unreadBodies: true });
     await using conn = await connect(server);
