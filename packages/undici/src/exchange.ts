@@ -125,12 +125,11 @@ type Readable = { readChunk?(): Chunk } & AsyncIterator<Uint8Array>;
 export class Exchange {
   readonly #handler: AnyHandler;
   readonly #legacy: boolean;
-  // What the pool watches: aborted with the reason the handler gets.
+  // What the pool watches, and this controller's aborted and reason: aborted with the
+  // reason the handler gets.
   readonly #signal = new AbortFlag();
   readonly #onSettled: (exchange: Exchange) => void;
-  #aborted = false;
   #paused = false;
-  #reason: Error | null = null;
   // The handler has had its last call (end, error, or upgrade).
   #done = false;
   #response: Response | null = null;
@@ -148,7 +147,7 @@ export class Exchange {
   }
 
   get aborted(): boolean {
-    return this.#aborted;
+    return this.#signal.aborted;
   }
 
   get paused(): boolean {
@@ -156,15 +155,13 @@ export class Exchange {
   }
 
   get reason(): Error | null {
-    return this.#reason;
+    return (this.#signal.reason as Error | undefined) ?? null;
   }
 
   /** Aborts the request: its connection is closed, and the handler gets `reason` as its error. */
   abort(reason?: Error): void {
-    if (this.#done || this.#aborted) return;
-    this.#aborted = true;
+    if (this.#done || this.#signal.aborted) return;
     const error = reason ?? abortError();
-    this.#reason = error;
     this.#signal.abort(error);
     this.#fail(error);
   }
