@@ -16,7 +16,7 @@ import { HTTP11Connection, type WriteScheduler } from "./http11.js";
 import type { Request } from "./models.js";
 import type { NetworkStream } from "./network.js";
 import { NodeBackend } from "./node-backend.js";
-import type { Origin } from "./url.js";
+import { type Origin, usesTLS } from "./url.js";
 
 // A TLS failure worth another try: the network's (a reset, a timeout), not the peer's
 // certificate, which would be refused again.
@@ -95,8 +95,7 @@ export class HTTPConnection extends DeferredConnection {
    */
   protected override multiplexes(): boolean {
     if (!this.#http2) return false;
-    const scheme = this.origin.scheme;
-    return scheme === "https" || scheme === "wss" || !this.#http1;
+    return usesTLS(this.origin.scheme) || !this.#http1;
   }
 
   protected async open(request: Request): Promise<ConnectionInterface> {

@@ -10,7 +10,7 @@ import type { Request } from "./models.js";
 import type { NetworkBackend, NetworkStream, SocketOptions } from "./network.js";
 import { NodeBackend } from "./node-backend.js";
 import { traced } from "./trace.js";
-import type { Origin } from "./url.js";
+import { type Origin, usesTLS } from "./url.js";
 
 /**
  * Opens the stream a connection to `origin` speaks over: directly, through a tunnel, through
@@ -154,7 +154,7 @@ export function startTlsFor(
   signal: AbortSignal,
   traceName = "connection.start_tls",
 ): Promise<NetworkStream> {
-  if (origin.scheme !== "https" && origin.scheme !== "wss") return Promise.resolve(stream);
+  if (!usesTLS(origin.scheme)) return Promise.resolve(stream);
   const serverHostname = request.extensions.sniHostname ?? origin.host;
   const timeout = request.extensions.timeout?.connect;
   const options: TlsOptions = { ALPNProtocols: [...alpn], ...tls };

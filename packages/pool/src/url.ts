@@ -56,6 +56,11 @@ export class Origin {
   }
 }
 
+/** True for the schemes whose connections start with TLS (`https`, `wss`). */
+export function usesTLS(scheme: string): boolean {
+  return scheme === "https" || scheme === "wss";
+}
+
 /**
  * The parts of a URL a request needs.
  *

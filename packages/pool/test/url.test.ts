@@ -2,6 +2,7 @@
 // port written in a URL (even the scheme's default), and what an origin prints.
 import { describe, expect, it } from "vitest";
 import { LocalProtocolError, Origin, Request, UnsupportedProtocol, URL } from "../src/index.js";
+import { usesTLS } from "../src/url.js";
 import { thrown } from "./helpers.js";
 
 /** The URL's four parts. */
@@ -221,5 +222,17 @@ describe("a Request's URL", () => {
     next();
     expect(urlOf(sentinel)).not.toBe(first);
     expect(urlOf(sentinel)).toEqual(first);
+  });
+});
+
+describe("usesTLS", () => {
+  it.each([
+    ["https", true],
+    ["wss", true],
+    ["http", false],
+    ["ws", false],
+    ["HTTPS", false], // schemes arrive lowercased by URL; an uppercase one is not one of them
+  ])("%s → %s", (scheme, expected) => {
+    expect(usesTLS(scheme)).toBe(expected);
   });
 });
