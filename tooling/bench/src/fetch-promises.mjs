@@ -31,7 +31,11 @@ async function run(dispatcher, n) {
 }
 
 // A frame as "package/path:line:column", without the machine's directories.
-const frame = (line) => line.trim().replace(/^at /, "").replace(/.*\/(node_modules|packages)\//, "");
+const frame = (line) =>
+  line
+    .trim()
+    .replace(/^at /, "")
+    .replace(/.*\/(node_modules|packages)\//, "");
 let count = 0;
 const sites = new Map();
 const stop = promiseHooks.onInit(() => {
