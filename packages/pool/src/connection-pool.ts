@@ -137,8 +137,8 @@ class PoolRequest {
   }
 }
 
-/** A FIFO queue with O(1) push, shift and push-to-front. */
-class Queue<T> {
+/** A FIFO queue with O(1) push, shift and push-to-front. Exported for its tests only. */
+export class Queue<T> {
   #items: Array<T | undefined> = [];
   #head = 0;
 

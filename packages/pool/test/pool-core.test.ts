@@ -3,6 +3,7 @@
 // aborts while queued, and the books it keeps for connections without the capacity
 // contract (tryReserve/unreserve).
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { Queue } from "../src/connection-pool.js";
 import {
   type ConnectionInterface,
   ConnectionNotAvailable,
@@ -1130,6 +1131,23 @@ describe("the pool timeout of a request sent again", () => {
 });
 
 describe("the queue", () => {
+  it("pushFront puts the last one pushed first, before or after a shift", () => {
+    const fresh = new Queue<string>();
+    fresh.push("waiting");
+    fresh.pushFront("b");
+    fresh.pushFront("a");
+    expect([...fresh]).toEqual(["a", "b", "waiting"]);
+    expect(fresh.length).toBe(3);
+    const shifted = new Queue<string>();
+    for (const item of ["x", "y", "waiting"]) shifted.push(item);
+    expect([shifted.shift(), shifted.shift()]).toEqual(["x", "y"]);
+    shifted.pushFront("b");
+    shifted.pushFront("a");
+    shifted.pushFront("first");
+    expect([...shifted]).toEqual(["first", "a", "b", "waiting"]);
+    expect([shifted.shift(), shifted.peek(), shifted.length]).toEqual(["first", "a", 3]);
+  });
+
   it("a request turned away goes back to the front, ahead of those still waiting", async () => {
     let refuse = true;
     const pool = new PlainPool({ maxConnections: 1 }, (origin) => {
