@@ -573,6 +573,44 @@ describe("DeferredConnection that may multiplex", () => {
     expect(conn.isClosing).toBe(false);
   });
 
+  it("the opener aborted as its place moves to the connection opened: that connection is closed, as after any opening", async () => {
+    // The abort comes once the connection is there (from the connection's own tryReserve,
+    // the first thing done with it): the opener then holds a place on it, so the connection
+    // is not left to the others with that place taken. It is closed, as when the abort
+    // comes after the opening is over.
+    const controller = new AbortController();
+    const reason = new Error("stop (test)");
+    const r1 = request(undefined, controller.signal);
+    class AbortsOnReserve extends Inner {
+      override tryReserve(r: Request): boolean {
+        const ok = super.tryReserve(r);
+        if (r === r1) controller.abort(reason);
+        return ok;
+      }
+      // As @x/pool's connections do: a closed one takes no request.
+      override handleRequest(r: Request): Promise<Response> {
+        if (this.closed) return Promise.reject(new ConnectionNotAvailable("closed (test)"));
+        return super.handleRequest(r);
+      }
+    }
+    const conn = new Opener(A, true);
+    const r2 = request();
+    conn.tryReserve(r1);
+    conn.tryReserve(r2);
+    const p1 = conn.handleRequest(r1);
+    const p2 = conn.handleRequest(r2);
+    await turn();
+    const inner = new AbortsOnReserve(A, 2);
+    conn.finish(inner);
+    // Both are refused as by a closed connection; the pool then fails r1 with its abort's
+    // reason (its signal is aborted) and sends r2 again.
+    await expect(p1).rejects.toThrow(new ConnectionNotAvailable("closed (test)"));
+    await expect(p2).rejects.toThrow(new ConnectionNotAvailable("closed (test)"));
+    expect(conn.isClosing).toBe(true);
+    expect(inner.closed).toBe(true);
+    expect(inner.handled).toEqual([]);
+  });
+
   it("the opener aborted, then every request waiting: the connection closes", async () => {
     const conn = new Opener(A, true);
     const c1 = new AbortController();
