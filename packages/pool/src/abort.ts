@@ -1,6 +1,8 @@
 // One 'abort' listener per AbortSignal, however many requests watch it: a signal shared by
 // many concurrent requests would otherwise collect a listener for each (and Node's
 // MaxListenersExceededWarning past ten). The listener goes when its last watch stops.
+// Any other AbortSignalLike (no EventTarget behind it, so no such warning) gets a listener
+// per watch, without the bookkeeping: the cheap case of a signal made for one request.
 
 /**
  * What the pool reads of an AbortSignal, and all it reads: `aborted`, `reason`, and
@@ -25,12 +27,14 @@ interface Watch {
 }
 
 const watches = new WeakMap<AbortSignalLike, Watch>();
+const ONCE = { once: true } as const;
 
 /**
  * Calls `onAbort` once when `signal` aborts, until the returned function is called (which
  * stops the watch; calling it again does nothing).
  */
 export function watchAbort(signal: AbortSignalLike, onAbort: () => void): () => void {
+  if (!(signal instanceof EventTarget)) return watchDirectly(signal, onAbort);
   let watch = watches.get(signal);
   if (watch === undefined) {
     const callbacks = new Set<() => void>();
@@ -41,7 +45,7 @@ export function watchAbort(signal: AbortSignalLike, onAbort: () => void): () => 
     };
     watch = { callbacks, listener };
     watches.set(signal, watch);
-    signal.addEventListener("abort", listener, { once: true });
+    signal.addEventListener("abort", listener, ONCE);
   }
   const { callbacks, listener } = watch;
   // A function of its own per watch, so that one callback can watch twice and stop once.
@@ -53,6 +57,20 @@ export function watchAbort(signal: AbortSignalLike, onAbort: () => void): () => 
       watches.delete(signal);
       signal.removeEventListener("abort", listener);
     }
+  };
+}
+
+// watchAbort for a signal that is not an EventTarget: a listener of its own for each watch
+// (a function of its own, so that one callback can watch twice and stop once).
+function watchDirectly(signal: AbortSignalLike, onAbort: () => void): () => void {
+  let stopped = false;
+  const listener = (): void => {
+    if (!stopped) onAbort();
+  };
+  signal.addEventListener("abort", listener);
+  return () => {
+    stopped = true;
+    signal.removeEventListener("abort", listener);
   };
 }
 

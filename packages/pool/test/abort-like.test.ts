@@ -13,6 +13,7 @@ import {
   testCA,
 } from "@x/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { watchAbort } from "../src/abort.js";
 import { type AbortSignalLike, ConnectionPool, toAbortSignal } from "../src/index.js";
 
 /** An AbortSignalLike and nothing more: no EventTarget, no `throwIfAborted`, no `onabort`. */
@@ -122,6 +123,50 @@ describe("a request's signal may be an AbortSignalLike", () => {
       // The pool is usable afterwards.
       expect((await pool.request("GET", url.replace(/\/(stream|big)\/.*/, "/"))).status).toBe(200);
     }
+  });
+});
+
+describe("watchAbort of an AbortSignalLike that is not an EventTarget", () => {
+  // No listener count to keep down there (Node warns about EventTargets only): each watch
+  // has a listener of its own, added at once and removed when the watch stops.
+  it("a listener per watch, each removed when its watch stops; stopping twice does nothing", () => {
+    const signal = new PlainAbort();
+    const stops = [watchAbort(signal, () => {}), watchAbort(signal, () => {})];
+    expect(signal.listeners.size).toBe(2);
+    stops[0]!();
+    stops[0]!();
+    expect(signal.listeners.size).toBe(1);
+    stops[1]!();
+    expect(signal.listeners.size).toBe(0);
+  });
+
+  it("an abort calls each watch still on, once, in order; one callback watched twice is called twice", () => {
+    const signal = new PlainAbort();
+    const calls: string[] = [];
+    const twice = () => calls.push("twice");
+    watchAbort(signal, () => calls.push("first"));
+    const stopped = watchAbort(signal, () => calls.push("stopped"));
+    const stopTwice = watchAbort(signal, twice);
+    watchAbort(signal, twice);
+    stopped();
+    signal.abort(new Error("stop"));
+    expect(calls).toEqual(["first", "twice", "twice"]);
+    stopTwice(); // after the abort: nothing to remove, nothing called
+    expect(calls).toEqual(["first", "twice", "twice"]);
+  });
+
+  it("a listener the signal calls after its watch stopped does nothing", () => {
+    // A signal that keeps a listener it was asked to remove still reaches no callback.
+    const listeners: Array<() => void> = [];
+    const leaky: AbortSignalLike = {
+      aborted: false,
+      addEventListener: (_type, listener) => listeners.push(listener),
+      removeEventListener: () => {},
+    };
+    let called = 0;
+    watchAbort(leaky, () => called++)();
+    for (const listener of listeners) listener();
+    expect(called).toBe(0);
   });
 });
 
