@@ -1378,6 +1378,37 @@ describe("the books the pool keeps", () => {
     await pool.close();
   });
 
+  it("a request that arrives behind a waiting one is only queued, even when a held connection has closed meanwhile", async () => {
+    // The connection closes while the caller still holds its response: the pool drops it
+    // when the response gives it back, and only then places the requests waiting.
+    const pool = new PlainPool({ maxConnections: 1 });
+    const first = pool.stream("GET", "http://a.test/1");
+    await turn();
+    const [c0] = pool.made as [Plain];
+    c0.answerStream(["one"]);
+    const response = await first;
+    const second = pool.request("GET", "http://a.test/2");
+    await turn();
+    c0.closed = true;
+    const third = pool.request("GET", "http://a.test/3");
+    await turn();
+    expect(pool.made).toHaveLength(1);
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 1 active, 2 queued | Connections: 1 active, 0 idle]>",
+    );
+    await response.close();
+    await turn();
+    expect(pool.made).toHaveLength(2);
+    const c1 = pool.made[1]!;
+    c1.answer("2");
+    expect(text((await second).content)).toBe("2");
+    await turn();
+    c1.answer("3");
+    expect(text((await third).content)).toBe("3");
+    expect(c1.requests.map((r) => r.url.target)).toEqual(["/2", "/3"]);
+    await pool.close();
+  });
+
   it("without a keep-alive limit, a request does not look at connections to other origins", async () => {
     // Each request checks only the connections it could use: an expired connection to
     // another origin is closed when it is next looked at, not by this request.
