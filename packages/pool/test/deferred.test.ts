@@ -490,6 +490,47 @@ describe("DeferredConnection that may multiplex", () => {
     expect(conn.openedFor).toEqual([]);
   });
 
+  it("a request holding a place, watching a signal, sent just before the request that opens: refused, even when the opening is over at once", async () => {
+    // What it finds when it is sent decides: no opening under way, so no connection to wait for.
+    class OpensAtOnce extends DeferredConnection {
+      constructor(readonly inner: ConnectionInterface) {
+        super(A);
+      }
+      protected open(): Promise<ConnectionInterface> {
+        return Promise.resolve(this.inner);
+      }
+      protected async release(): Promise<void> {}
+      protected override multiplexes(): boolean {
+        return true;
+      }
+    }
+    const inner = new Inner(A, 2);
+    const conn = new OpensAtOnce(inner);
+    const [r1, r2] = [request(), request("http://a.test/", new AbortController().signal)];
+    conn.tryReserve(r1);
+    conn.tryReserve(r2);
+    const p2 = conn.handleRequest(r2);
+    const p1 = conn.handleRequest(r1);
+    await expect(p2).rejects.toThrow(
+      new ConnectionNotAvailable("the connection opened has no room for the request"),
+    );
+    expect((await p1).status).toBe(200);
+    expect(inner.handled).toEqual([r1]);
+  });
+
+  it("the request that opens it goes first on the connection opened, then those that waited, in the order sent", async () => {
+    // (None of them watching a signal.)
+    const conn = new Opener(A, true);
+    const rs = [request("http://a.test/1"), request("http://a.test/2"), request("http://a.test/3")];
+    for (const r of rs) conn.tryReserve(r);
+    const pending = rs.map((r) => conn.handleRequest(r));
+    await turn();
+    const inner = new Inner(A, 3);
+    conn.finish(inner);
+    await Promise.all(pending);
+    expect(inner.handled.map((r) => r.url.target)).toEqual(["/1", "/2", "/3"]);
+  });
+
   it("a place given back while waiting is the waiting set's, not the opener's", async () => {
     const conn = new Opener(A, true);
     const [r1, r2] = [request(), request()];

@@ -173,6 +173,14 @@ class PlainPool extends ConnectionPool {
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
+/** A Plain whose close() takes effect a turn later: until then it still says it is free. */
+class SlowClose extends Plain {
+  override async close(): Promise<void> {
+    await turn();
+    await super.close();
+  }
+}
+
 describe("options", () => {
   const counts = [
     ["maxConnections", 1],
@@ -1323,29 +1331,81 @@ describe("the books the pool keeps", () => {
     await pool.close();
   });
 
-  it("a connection closed to make room is not counted on again while its close() is under way", async () => {
-    // Its close() takes effect a turn later: until then it still says it is free.
-    class SlowClose extends Plain {
-      override async close(): Promise<void> {
+  it.each([1, 2])(
+    "a connection used %i time(s), then closed to make room, is not counted on again while its close() is under way",
+    async (uses) => {
+      // Used again, it was taken from where requests look first: it left no entry there
+      // behind it, which would outlive its leaving the pool.
+      const pool = new PlainPool({ maxConnections: 1 }, (origin) => new SlowClose(origin));
+      for (let i = 0; i < uses; i++) {
+        const a = pool.request("GET", `http://a.test/${i}`);
         await turn();
-        await super.close();
+        pool.made[0]!.answer();
+        await a;
       }
-    }
-    const pool = new PlainPool({ maxConnections: 1 }, (origin) => new SlowClose(origin));
-    const a = pool.request("GET", "http://a.test/");
+      expect(pool.made[0]!.requests).toHaveLength(uses);
+      const b = pool.request("GET", "http://b.test/");
+      const c = pool.request("GET", "http://c.test/");
+      expect(pool.made.map((m) => m.origin.host)).toEqual(["a.test", "b.test"]);
+      await turn();
+      pool.made[1]!.answer("b");
+      expect(text((await b).content)).toBe("b");
+      await turn();
+      expect(pool.made.map((m) => m.closed)).toEqual([true, true, false]);
+      pool.made[2]!.answer("c");
+      expect(text((await c).content)).toBe("c");
+      await pool.close();
+    },
+  );
+
+  it("a connection with no room when its place was given back is not where requests look, even once it has room again", async () => {
+    // Its peer allowed no stream at all for a while (an HTTP/2 SETTINGS of 0, say): the pool
+    // counts on it again only once a place on it is given back.
+    const pool = new PlainPool({}, (origin) => new Shared(origin, 1, "hold"));
+    const r1 = pool.request("GET", "http://a.test/1");
     await turn();
-    pool.made[0]!.answer();
-    await a;
-    const b = pool.request("GET", "http://b.test/");
-    const c = pool.request("GET", "http://c.test/");
-    expect(pool.made.map((m) => m.origin.host)).toEqual(["a.test", "b.test"]);
+    const [a] = pool.made as [Shared];
+    a.places = 0;
+    a.answerHeld();
+    await r1;
+    a.places = 1;
+    const r2 = pool.request("GET", "http://a.test/2");
     await turn();
-    pool.made[1]!.answer("b");
-    expect(text((await b).content)).toBe("b");
+    expect(pool.made).toHaveLength(2);
+    expect(a.requests).toHaveLength(1);
+    (pool.made[1] as Shared).answerHeld();
+    expect(text((await r2).content)).toBe("held");
+    await pool.close();
+  });
+
+  it("a request that arrives behind a waiting one is only queued, even when a held connection has closed meanwhile", async () => {
+    // The connection closes while the caller still holds its response: the pool drops it
+    // when the response gives it back, and only then places the requests waiting.
+    const pool = new PlainPool({ maxConnections: 1 });
+    const first = pool.stream("GET", "http://a.test/1");
     await turn();
-    expect(pool.made.map((m) => m.closed)).toEqual([true, true, false]);
-    pool.made[2]!.answer("c");
-    expect(text((await c).content)).toBe("c");
+    const [c0] = pool.made as [Plain];
+    c0.answerStream(["one"]);
+    const response = await first;
+    const second = pool.request("GET", "http://a.test/2");
+    await turn();
+    c0.closed = true;
+    const third = pool.request("GET", "http://a.test/3");
+    await turn();
+    expect(pool.made).toHaveLength(1);
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 1 active, 2 queued | Connections: 1 active, 0 idle]>",
+    );
+    await response.close();
+    await turn();
+    expect(pool.made).toHaveLength(2);
+    const c1 = pool.made[1]!;
+    c1.answer("2");
+    expect(text((await second).content)).toBe("2");
+    await turn();
+    c1.answer("3");
+    expect(text((await third).content)).toBe("3");
+    expect(c1.requests.map((r) => r.url.target)).toEqual(["/2", "/3"]);
     await pool.close();
   });
 
