@@ -563,13 +563,17 @@ export class ConnectionPool {
     }
   }
 
-  // Removes what the pool remembers about a connection that is leaving it.
+  // Removes what the pool remembers about a connection that is leaving it. It may be on the
+  // idle stack more than once: #release pushes a connection that had no room without looking
+  // (the common case, kept cheap), and one whose capacity shrank while it was there, then
+  // got a place back, is pushed again. Every entry goes, or a connection closing (its
+  // close() not yet in effect) would still look free.
   #forget(c: ConnectionInterface): void {
     this.#heldHere.delete(c);
     this.#routes.delete(c);
     this.#used.delete(c);
-    const at = this.#idle.indexOf(c);
-    if (at !== -1) this.#idle.splice(at, 1);
+    const idle = this.#idle;
+    for (let i = idle.length - 1; i >= 0; i--) if (idle[i] === c) idle.splice(i, 1);
   }
 
   #drop(c: ConnectionInterface): void {

@@ -1428,3 +1428,66 @@ describe("the books the pool keeps", () => {
     await pool.close();
   });
 });
+
+describe("a connection on the idle stack twice", () => {
+  // A connection whose capacity shrinks while it is on the idle stack, then gets a place
+  // back, is pushed there a second time. Once it is dropped to make room (its close()
+  // taking effect a turn later), neither entry may be counted on.
+  it("closed to make room, it is not dropped a second time: the pool keeps to maxConnections", async () => {
+    class SlowShared extends Shared {
+      override async close(): Promise<void> {
+        await turn();
+        await super.close();
+      }
+    }
+    const pool = new PlainPool(
+      { maxConnections: 1 },
+      (origin) => new SlowShared(origin, 2, "hold"),
+    );
+    const r1 = pool.request("GET", "http://a.test/1");
+    await turn();
+    const [a] = pool.made as [Shared];
+    a.places = 1;
+    a.answerHeld();
+    await r1;
+    const b = pool.request("GET", "http://b.test/");
+    const c = pool.request("GET", "http://c.test/");
+    expect(pool.made.map((m) => m.origin.host)).toEqual(["a.test", "b.test"]);
+    expect(pool.connections).toHaveLength(1);
+    (pool.made[1] as Shared).answerHeld();
+    await b;
+    await turn();
+    (pool.made[2] as Shared).answerHeld();
+    await c;
+    await pool.close();
+  });
+  it("closed to make room, it takes no request for its own origin while its close() is under way", async () => {
+    class SlowShared extends Shared {
+      override async close(): Promise<void> {
+        await turn();
+        await super.close();
+      }
+    }
+    const pool = new PlainPool(
+      { maxConnections: 1 },
+      (origin) => new SlowShared(origin, 2, "hold"),
+    );
+    const r1 = pool.request("GET", "http://a.test/1");
+    await turn();
+    const [a] = pool.made as [Shared];
+    a.places = 1;
+    a.answerHeld();
+    await r1;
+    a.places = 2;
+    const b = pool.request("GET", "http://b.test/");
+    const a2 = pool.request("GET", "http://a.test/2");
+    expect(a.requests).toHaveLength(1);
+    expect(pool.made.map((m) => m.origin.host)).toEqual(["a.test", "b.test"]);
+    (pool.made[1] as Shared).answerHeld();
+    await b;
+    await turn();
+    (pool.made[2] as Shared).answerHeld();
+    await a2;
+    await pool.close();
+  });
+});
