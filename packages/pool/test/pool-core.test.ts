@@ -1433,61 +1433,62 @@ describe("a connection on the idle stack twice", () => {
   // A connection whose capacity shrinks while it is on the idle stack, then gets a place
   // back, is pushed there a second time. Once it is dropped to make room (its close()
   // taking effect a turn later), neither entry may be counted on.
-  it("closed to make room, it is not dropped a second time: the pool keeps to maxConnections", async () => {
-    class SlowShared extends Shared {
-      override async close(): Promise<void> {
-        await turn();
-        await super.close();
-      }
+  class SlowShared extends Shared {
+    override async close(): Promise<void> {
+      await turn();
+      await super.close();
     }
+  }
+
+  /** A pool of one connection, to a.test, listed twice on the idle stack. */
+  async function twiceOnTheStack(): Promise<{ pool: PlainPool; a: Shared }> {
     const pool = new PlainPool(
       { maxConnections: 1 },
       (origin) => new SlowShared(origin, 2, "hold"),
     );
-    const r1 = pool.request("GET", "http://a.test/1");
+    const first = pool.request("GET", "http://a.test/1");
     await turn();
     const [a] = pool.made as [Shared];
     a.places = 1;
     a.answerHeld();
-    await r1;
+    await first;
+    return { pool, a };
+  }
+
+  /** Answers the request held on the pool's `index`th connection made, and waits for it. */
+  async function answer(pool: PlainPool, index: number, pending: Promise<unknown>) {
+    (pool.made[index] as Shared).answerHeld();
+    await pending;
+  }
+
+  it("closed to make room, it is not dropped a second time: the pool keeps to maxConnections", async () => {
+    const { pool } = await twiceOnTheStack();
     const b = pool.request("GET", "http://b.test/");
     const c = pool.request("GET", "http://c.test/");
     expect(pool.made.map((m) => m.origin.host)).toEqual(["a.test", "b.test"]);
     expect(pool.connections).toHaveLength(1);
-    (pool.made[1] as Shared).answerHeld();
-    await b;
+    await answer(pool, 1, b);
     await turn();
-    (pool.made[2] as Shared).answerHeld();
-    await c;
+    // b.test's connection made room for c.test's: one connection, as the limit says.
+    expect(pool.made.map((m) => m.origin.host)).toEqual(["a.test", "b.test", "c.test"]);
+    expect(pool.connections).toEqual([pool.made[2]]);
+    await answer(pool, 2, c);
     await pool.close();
   });
+
   it("closed to make room, it takes no request for its own origin while its close() is under way", async () => {
-    class SlowShared extends Shared {
-      override async close(): Promise<void> {
-        await turn();
-        await super.close();
-      }
-    }
-    const pool = new PlainPool(
-      { maxConnections: 1 },
-      (origin) => new SlowShared(origin, 2, "hold"),
-    );
-    const r1 = pool.request("GET", "http://a.test/1");
-    await turn();
-    const [a] = pool.made as [Shared];
-    a.places = 1;
-    a.answerHeld();
-    await r1;
+    const { pool, a } = await twiceOnTheStack();
     a.places = 2;
     const b = pool.request("GET", "http://b.test/");
-    const a2 = pool.request("GET", "http://a.test/2");
+    const again = pool.request("GET", "http://a.test/2");
     expect(a.requests).toHaveLength(1);
     expect(pool.made.map((m) => m.origin.host)).toEqual(["a.test", "b.test"]);
-    (pool.made[1] as Shared).answerHeld();
-    await b;
+    await answer(pool, 1, b);
     await turn();
-    (pool.made[2] as Shared).answerHeld();
-    await a2;
+    // A new connection for a.test, not the one closing.
+    expect(a.requests).toHaveLength(1);
+    expect(pool.made.map((m) => m.origin.host)).toEqual(["a.test", "b.test", "a.test"]);
+    await answer(pool, 2, again);
     await pool.close();
   });
 });
