@@ -464,6 +464,19 @@ describe("opening and closing", () => {
   });
 });
 
+/** An h2c server that answers every request 200 "ok"; `session()`: the last request's session. */
+async function okServer() {
+  let session: import("node:http2").Http2Session | undefined;
+  const server = await h2c({
+    handler: (stream) => {
+      session = stream.session;
+      stream.respond({ ":status": 200 });
+      stream.end("ok");
+    },
+  });
+  return { server, session: () => session! };
+}
+
 describe("GOAWAY", () => {
   it("an idle connection that gets a GOAWAY closes; a busy one finishes its streams first", async () => {
     let session: import("node:http2").Http2Session | undefined;
@@ -498,19 +511,12 @@ describe("GOAWAY", () => {
   });
 
   it("a reserved place during a GOAWAY: not available, expired, and given back", async () => {
-    let session: import("node:http2").Http2Session | undefined;
-    const server = await h2c({
-      handler: (stream) => {
-        session = stream.session;
-        stream.respond({ ":status": 200 });
-        stream.end("ok");
-      },
-    });
+    const { server, session } = await okServer();
     const conn = await connect(server);
     await (await conn.handleRequest(get(server))).read();
     const req = get(server);
     expect(conn.tryReserve(req)).toBe(true);
-    session!.goaway(0, 1);
+    session().goaway(0, 1);
     await vi.waitFor(() => expect(conn.isAvailable()).toBe(false));
     expect(conn.hasExpired()).toBe(true);
     conn.unreserve(req);
@@ -567,35 +573,22 @@ describe("GOAWAY", () => {
     // Failed by the GOAWAY itself: no error of node:http2's behind it.
     expect(error.cause).toBeUndefined();
   });
+
   it("a response that ended before a GOAWAY that leaves its stream out is still read whole", async () => {
-    let session: import("node:http2").Http2Session | undefined;
-    const server = await h2c({
-      handler: (stream) => {
-        session = stream.session;
-        stream.respond({ ":status": 200 });
-        stream.end("whole");
-      },
-    });
+    const { server, session } = await okServer();
     await using conn = await connect(server);
     // Stream 1, read; stream 3, answered but not read yet.
-    expect(text(await (await conn.handleRequest(get(server))).read())).toBe("whole");
+    expect(text(await (await conn.handleRequest(get(server))).read())).toBe("ok");
     const r = await conn.handleRequest(get(server));
     // Only stream 1 processed, says the server now: stream 3 had its whole answer already.
-    session!.goaway(0, 1);
+    session().goaway(0, 1);
     await vi.waitFor(() => expect(conn.isAvailable()).toBe(false));
-    expect(text(await r.read())).toBe("whole");
+    expect(text(await r.read())).toBe("ok");
     await vi.waitFor(() => expect(conn.isClosed()).toBe(true));
   });
 
   it("a GOAWAY while a request's trace holds it before its stream opens: it is not sent, ConnectionNotAvailable", async () => {
-    let session: import("node:http2").Http2Session | undefined;
-    const server = await h2c({
-      handler: (stream) => {
-        session = stream.session;
-        stream.respond({ ":status": 200 });
-        stream.end("ok");
-      },
-    });
+    const { server, session } = await okServer();
     await using conn = await connect(server);
     await (await conn.handleRequest(get(server))).read();
     const error = await failure(
@@ -604,7 +597,7 @@ describe("GOAWAY", () => {
           extensions: {
             trace: async (name) => {
               if (name !== "http2.send_request_headers.started") return;
-              session!.goaway(0, 1);
+              session().goaway(0, 1);
               await vi.waitFor(() => expect(conn.isAvailable()).toBe(false));
             },
           },
