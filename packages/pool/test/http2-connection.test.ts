@@ -464,6 +464,19 @@ describe("opening and closing", () => {
   });
 });
 
+/** An h2c server that answers every request 200 "ok"; `session()`: the last request's session. */
+async function okServer() {
+  let session: import("node:http2").Http2Session | undefined;
+  const server = await h2c({
+    handler: (stream) => {
+      session = stream.session;
+      stream.respond({ ":status": 200 });
+      stream.end("ok");
+    },
+  });
+  return { server, session: () => session! };
+}
+
 describe("GOAWAY", () => {
   it("an idle connection that gets a GOAWAY closes; a busy one finishes its streams first", async () => {
     let session: import("node:http2").Http2Session | undefined;
@@ -498,19 +511,12 @@ describe("GOAWAY", () => {
   });
 
   it("a reserved place during a GOAWAY: not available, expired, and given back", async () => {
-    let session: import("node:http2").Http2Session | undefined;
-    const server = await h2c({
-      handler: (stream) => {
-        session = stream.session;
-        stream.respond({ ":status": 200 });
-        stream.end("ok");
-      },
-    });
+    const { server, session } = await okServer();
     const conn = await connect(server);
     await (await conn.handleRequest(get(server))).read();
     const req = get(server);
     expect(conn.tryReserve(req)).toBe(true);
-    session!.goaway(0, 1);
+    session().goaway(0, 1);
     await vi.waitFor(() => expect(conn.isAvailable()).toBe(false));
     expect(conn.hasExpired()).toBe(true);
     conn.unreserve(req);
@@ -534,6 +540,8 @@ describe("GOAWAY", () => {
       expect(error.message).toBe("the server closed the connection (GOAWAY PROTOCOL_ERROR)");
       expect(error.errorCode).toBe(1);
       expect(error.retry).toBeUndefined();
+      // node:http2's session error is kept as the cause.
+      expect((error.cause as { code: string }).code).toBe("ERR_HTTP2_SESSION_ERROR");
     }
     {
       await using conn = await connect(server);
@@ -562,6 +570,43 @@ describe("GOAWAY", () => {
     );
     expect(error.retry).toBe("unprocessed");
     expect(error.errorCode).toBe(0);
+    // Failed by the GOAWAY itself: no error of node:http2's behind it.
+    expect(error.cause).toBeUndefined();
+  });
+
+  it("a response that ended before a GOAWAY that leaves its stream out is still read whole", async () => {
+    const { server, session } = await okServer();
+    await using conn = await connect(server);
+    // Stream 1, read; stream 3, answered but not read yet.
+    expect(text(await (await conn.handleRequest(get(server))).read())).toBe("ok");
+    const r = await conn.handleRequest(get(server));
+    // Only stream 1 processed, says the server now: stream 3 had its whole answer already.
+    session().goaway(0, 1);
+    await vi.waitFor(() => expect(conn.isAvailable()).toBe(false));
+    expect(text(await r.read())).toBe("ok");
+    await vi.waitFor(() => expect(conn.isClosed()).toBe(true));
+  });
+
+  it("a GOAWAY while a request's trace holds it before its stream opens: it is not sent, ConnectionNotAvailable", async () => {
+    const { server, session } = await okServer();
+    await using conn = await connect(server);
+    await (await conn.handleRequest(get(server))).read();
+    const error = await failure(
+      conn.handleRequest(
+        get(server, "/", {
+          extensions: {
+            trace: async (name) => {
+              if (name !== "http2.send_request_headers.started") return;
+              session().goaway(0, 1);
+              await vi.waitFor(() => expect(conn.isAvailable()).toBe(false));
+            },
+          },
+        }),
+      ),
+    );
+    expect(error).toBeInstanceOf(ConnectionNotAvailable);
+    expect(error.message).toMatch(/^no new stream on this connection: ./);
+    expect(server.streams).toBe(1);
   });
 });
 
@@ -611,6 +656,7 @@ describe("a stream the server ends early", () => {
     expect(early).toBeInstanceOf(RemoteProtocolError);
     expect(early.message).toBe("the server closed the stream before the response ended");
     expect(early.errorCode).toBeUndefined();
+    expect(early.cause).toBeUndefined();
     expect(conn.isAvailable()).toBe(true);
     expect(conn.state).toBe("IDLE");
   });
@@ -630,6 +676,20 @@ describe("a stream the server ends early", () => {
       "the server reset the stream (RST_STREAM NO_ERROR) before the response ended (after 5 bytes of the body)",
     );
     expect(error.errorCode).toBe(0);
+  });
+
+  it("a reset with NO_ERROR after the whole declared Content-Length: the response is whole", async () => {
+    const server = await h2c({
+      handler: (stream) => {
+        // waitForTrailers holds END_STREAM back, so close(NO_ERROR) sends RST_STREAM alone.
+        stream.respond({ ":status": 200, "content-length": "12" }, { waitForTrailers: true });
+        stream.write("abcdefghijkl", () => setTimeout(() => stream.close(0), 20));
+      },
+    });
+    await using conn = await connect(server);
+    const r = await conn.handleRequest(get(server));
+    expect(text(await r.read())).toBe("abcdefghijkl");
+    expect(conn.state).toBe("IDLE");
   });
 
   it("Content-Length is not a body's length for HEAD and 304", async () => {
