@@ -122,6 +122,25 @@ class OneAtATime extends DeferredConnection {
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
+/**
+ * Both requests take a place on `conn` and are sent, `r1` first (it opens the connection,
+ * `r2` waits for the opening); a turn later, their responses' promises.
+ */
+async function sendBoth(
+  conn: Opener,
+  r1: Request,
+  r2: Request,
+): Promise<[Promise<Response>, Promise<Response>]> {
+  conn.tryReserve(r1);
+  conn.tryReserve(r2);
+  const sent: [Promise<Response>, Promise<Response>] = [
+    conn.handleRequest(r1),
+    conn.handleRequest(r2),
+  ];
+  await turn();
+  return sent;
+}
+
 describe("DeferredConnection", () => {
   it("opens on its first request, then hands every request straight to what it opened", async () => {
     const conn = new Opener(A);
@@ -438,11 +457,7 @@ describe("DeferredConnection that may multiplex", () => {
   it("a request waiting is refused when the opening fails", async () => {
     const conn = new Opener(A, true);
     const [r1, r2] = [request(), request()];
-    conn.tryReserve(r1);
-    conn.tryReserve(r2);
-    const p1 = conn.handleRequest(r1);
-    const p2 = conn.handleRequest(r2);
-    await turn();
+    const [p1, p2] = await sendBoth(conn, r1, r2);
     conn.fail(new ConnectError("no route (test)"));
     await expect(p1).rejects.toBeInstanceOf(ConnectError);
     await expect(p2).rejects.toThrow(
@@ -552,11 +567,7 @@ describe("DeferredConnection that may multiplex", () => {
     const controller = new AbortController();
     const r1 = request();
     const r2 = request(undefined, controller.signal);
-    conn.tryReserve(r1);
-    conn.tryReserve(r2);
-    const p1 = conn.handleRequest(r1);
-    const p2 = conn.handleRequest(r2);
-    await turn();
+    const [p1, p2] = await sendBoth(conn, r1, r2);
     expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
     const reason = new Error("stop (test)");
     controller.abort(reason);
@@ -575,11 +586,7 @@ describe("DeferredConnection that may multiplex", () => {
     const controller = new AbortController();
     const r1 = request();
     const r2 = request(undefined, controller.signal);
-    conn.tryReserve(r1);
-    conn.tryReserve(r2);
-    const p1 = conn.handleRequest(r1);
-    const p2 = conn.handleRequest(r2);
-    await turn();
+    const [p1, p2] = await sendBoth(conn, r1, r2);
     const inner = new Inner(A, 2);
     conn.finish(inner);
     // Aborted after the opening settled, before the waiter ran on.
@@ -595,11 +602,7 @@ describe("DeferredConnection that may multiplex", () => {
     const controller = new AbortController();
     const r1 = request(undefined, controller.signal);
     const r2 = request();
-    conn.tryReserve(r1);
-    conn.tryReserve(r2);
-    const p1 = conn.handleRequest(r1);
-    const p2 = conn.handleRequest(r2);
-    await turn();
+    const [p1, p2] = await sendBoth(conn, r1, r2);
     const reason = new Error("stop (test)");
     controller.abort(reason);
     await expect(p1).rejects.toBe(reason);
@@ -636,11 +639,7 @@ describe("DeferredConnection that may multiplex", () => {
     }
     const conn = new Opener(A, true);
     const r2 = request();
-    conn.tryReserve(r1);
-    conn.tryReserve(r2);
-    const p1 = conn.handleRequest(r1);
-    const p2 = conn.handleRequest(r2);
-    await turn();
+    const [p1, p2] = await sendBoth(conn, r1, r2);
     const inner = new AbortsOnReserve(A, 2);
     conn.finish(inner);
     // Both are refused as by a closed connection; the pool then fails r1 with its abort's
@@ -658,11 +657,7 @@ describe("DeferredConnection that may multiplex", () => {
     const c2 = new AbortController();
     const r1 = request(undefined, c1.signal);
     const r2 = request(undefined, c2.signal);
-    conn.tryReserve(r1);
-    conn.tryReserve(r2);
-    const p1 = conn.handleRequest(r1);
-    const p2 = conn.handleRequest(r2);
-    await turn();
+    const [p1, p2] = await sendBoth(conn, r1, r2);
     c1.abort();
     await expect(p1).rejects.toThrow();
     expect(conn.isClosing).toBe(false);
@@ -708,11 +703,7 @@ describe("DeferredConnection that may multiplex", () => {
     const c2 = new AbortController();
     const r1 = request();
     const r2 = request(undefined, c2.signal);
-    conn.tryReserve(r1);
-    conn.tryReserve(r2);
-    const p1 = conn.handleRequest(r1);
-    const p2 = conn.handleRequest(r2);
-    await turn();
+    const [p1, p2] = await sendBoth(conn, r1, r2);
     c2.abort();
     await expect(p2).rejects.toThrow();
     await turn();
