@@ -7,29 +7,14 @@
 // a few percent where wall time does not: use it to tell whether a change allocates less.
 // Runs on the built packages (`pnpm build`).
 import { Session } from "node:inspector/promises";
-import { ConnectionPool } from "@x/pool";
-import { PoolDispatcher } from "@x/undici";
-import { Agent, fetch } from "undici";
+import { dispatcherFor, fetchMany } from "./fetch-load.mjs";
 import { startServer } from "./server-process.mjs";
 
 const server = await startServer();
 const url = `http://127.0.0.1:${server.ports.httpPort}/${process.argv[4] ?? "small"}`;
 const which = process.argv[2] ?? "pool";
-const dispatcher =
-  which === "pool"
-    ? new PoolDispatcher(new ConnectionPool({ maxConnections: 50 }))
-    : new Agent({ connections: 50 });
-async function run(n) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 100 }, async () => {
-      while (next++ < n) {
-        const r = await fetch(url, { dispatcher });
-        await r.arrayBuffer();
-      }
-    }),
-  );
-}
+const dispatcher = dispatcherFor(which);
+const run = (n) => fetchMany(dispatcher, url, n);
 await run(3000);
 const s = new Session();
 s.connect();

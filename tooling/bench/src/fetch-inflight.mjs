@@ -10,9 +10,8 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeHeapSnapshot } from "node:v8";
-import { ConnectionPool } from "@x/pool";
-import { PoolDispatcher } from "@x/undici";
-import { Agent, fetch } from "undici";
+import { fetch } from "undici";
+import { dispatcherFor } from "./fetch-load.mjs";
 
 if (typeof globalThis.gc !== "function") throw new Error("run with node --expose-gc");
 const which = process.argv[2] ?? "pool";
@@ -24,10 +23,7 @@ const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
 });
 await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
 const base = `http://127.0.0.1:${server.address().port}`;
-const dispatcher =
-  which === "pool"
-    ? new PoolDispatcher(new ConnectionPool({ maxConnections: m }))
-    : new Agent({ connections: m });
+const dispatcher = dispatcherFor(which, m);
 
 // Open the m connections and warm the code paths up.
 for (let round = 0; round < 3; round++) {

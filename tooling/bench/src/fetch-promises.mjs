@@ -5,30 +5,18 @@
 // not depend on the machine's load. With `stacks`, each promise is grouped by the two
 // frames that made it (the top 30 sites per client). Runs on the built packages.
 import { promiseHooks } from "node:v8";
-import { ConnectionPool } from "@x/pool";
-import { PoolDispatcher } from "@x/undici";
-import { Agent, fetch } from "undici";
+import { dispatcherFor, fetchMany } from "./fetch-load.mjs";
 import { startServer } from "./server-process.mjs";
 
 const server = await startServer();
 const url = `http://127.0.0.1:${server.ports.httpPort}/small`;
 const stacks = process.argv[2] === "stacks";
 const dispatchers = {
-  PoolDispatcher: new PoolDispatcher(new ConnectionPool({ maxConnections: 50 })),
-  "undici Agent": new Agent({ connections: 50 }),
+  PoolDispatcher: dispatcherFor("pool"),
+  "undici Agent": dispatcherFor("agent"),
 };
 
-async function run(dispatcher, n) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 100 }, async () => {
-      while (next++ < n) {
-        const response = await fetch(url, { dispatcher });
-        await response.arrayBuffer();
-      }
-    }),
-  );
-}
+const run = (dispatcher, n) => fetchMany(dispatcher, url, n);
 
 // A frame as "package/path:line:column", without the machine's directories.
 const frame = (line) =>
