@@ -17,6 +17,14 @@ export interface ConnectionInterface {
    * closes the connection).
    */
   handleRequest(request: Request): Promise<Response>;
+  /**
+   * Optional: `handleRequest` with the outcome handed to `receiver` instead of a promise,
+   * for a pool that would otherwise only pass the promise's result on (no promise, no
+   * reaction per request). Exactly one of `receiver.onResponse` and `receiver.onError` is
+   * called, once, and never before `sendTo` returns. The pool uses it when it is there,
+   * `handleRequest` otherwise.
+   */
+  sendTo?(request: Request, receiver: ResponseReceiver): void;
   /** True when this connection goes to `origin` (or, for a forwarding proxy, can reach it). */
   canHandleRequest(origin: Origin): boolean;
   /** True when it could take another request now (it has room that nobody has reserved). */
@@ -42,6 +50,19 @@ export interface ConnectionInterface {
    * failed, or it was never sent. Anything else is ignored.
    */
   unreserve?(request: Request): void;
+}
+
+/**
+ * Where the outcome of a request goes when it is sent with callbacks (`ConnectionInterface.
+ * sendTo`, `ConnectionPool.streamTo`): its response once the head has arrived, or its
+ * failure. One of the two is called, once.
+ *
+ * @example
+ * pool.streamTo("GET", url, {}, { onResponse: (res) => read(res), onError: (err) => report(err) })
+ */
+export interface ResponseReceiver {
+  onResponse(response: Response): void;
+  onError(error: unknown): void;
 }
 
 // The pool sends a failed request again on a new connection when the error says it may

@@ -18,8 +18,10 @@
 // means that no connection has room, so the loop stops there, and its cost does not grow
 // with the length of the queue; a request that arrives behind waiting ones is only queued,
 // since nothing can be placed until something changes, and every change runs #assign().
-// Waiting requests are plain objects holding the caller's resolve/reject (no suspended
-// async function each), settled by callbacks.
+// Waiting requests are plain objects holding the caller's receiver (a promise's settlers,
+// or streamTo's receiver; no suspended async function each), and each is itself the
+// receiver its connection answers when the connection has sendTo: no promise between the
+// connection and the caller.
 //
 // Cancellation. While a request waits in the queue, its AbortSignal is the pool's: an abort
 // takes it out and rejects it. Once it has a connection, the signal is the connection's,
@@ -40,7 +42,12 @@ import { type AbortSignalLike, watchAbort } from "./abort.js";
 import { Body, type ResponseStream, toBody } from "./body.js";
 import { concat } from "./bytes.js";
 import { HTTPConnection, type HTTPConnectionOptions } from "./connection.js";
-import { type ConnectionInterface, canRetry, retryHint } from "./connection-interface.js";
+import {
+  type ConnectionInterface,
+  canRetry,
+  type ResponseReceiver,
+  retryHint,
+} from "./connection-interface.js";
 import { argumentError, ConnectionNotAvailable, PoolTimeout } from "./errors.js";
 import { WriteScheduler } from "./http11.js";
 import {
@@ -84,11 +91,6 @@ export interface RequestCallOptions {
 // Methods whose requests carry content, so an empty one says Content-Length: 0.
 const CONTENT_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
-/**
- * A request waiting for (or holding) a connection. It holds the settlers of the caller's
- * promise and nothing else: while thousands wait in the queue, each costs this object and
- * its Request (no suspended async function, no promise of its own).
- */
 /** How many times a request the server did not process is sent again (GOAWAY, refused streams). */
 const MAX_UNPROCESSED_RETRIES = 3;
 // A request refused this many times in a row (ConnectionNotAvailable) fails with it: a
@@ -98,12 +100,25 @@ const MAX_UNPROCESSED_RETRIES = 3;
 // come a few times at most.
 const MAX_REFUSALS = 100;
 
-class PoolRequest {
+// What a PoolRequest tells its pool when its connection answers (one per pool, so that a
+// request needs no callbacks of its own).
+interface PoolHooks {
+  responded(pr: PoolRequest, response: Response): void;
+  failed(pr: PoolRequest, error: unknown): void;
+}
+
+/**
+ * A request waiting for (or holding) a connection. It holds the caller's receiver and
+ * nothing else of the caller's: while thousands wait in the queue, each costs this object
+ * and its Request (no suspended async function, no promise of its own).
+ */
+class PoolRequest implements ResponseReceiver {
   readonly request: Request;
-  /** request() rather than stream(): the body is read before the promise settles. */
+  /** request() rather than stream(): the body is read before the caller hears. */
   readonly readWhole: boolean;
-  readonly resolve: (response: Response) => void;
-  readonly reject: (error: unknown) => void;
+  /** The caller's: the settlers of its promise, or its own receiver (streamTo). */
+  readonly receiver: ResponseReceiver;
+  readonly #pool: PoolHooks;
   connection: ConnectionInterface | null = null;
   /**
    * Sent again after a failure its error marked retryable (TransportError.retry): only a
@@ -124,16 +139,20 @@ class PoolRequest {
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   stopWatching: (() => void) | null = null;
 
-  constructor(
-    request: Request,
-    readWhole: boolean,
-    resolve: (response: Response) => void,
-    reject: (error: unknown) => void,
-  ) {
+  constructor(request: Request, readWhole: boolean, receiver: ResponseReceiver, pool: PoolHooks) {
     this.request = request;
     this.readWhole = readWhole;
-    this.resolve = resolve;
-    this.reject = reject;
+    this.receiver = receiver;
+    this.#pool = pool;
+  }
+
+  // The connection's answer (this is the receiver the pool hands a connection's sendTo).
+  onResponse(response: Response): void {
+    this.#pool.responded(this, response);
+  }
+
+  onError(error: unknown): void {
+    this.#pool.failed(this, error);
   }
 }
 
@@ -226,6 +245,11 @@ export class ConnectionPool {
   // sent again after that.
   readonly #born = new WeakMap<ConnectionInterface, number>();
   #births = 0;
+  // How this pool's requests hear from their connections (see PoolRequest).
+  readonly #hooks: PoolHooks = {
+    responded: (pr, response) => this.#responded(pr, response),
+    failed: (pr, error) => this.#failed(pr, error),
+  };
 
   constructor(options: ConnectionPoolOptions = {}) {
     checkCount("maxConnections", options.maxConnections, 1);
@@ -302,7 +326,9 @@ export class ConnectionPool {
     url: string | URL | globalThis.URL,
     options: RequestCallOptions = {},
   ): Promise<Response> {
-    return this.#start(method, url, options, true);
+    return new Promise<Response>((resolve, reject) => {
+      this.#start(method, url, options, true, { onResponse: resolve, onError: reject });
+    });
   }
 
   /** Sends a request; the body is left to read (iterate it, then close the response). */
@@ -311,7 +337,28 @@ export class ConnectionPool {
     url: string | URL | globalThis.URL,
     options: RequestCallOptions = {},
   ): Promise<Response> {
-    return this.#start(method, url, options, false);
+    return new Promise<Response>((resolve, reject) => {
+      this.#start(method, url, options, false, { onResponse: resolve, onError: reject });
+    });
+  }
+
+  /**
+   * stream() with the outcome handed to `receiver` instead of a promise: for adapters that
+   * pass the response on to callbacks of their own (no promise, no reaction per request).
+   * Exactly one of `receiver.onResponse` and `receiver.onError` is called, once: before
+   * streamTo returns when the request fails at once (bad arguments, a signal aborted
+   * already, a pool timeout of 0), later otherwise.
+   *
+   * @example
+   * pool.streamTo("GET", url, { signal }, { onResponse: (res) => read(res), onError: (err) => report(err) })
+   */
+  streamTo(
+    method: string,
+    url: string | URL | globalThis.URL,
+    options: RequestCallOptions,
+    receiver: ResponseReceiver,
+  ): void {
+    this.#start(method, url, options, false, receiver);
   }
 
   #start(
@@ -319,42 +366,47 @@ export class ConnectionPool {
     url: string | URL | globalThis.URL,
     options: RequestCallOptions,
     readWhole: boolean,
-  ): Promise<Response> {
+    receiver: ResponseReceiver,
+  ): void {
     let request: Request;
     try {
       request = new Request(method, url, options);
       addDefaultHeaders(request);
     } catch (error) {
-      return Promise.reject(error);
+      receiver.onError(error);
+      return;
     }
-    return this.#enqueue(request, readWhole);
+    this.#enqueue(request, readWhole, receiver);
   }
 
   /** The core entry point: sends `request` as it is (no headers added). */
   handleRequest(request: Request): Promise<Response> {
-    return this.#enqueue(request, false);
+    return new Promise<Response>((resolve, reject) => {
+      this.#enqueue(request, false, { onResponse: resolve, onError: reject });
+    });
   }
 
-  #enqueue(request: Request, readWhole: boolean): Promise<Response> {
+  #enqueue(request: Request, readWhole: boolean, receiver: ResponseReceiver): void {
     const signal = request.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<Response>((resolve, reject) => {
-      const pr = new PoolRequest(request, readWhole, resolve, reject);
-      // Behind a request that is already waiting, this one cannot be placed either: only a
-      // change (a release, a failure, a close) frees a connection, and each runs #assign().
-      const behindOthers = this.#queue.length > 0;
-      this.#queue.push(pr);
-      if (signal !== undefined) {
-        pr.stopWatching = watchAbort(signal, () => {
-          const connection = pr.connection;
-          if (connection === null) this.#fail(pr, signal.reason);
-          else if (connection.tryReserve === undefined) void connection.close();
-          // Otherwise the connection honours the signal itself.
-        });
-      }
-      if (!behindOthers) this.#assign();
-      if (pr.connection === null) this.#waitForConnection(pr);
-    });
+    if (signal?.aborted) {
+      receiver.onError(signal.reason);
+      return;
+    }
+    const pr = new PoolRequest(request, readWhole, receiver, this.#hooks);
+    // Behind a request that is already waiting, this one cannot be placed either: only a
+    // change (a release, a failure, a close) frees a connection, and each runs #assign().
+    const behindOthers = this.#queue.length > 0;
+    this.#queue.push(pr);
+    if (signal !== undefined) {
+      pr.stopWatching = watchAbort(signal, () => {
+        const connection = pr.connection;
+        if (connection === null) this.#fail(pr, signal.reason);
+        else if (connection.tryReserve === undefined) void connection.close();
+        // Otherwise the connection honours the signal itself.
+      });
+    }
+    if (!behindOthers) this.#assign();
+    if (pr.connection === null) this.#waitForConnection(pr);
   }
 
   // The request stays queued: it fails with PoolTimeout if the pool timeout passes first.
@@ -378,6 +430,16 @@ export class ConnectionPool {
     if (pr.timer !== undefined) {
       clearTimeout(pr.timer);
       pr.timer = undefined;
+    }
+    // The connection answers pr (a ResponseReceiver) a turn later at the soonest, never
+    // while this loop is placing requests.
+    if (connection.sendTo !== undefined) {
+      try {
+        connection.sendTo(pr.request, pr);
+      } catch (error) {
+        queueMicrotask(() => this.#failed(pr, error));
+      }
+      return;
     }
     let pending: Promise<Response>;
     try {
@@ -441,7 +503,7 @@ export class ConnectionPool {
     this.#release(pr);
     this.#assign();
     const signal = pr.request.signal;
-    pr.reject(signal?.aborted ? signal.reason : error);
+    pr.receiver.onError(signal?.aborted ? signal.reason : error);
   }
 
   #responded(pr: PoolRequest, response: Response): void {
@@ -451,14 +513,15 @@ export class ConnectionPool {
       this.#assign();
     };
     const stream = response.stream;
+    const receiver = pr.receiver;
     if (stream === null) {
       release();
-      pr.resolve(response);
+      receiver.onResponse(response);
       return;
     }
     const body = new PoolBody(stream, release, pr.request.signal);
     if (!pr.readWhole) {
-      pr.resolve(
+      receiver.onResponse(
         new Response(response.status, {
           headers: response.headers,
           content: body,
@@ -469,8 +532,13 @@ export class ConnectionPool {
     }
     // request(): the body is read here, at once when it has all arrived with the head.
     const chunks = body.readRest();
-    if (Array.isArray(chunks)) pr.resolve(readResponse(response, chunks));
-    else chunks.then((all) => pr.resolve(readResponse(response, all)), pr.reject);
+    if (Array.isArray(chunks)) receiver.onResponse(readResponse(response, chunks));
+    else {
+      chunks.then(
+        (all) => receiver.onResponse(readResponse(response, all)),
+        (error: unknown) => receiver.onError(error),
+      );
+    }
   }
 
   /** Closes every connection. The pool can still be used afterwards. */

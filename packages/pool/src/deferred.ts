@@ -1,5 +1,5 @@
 import { watchAbort } from "./abort.js";
-import type { ConnectionInterface } from "./connection-interface.js";
+import type { ConnectionInterface, ResponseReceiver } from "./connection-interface.js";
 
 // Reserves a place on `connection` for `request`; one without the capacity contract takes a
 // request when it says it is available.
@@ -72,6 +72,19 @@ export abstract class DeferredConnection implements ConnectionInterface {
       return this.#connection.handleRequest(request);
     }
     return this.#openThenHandle(request);
+  }
+
+  sendTo(request: Request, receiver: ResponseReceiver): void {
+    // Open, and the connection opened takes callbacks too: straight through.
+    const connection = this.#connection;
+    if (connection?.sendTo !== undefined && this.canHandleRequest(request.url.origin)) {
+      connection.sendTo(request, receiver);
+      return;
+    }
+    this.handleRequest(request).then(
+      (response) => receiver.onResponse(response),
+      (error: unknown) => receiver.onError(error),
+    );
   }
 
   async #openThenHandle(request: Request): Promise<Response> {

@@ -35,10 +35,14 @@ import {
   ProtocolError as H11ProtocolError,
   NEED_DATA,
 } from "@x/h11";
-import { watchAbort } from "./abort.js";
+import { type AbortSignalLike, watchAbort } from "./abort.js";
 import { Body } from "./body.js";
 import { concat } from "./bytes.js";
-import { type ConnectionInterface, canRetry } from "./connection-interface.js";
+import {
+  type ConnectionInterface,
+  canRetry,
+  type ResponseReceiver,
+} from "./connection-interface.js";
 import {
   ConnectionNotAvailable,
   LocalProtocolError,
@@ -115,7 +119,16 @@ export class WriteScheduler {
     this.#dueAfter = this.#spare;
     if (this.#dueNext.length > 0) setImmediate(this.#tick);
     else this.#ticking = false;
-    for (let i = 0; i < due.length; i++) due[i]!();
+    for (let i = 0; i < due.length; i++) {
+      try {
+        due[i]!();
+      } catch (error) {
+        // One connection's failure must not cost the others their turn; it is still thrown.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
     due.length = 0;
     this.#spare = due;
   };
@@ -175,6 +188,12 @@ function keepAliveHint(headers: HeaderList): number | null {
 }
 
 const NO_TIMEOUTS: Timeouts = {};
+
+// A failure found before anything was sent, handed over a microtask later: a receiver is
+// never called from within sendTo (the pool may be placing other requests then).
+function later(receiver: ResponseReceiver, error: unknown): void {
+  queueMicrotask(() => receiver.onError(error));
+}
 
 // "HTTP/1.1" for "1.1": the usual two without building a string.
 function httpVersionName(version: string | undefined): string {
@@ -332,6 +351,12 @@ export class HTTP11Connection implements ConnectionInterface {
   #extensions: Record<string, unknown> | null = null;
   // Stops watching the AbortSignal of the request in flight.
   #stopWatching: (() => void) | null = null;
+  // The signal of the request in flight, watched until its response is closed.
+  #signal: AbortSignalLike | null = null;
+  // Where the outcome of the request in flight goes, until its response head has arrived
+  // (or it failed); and a request taken while idle only just now, until its settled turn.
+  #receiver: ResponseReceiver | null = null;
+  #waiting: Request | null = null;
 
   constructor(origin: Origin, stream: NetworkStream, options: HTTP11ConnectionOptions = {}) {
     this.#origin = origin;
@@ -363,62 +388,80 @@ export class HTTP11Connection implements ConnectionInterface {
   }
 
   handleRequest(request: Request): Promise<Response> {
-    try {
-      if (!this.canHandleRequest(request.url.origin)) {
-        throw new ConnectionNotAvailable(
-          `Attempted to send request to ${request.url.origin} on connection to ${this.#origin}`,
-        );
-      }
-      if (this.#state !== "NEW" && this.#state !== "IDLE") {
-        throw new ConnectionNotAvailable(`the connection is ${this.#state}`);
-      }
-      if (request.signal?.aborted) throw request.signal.reason;
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const scheduler = this.#scheduler;
-    const wait = !canRetry(request)
-      ? SETTLE_TURNS
-      : scheduler.exchanges > 0 || this.#stream.getExtraInfo("read_may_continue") !== false
-        ? 1
-        : 0;
-    const settled = this.#idleTurn + wait;
-    if (this.#state === "IDLE" && scheduler.turn < settled) {
-      // Idle only just now: taken at once, used once the wait (see the top) is over.
-      this.#setState("ACTIVE");
-      return new Promise<Response>((resolve, reject) => {
-        scheduler.atTurn(settled, () => {
-          if (this.#state === "CLOSED") {
-            reject(new WriteError("the connection was closed before the request was sent"));
-            return;
-          }
-          this.#setState("IDLE");
-          if (request.signal?.aborted) {
-            // Aborted before a byte was written: the connection is as it was.
-            reject(request.signal.reason);
-            return;
-          }
-          if (this.hasExpired()) {
-            void this.close();
-            reject(
-              new ConnectionNotAvailable("the server closed the connection while it was idle"),
-            );
-            return;
-          }
-          this.#start(request).then(resolve, reject);
-        });
-      });
-    }
-    if (this.#state === "IDLE" && this.hasExpired()) {
-      void this.close();
-      return Promise.reject(
-        new ConnectionNotAvailable("the server closed the connection while it was idle"),
-      );
-    }
-    return this.#start(request);
+    return new Promise<Response>((resolve, reject) => {
+      this.sendTo(request, { onResponse: resolve, onError: reject });
+    });
   }
 
-  #start(request: Request): Promise<Response> {
+  /**
+   * handleRequest with the outcome handed to `receiver` (see ConnectionInterface.sendTo):
+   * the pool's way in, with no promise between the connection and the pool.
+   */
+  sendTo(request: Request, receiver: ResponseReceiver): void {
+    let refusal: unknown = null;
+    if (!this.canHandleRequest(request.url.origin)) {
+      refusal = new ConnectionNotAvailable(
+        `Attempted to send request to ${request.url.origin} on connection to ${this.#origin}`,
+      );
+    } else if (this.#state !== "NEW" && this.#state !== "IDLE") {
+      refusal = new ConnectionNotAvailable(`the connection is ${this.#state}`);
+    } else if (request.signal?.aborted) {
+      refusal = request.signal.reason;
+    } else if (this.#state === "IDLE") {
+      const scheduler = this.#scheduler;
+      const wait = !canRetry(request)
+        ? SETTLE_TURNS
+        : scheduler.exchanges > 0 || this.#stream.getExtraInfo("read_may_continue") !== false
+          ? 1
+          : 0;
+      const settled = this.#idleTurn + wait;
+      if (scheduler.turn < settled) {
+        // Idle only just now: taken at once, used once the wait (see the top) is over.
+        this.#setState("ACTIVE");
+        this.#waiting = request;
+        this.#receiver = receiver;
+        scheduler.atTurn(settled, this.#sendWaiting);
+        return;
+      }
+      if (this.hasExpired()) {
+        void this.close();
+        refusal = new ConnectionNotAvailable("the server closed the connection while it was idle");
+      }
+    }
+    if (refusal !== null) {
+      later(receiver, refusal);
+      return;
+    }
+    this.#start(request, receiver);
+  }
+
+  // The settled turn of a request taken while the connection was idle only just now.
+  readonly #sendWaiting = (): void => {
+    const request = this.#waiting!;
+    const receiver = this.#receiver!;
+    this.#waiting = null;
+    this.#receiver = null;
+    if (this.#state === "CLOSED") {
+      receiver.onError(new WriteError("the connection was closed before the request was sent"));
+      return;
+    }
+    this.#setState("IDLE");
+    if (request.signal?.aborted) {
+      // Aborted before a byte was written: the connection is as it was.
+      receiver.onError(request.signal.reason);
+      return;
+    }
+    if (this.hasExpired()) {
+      void this.close();
+      receiver.onError(
+        new ConnectionNotAvailable("the server closed the connection while it was idle"),
+      );
+      return;
+    }
+    this.#start(request, receiver);
+  };
+
+  #start(request: Request, receiver: ResponseReceiver): void {
     let head: Uint8Array;
     try {
       // h11 checks the head before it changes any state: a request it refuses (say, two Host
@@ -436,34 +479,49 @@ export class HTTP11Connection implements ConnectionInterface {
         this.#setState("IDLE");
         this.#startExpiryClock();
       }
-      return Promise.reject(error);
+      later(receiver, error);
+      return;
     }
     this.#requestCount++;
     this.#setState("ACTIVE");
     this.#expireAt = null;
     this.#received = 0;
+    this.#receiver = receiver;
     // An abort from now until the response is closed costs the connection (HTTP/1.1 cannot
-    // take back a request in flight).
+    // take back a request in flight). Until the head has arrived it also fails the request
+    // at once, whatever the round trip was waiting for: a stream whose write does not fail
+    // on close() (the NetworkStream contract asks only reads to) must not hold it.
     const signal = request.signal;
-    if (signal === undefined) return this.#roundTrip(request, head);
-    // The abort settles the request at once, whatever it was waiting for: a stream whose
-    // write does not fail on close() (the NetworkStream contract asks only reads to) must
-    // not hold it.
-    return new Promise<Response>((resolve, reject) => {
-      this.#stopWatching = watchAbort(signal, () => {
-        void this.close();
-        reject(signal.reason);
-      });
-      this.#roundTrip(request, head).then(resolve, reject);
-    });
+    if (signal !== undefined) {
+      this.#signal = signal;
+      this.#stopWatching = watchAbort(signal, this.#onAbort);
+    }
+    void this.#roundTrip(request, head);
   }
 
-  async #roundTrip(request: Request, head: Uint8Array): Promise<Response> {
+  readonly #onAbort = (): void => {
+    const reason = this.#signal?.reason;
+    void this.close();
+    this.#settle(null, reason);
+  };
+
+  // Hands the round trip's outcome to the receiver of the request in flight (none after an
+  // abort has: the connection is closed, and a response that came after is dropped).
+  #settle(response: Response | null, error: unknown): void {
+    const receiver = this.#receiver;
+    if (receiver === null) return;
+    this.#receiver = null;
+    if (response !== null) receiver.onResponse(response);
+    else receiver.onError(error);
+  }
+
+  async #roundTrip(request: Request, head: Uint8Array): Promise<void> {
     const reused = this.#requestCount > 1;
     const timeouts = request.extensions.timeout ?? NO_TIMEOUTS;
     const content = request.content;
+    let response: Response;
     try {
-      let response: ResponseHead;
+      let responseHead: ResponseHead;
       if (request.extensions.trace === undefined && fitsOneWrite(content)) {
         // The common case, in one function: the whole request in one write, then the head.
         const writing = this.#stream.write(this.#wholeRequest(head, content), timeouts.write);
@@ -479,17 +537,25 @@ export class HTTP11Connection implements ConnectionInterface {
           if (event === null) {
             this.#feed(await this.#stream.read(READ_NUM_BYTES, timeouts.read));
           } else if (isResponseHead(event)) {
-            response = event;
+            responseHead = event;
             break;
           }
         }
       } else {
-        response = await this.#exchange(request, head, timeouts.write, timeouts.read);
+        responseHead = await this.#exchange(request, head, timeouts.write, timeouts.read);
       }
-      return this.#makeResponse(request, response);
+      response = this.#makeResponse(request, responseHead);
     } catch (error) {
-      await traced("http11.response_closed", request, {}, () => this.#responseClosed());
-      if (request.signal?.aborted) throw request.signal.reason;
+      try {
+        await traced("http11.response_closed", request, {}, () => this.#responseClosed());
+      } catch (traceError) {
+        this.#settle(null, traceError);
+        return;
+      }
+      if (request.signal?.aborted) {
+        this.#settle(null, request.signal.reason);
+        return;
+      }
       if (
         reused &&
         this.#received === 0 &&
@@ -497,8 +563,10 @@ export class HTTP11Connection implements ConnectionInterface {
       ) {
         error.retry = "reused-connection";
       }
-      throw error;
+      this.#settle(null, error);
+      return;
     }
+    this.#settle(response, null);
   }
 
   // A request without a body, or with a small one: head, body and end in one array.
@@ -728,6 +796,7 @@ export class HTTP11Connection implements ConnectionInterface {
     const stop = this.#stopWatching;
     if (stop !== null) {
       this.#stopWatching = null;
+      this.#signal = null;
       stop();
     }
   }

@@ -1,6 +1,6 @@
 export { type AbortSignalLike, toAbortSignal } from "./abort.js";
 export { HTTPConnection, type HTTPConnectionOptions } from "./connection.js";
-export type { ConnectionInterface } from "./connection-interface.js";
+export type { ConnectionInterface, ResponseReceiver } from "./connection-interface.js";
 export {
   ConnectionPool,
   type ConnectionPoolOptions,

@@ -16,6 +16,7 @@ import {
   type Request,
   type RequestCallOptions,
   type Response,
+  type ResponseReceiver,
   URL,
 } from "@x/pool";
 import { argumentError } from "./arguments.js";
@@ -469,6 +470,25 @@ export class ProxyRouter {
     options: RequestCallOptions = {},
   ): Promise<Response> {
     return this.#start("stream", method, url, options);
+  }
+
+  /** stream() with the outcome handed to `receiver` (see ConnectionPool.streamTo). */
+  streamTo(
+    method: string,
+    url: string | URL | globalThis.URL,
+    options: RequestCallOptions,
+    receiver: ResponseReceiver,
+  ): void {
+    let pool: ConnectionPool;
+    let parsed: URL;
+    try {
+      parsed = url instanceof URL ? url : new URL(url);
+      pool = this.#poolFor(this.#decide(parsed));
+    } catch (error) {
+      receiver.onError(error);
+      return;
+    }
+    pool.streamTo(method, parsed, options, receiver);
   }
 
   #start(

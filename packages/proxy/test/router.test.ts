@@ -4,7 +4,7 @@
 // printing, await using).
 import { createServer, connect as netConnect, type Socket } from "node:net";
 import { inspect } from "node:util";
-import { Request, UnsupportedProtocol, URL } from "@x/pool";
+import { Request, type Response, UnsupportedProtocol, URL } from "@x/pool";
 import { type EmbeddedProxy, expectSocketsClosed, openSocketHandles, testCA } from "@x/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProxyRouter, type ProxyRoutes, parseNoProxy } from "../src/index.js";
@@ -474,6 +474,30 @@ describe("requests", () => {
     const pending = router.request("GET", "ftp://example.com/");
     await expect(pending).rejects.toBeInstanceOf(UnsupportedProtocol);
     await expect(router.stream("GET", "example.com/x")).rejects.toBeInstanceOf(UnsupportedProtocol);
+  });
+
+  it("streamTo() goes the request's route and hands the response (or the failure) to the receiver", async () => {
+    await using router = new ProxyRouter({ routes: { "http://*.com": proxy.url } });
+    const outcome = (url: string) =>
+      new Promise<["response", Response] | ["error", unknown]>((resolve) => {
+        router.streamTo(
+          "GET",
+          url,
+          {},
+          {
+            onResponse: (response) => resolve(["response", response]),
+            onError: (error) => resolve(["error", error]),
+          },
+        );
+      });
+    const seen = proxy.log.length;
+    const [kind, response] = await outcome("http://example.com/via");
+    expect(kind).toBe("response");
+    expect(await body(response as Response)).toMatchObject({ host: "example.com" });
+    expect(proxy.log.slice(seen).map((e) => e.target)).toEqual(["http://example.com/via"]);
+    const [failed, error] = await outcome("example.com/x");
+    expect(failed).toBe("error");
+    expect(error).toBeInstanceOf(UnsupportedProtocol);
   });
 
   it("the proxy options reach HTTP proxies: proxyHeaders, shareForwardConnections, and proxyTls for https: ones only", async () => {

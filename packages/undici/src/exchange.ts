@@ -22,6 +22,7 @@ import {
   URL as PoolURL,
   type RequestContent,
   type Response,
+  type ResponseReceiver,
 } from "@x/pool";
 import { errors } from "undici";
 import { AbortFlag } from "./abort-flag.js";
@@ -45,6 +46,21 @@ export interface StreamingPool {
       extensions?: Record<string, unknown>;
     },
   ): Promise<Response>;
+  /**
+   * Optional: stream() with the outcome handed to callbacks (a ConnectionPool's, with no
+   * promise per request). Used when there.
+   */
+  streamTo?(
+    method: string,
+    url: string | PoolURL,
+    options: {
+      headers?: Array<[string, string]>;
+      content?: RequestContent;
+      signal?: AbortSignalLike;
+      extensions?: Record<string, unknown>;
+    },
+    receiver: ResponseReceiver,
+  ): void;
 }
 
 /** The fields of undici's DispatchOptions an Exchange reads. */
@@ -122,7 +138,7 @@ type Readable = { readChunk?(): Chunk } & AsyncIterator<Uint8Array>;
  * One request dispatched to a pool; the controller its handler gets (undici's
  * DispatchController: abort, pause, resume, aborted, paused, reason).
  */
-export class Exchange {
+export class Exchange implements ResponseReceiver {
   readonly #handler: AnyHandler;
   readonly #legacy: boolean;
   // What the pool watches, and this controller's aborted and reason: aborted with the
@@ -136,6 +152,8 @@ export class Exchange {
   #body: Readable | null = null;
   #reading = false;
   #pumping = false;
+  // The request asked for a protocol switch (an upgrade, or CONNECT).
+  #switching = false;
 
   constructor(handler: AnyHandler, onSettled: (exchange: Exchange) => void) {
     this.#handler = handler;
@@ -222,13 +240,20 @@ export class Exchange {
     };
     if (content !== undefined) streamOptions.content = content;
     if (read > 0) streamOptions.extensions = { timeout: { read } };
+    this.#switching = typeof options.upgrade === "string" || options.method === "CONNECT";
+    // The pool answers this exchange's onResponse or onError.
+    if (typeof pool.streamTo === "function") {
+      pool.streamTo(options.method, url, streamOptions, this);
+      return;
+    }
     pool.stream(options.method, url, streamOptions).then(
-      (response) => this.#onResponse(response, options),
-      (error: unknown) => this.#fail(error as Error),
+      (response) => this.onResponse(response),
+      (error: unknown) => this.onError(error),
     );
   }
 
-  #onResponse(response: Response, options: DispatchInput): void {
+  /** @internal The pool's answer: the response, its head arrived (ResponseReceiver). */
+  onResponse(response: Response): void {
     if (this.#done) {
       response.close().catch(ignore);
       return;
@@ -236,8 +261,7 @@ export class Exchange {
     this.#response = response;
     const status = response.status;
     const stream = response.extensions.networkStream;
-    const wanted = typeof options.upgrade === "string" || options.method === "CONNECT";
-    if (stream !== undefined && wanted) {
+    if (stream !== undefined && this.#switching) {
       // The connection now speaks the new protocol: hand it over. Closing the socket closes
       // the response, which closes the connection it used.
       const socket = new NetworkSocket(stream, { onClose: () => response.close().catch(ignore) });
@@ -318,6 +342,11 @@ export class Exchange {
     } finally {
       this.#pumping = false;
     }
+  }
+
+  /** @internal The pool's answer: the request failed (ResponseReceiver). */
+  onError(error: unknown): void {
+    this.#fail(error as Error);
   }
 
   #deliver(chunk: Uint8Array): void {
