@@ -397,16 +397,26 @@ export class ConnectionPool {
     // change (a release, a failure, a close) frees a connection, and each runs #assign().
     const behindOthers = this.#queue.length > 0;
     this.#queue.push(pr);
-    if (signal !== undefined) {
-      pr.stopWatching = watchAbort(signal, () => {
-        const connection = pr.connection;
-        if (connection === null) this.#fail(pr, signal.reason);
-        else if (connection.tryReserve === undefined) void connection.close();
-        // Otherwise the connection honours the signal itself.
-      });
-    }
     if (!behindOthers) this.#assign();
-    if (pr.connection === null) this.#waitForConnection(pr);
+    const connection = pr.connection;
+    // Placed at once on a connection with the capacity contract, which honours the signal
+    // itself: nothing for the pool to watch (unless the request comes back to the queue).
+    if (connection === null || connection.tryReserve === undefined) this.#watch(pr);
+    if (connection === null) this.#waitForConnection(pr);
+  }
+
+  // Watches the request's signal while the pool is the one to honour it: while it waits in
+  // the queue (an abort takes it out and fails it), and while it is on a connection without
+  // the capacity contract (an abort closes that connection, which may not listen).
+  #watch(pr: PoolRequest): void {
+    const signal = pr.request.signal;
+    if (signal === undefined || pr.stopWatching !== null) return;
+    pr.stopWatching = watchAbort(signal, () => {
+      const connection = pr.connection;
+      if (connection === null) this.#fail(pr, signal.reason);
+      else if (connection.tryReserve === undefined) void connection.close();
+      // Otherwise the connection honours the signal itself.
+    });
   }
 
   // The request stays queued: it fails with PoolTimeout if the pool timeout passes first.
@@ -489,6 +499,7 @@ export class ConnectionPool {
     }
     this.#release(pr);
     this.#queue.pushFront(pr);
+    this.#watch(pr);
     this.#assign();
     if (pr.connection === null) this.#waitForConnection(pr);
   }

@@ -555,6 +555,40 @@ describe("sending again", () => {
     await pool.close();
   });
 
+  it("a request placed at once, sent back to the queue, can still be aborted there", async () => {
+    // Placed at once on a connection with the capacity contract, a request is not watched
+    // by the pool (the connection honours the signal); back in the queue, it is again.
+    class RefusesFirst extends Shared {
+      override handleRequest(request: Request): Promise<Response> {
+        if (this.requests.length > 0) return super.handleRequest(request);
+        this.requests.push(request);
+        return Promise.reject(new ReadError("refused", { retry: "unprocessed" }));
+      }
+    }
+    const pool = new PlainPool({ maxConnections: 2 }, (origin, i) =>
+      i === 0 ? new Shared(origin, 1, "hold") : new RefusesFirst(origin, 2, "hold"),
+    );
+    const held = pool.request("GET", "http://a.test/held");
+    const controller = new AbortController();
+    const aborted = pool
+      .request("GET", "http://a.test/r", { signal: controller.signal })
+      .catch((e: unknown) => e);
+    const alsoHeld = pool.request("GET", "http://a.test/also");
+    await turn();
+    // Refused, it waits for a connection made after the one it was refused on: none can be.
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 2 active, 1 queued | Connections: 2 active, 0 idle]>",
+    );
+    const reason = new Error("no longer wanted");
+    controller.abort(reason);
+    const outcome = await Promise.race([aborted, turn().then(() => "still waiting")]);
+    expect(outcome).toBe(reason);
+    for (const c of pool.made) (c as Shared).answerHeld();
+    expect((await held).status).toBe(200);
+    expect((await alsoHeld).status).toBe(200);
+    await pool.close();
+  });
+
   it("no hint, or a request aborted meanwhile: not sent again", async () => {
     const pool = sharedPool(["none"]);
     const error = await pool.request("GET", "http://a.test/").catch((e) => e);
