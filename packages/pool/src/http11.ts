@@ -357,6 +357,8 @@ export class HTTP11Connection implements ConnectionInterface {
   // (or it failed); and a request taken while idle only just now, until its settled turn.
   #receiver: ResponseReceiver | null = null;
   #waiting: Request | null = null;
+  // The request whose round trip (written, its response head read) is under way.
+  #current: Request | null = null;
 
   constructor(origin: Origin, stream: NetworkStream, options: HTTP11ConnectionOptions = {}) {
     this.#origin = origin;
@@ -496,7 +498,7 @@ export class HTTP11Connection implements ConnectionInterface {
       this.#signal = signal;
       this.#stopWatching = watchAbort(signal, this.#onAbort);
     }
-    void this.#roundTrip(request, head);
+    this.#roundTrip(request, head);
   }
 
   readonly #onAbort = (): void => {
@@ -515,58 +517,129 @@ export class HTTP11Connection implements ConnectionInterface {
     else receiver.onError(error);
   }
 
-  async #roundTrip(request: Request, head: Uint8Array): Promise<void> {
-    const reused = this.#requestCount > 1;
-    const timeouts = request.extensions.timeout ?? NO_TIMEOUTS;
+  // Sends the request in flight and reads its response head. The common case (no trace, a
+  // body that fits one write) runs on functions made once per connection (#readHead and
+  // the callbacks of its reads), with no async function or closure per request; the rest
+  // is #exchange's. Either way the outcome goes through #settle.
+  #roundTrip(request: Request, head: Uint8Array): void {
+    this.#current = request;
     const content = request.content;
-    let response: Response;
     try {
-      let responseHead: ResponseHead;
-      if (request.extensions.trace === undefined && fitsOneWrite(content)) {
-        // The common case, in one function: the whole request in one write, then the head.
-        const writing = this.#stream.write(this.#wholeRequest(head, content), timeouts.write);
-        if (writing !== SETTLED) {
-          try {
-            await writing;
-          } catch (error) {
-            if (!(error instanceof WriteError)) throw error;
-          }
-        }
-        for (;;) {
-          const event = this.#pull();
-          if (event === null) {
-            this.#feed(await this.#stream.read(READ_NUM_BYTES, timeouts.read));
-          } else if (isResponseHead(event)) {
-            responseHead = event;
-            break;
-          }
-        }
-      } else {
-        responseHead = await this.#exchange(request, head, timeouts.write, timeouts.read);
+      if (request.extensions.trace !== undefined || !fitsOneWrite(content)) {
+        const timeouts = request.extensions.timeout ?? NO_TIMEOUTS;
+        this.#exchange(request, head, timeouts.write, timeouts.read).then(
+          this.#headArrived,
+          this.#roundTripFailed,
+        );
+        return;
       }
-      response = this.#makeResponse(request, responseHead);
+      // The whole request in one write, then the head.
+      const writing = this.#stream.write(
+        this.#wholeRequest(head, content),
+        request.extensions.timeout?.write,
+      );
+      if (writing !== SETTLED) {
+        writing.then(this.#readHead, this.#writeFailed);
+        return;
+      }
     } catch (error) {
-      try {
-        await traced("http11.response_closed", request, {}, () => this.#responseClosed());
-      } catch (traceError) {
-        this.#settle(null, traceError);
-        return;
-      }
-      if (request.signal?.aborted) {
-        this.#settle(null, request.signal.reason);
-        return;
-      }
-      if (
-        reused &&
-        this.#received === 0 &&
-        (error instanceof NetworkError || error instanceof RemoteProtocolError)
-      ) {
-        error.retry = "reused-connection";
-      }
-      this.#settle(null, error);
+      this.#roundTripFailed(error);
       return;
     }
+    this.#readHead();
+  }
+
+  // A write that failed with WriteError may still have a response to read (a server that
+  // answered and closed before taking the whole request).
+  readonly #writeFailed = (error: unknown): void => {
+    if (error instanceof WriteError) this.#readHead();
+    else this.#roundTripFailed(error);
+  };
+
+  // Takes h11's events until the response head, reading the stream while it needs bytes
+  // (without a promise when the stream can: readOrWait).
+  readonly #readHead = (): void => {
+    let event: H11Event | null;
+    try {
+      for (;;) {
+        event = this.#pull();
+        if (event === null) {
+          const stream = this.#stream;
+          const timeout = this.#current!.extensions.timeout?.read;
+          if (stream.readOrWait === undefined) {
+            stream.read(READ_NUM_BYTES, timeout).then(this.#headBytes, this.#roundTripFailed);
+            return;
+          }
+          const data = stream.readOrWait(
+            READ_NUM_BYTES,
+            timeout,
+            this.#headBytes,
+            this.#roundTripFailed,
+          );
+          if (data === null) return;
+          this.#feed(data);
+          continue;
+        }
+        if (isResponseHead(event)) break;
+      }
+    } catch (error) {
+      this.#roundTripFailed(error);
+      return;
+    }
+    this.#headArrived(event);
+  };
+
+  readonly #headBytes = (data: Uint8Array): void => {
+    try {
+      this.#feed(data);
+    } catch (error) {
+      this.#roundTripFailed(error);
+      return;
+    }
+    this.#readHead();
+  };
+
+  readonly #headArrived = (head: ResponseHead): void => {
+    const request = this.#current!;
+    let response: Response;
+    try {
+      response = this.#makeResponse(request, head);
+    } catch (error) {
+      this.#roundTripFailed(error);
+      return;
+    }
+    // The connection holds no request of the caller's past its round trip (its body, say).
+    this.#current = null;
     this.#settle(response, null);
+  };
+
+  readonly #roundTripFailed = (error: unknown): void => {
+    void this.#afterFailure(this.#current!, error);
+  };
+
+  // The round trip failed: the connection closes, and the request fails (with the signal's
+  // reason when it was aborted; marked for another try on a new connection when a kept-alive
+  // connection failed before any byte of the response).
+  async #afterFailure(request: Request, error: unknown): Promise<void> {
+    this.#current = null;
+    try {
+      await traced("http11.response_closed", request, {}, () => this.#responseClosed());
+    } catch (traceError) {
+      this.#settle(null, traceError);
+      return;
+    }
+    if (request.signal?.aborted) {
+      this.#settle(null, request.signal.reason);
+      return;
+    }
+    if (
+      this.#requestCount > 1 &&
+      this.#received === 0 &&
+      (error instanceof NetworkError || error instanceof RemoteProtocolError)
+    ) {
+      error.retry = "reused-connection";
+    }
+    this.#settle(null, error);
   }
 
   // A request without a body, or with a small one: head, body and end in one array.

@@ -37,6 +37,18 @@ export interface ConnectOptions {
 export interface NetworkStream {
   /** Up to `maxBytes` bytes; an empty array means EOF. Rejects with ReadError or ReadTimeout. */
   read(maxBytes: number, timeout?: number): Promise<Uint8Array>;
+  /**
+   * Optional: read() without a promise, for a caller that would only pass the bytes on.
+   * Returns the bytes at once when some are waiting (an empty array at EOF), and throws at
+   * once where read() would reject at once; otherwise returns null, and calls `onData` or
+   * `onError` (a ReadError or ReadTimeout) later, once, when read() would settle.
+   */
+  readOrWait?(
+    maxBytes: number,
+    timeout: number | undefined,
+    onData: (data: Uint8Array) => void,
+    onError: (error: unknown) => void,
+  ): Uint8Array | null;
   /** Writes all of `data`. Rejects with WriteError or WriteTimeout. */
   write(data: Uint8Array, timeout?: number): Promise<void>;
   /** Closes the stream; pending reads fail. */

@@ -245,6 +245,35 @@ export class NodeStream implements NetworkStream {
   }
 
   read(maxBytes: number, timeout?: number): Promise<Uint8Array> {
+    let now: Uint8Array | null;
+    try {
+      now = this.#readNow(maxBytes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (now !== null) return Promise.resolve(now);
+    const pending = new Promise<Uint8Array>(this.#park);
+    this.#wait(maxBytes, timeout);
+    return pending;
+  }
+
+  readOrWait(
+    maxBytes: number,
+    timeout: number | undefined,
+    onData: (data: Uint8Array) => void,
+    onError: (error: unknown) => void,
+  ): Uint8Array | null {
+    const now = this.#readNow(maxBytes);
+    if (now !== null) return now;
+    this.#waitResolve = onData;
+    this.#waitReject = onError;
+    this.#wait(maxBytes, timeout);
+    return null;
+  }
+
+  // What a read gets at once: queued bytes, or EMPTY at EOF; null when it must wait. Throws
+  // what it would reject with at once.
+  #readNow(maxBytes: number): Uint8Array | null {
     if (this.#queue.length > 0) {
       let chunk = this.#queue.shift()!;
       if (chunk.length > maxBytes) {
@@ -256,15 +285,18 @@ export class NodeStream implements NetworkStream {
         this.#paused = false;
         this.#socket.resume();
       }
-      return Promise.resolve(chunk);
+      return chunk;
     }
-    if (this.#closed) return Promise.reject(new ReadError("the connection was closed"));
-    if (this.#error !== null) return Promise.reject(this.#readError());
-    if (this.#eof) return Promise.resolve(EMPTY);
-    if (this.#waitResolve !== null) {
-      return Promise.reject(new ReadError("a read is already pending"));
-    }
-    const pending = new Promise<Uint8Array>(this.#park);
+    if (this.#closed) throw new ReadError("the connection was closed");
+    if (this.#error !== null) throw this.#readError();
+    if (this.#eof) return EMPTY;
+    if (this.#waitResolve !== null) throw new ReadError("a read is already pending");
+    return null;
+  }
+
+  // The read parked (its settlers in #waitResolve/#waitReject) waits for `maxBytes` at most,
+  // for `timeout` ms at most.
+  #wait(maxBytes: number, timeout: number | undefined): void {
     this.#waitMax = maxBytes;
     if (timeout !== undefined) {
       const reject = this.#waitReject!;
@@ -278,7 +310,6 @@ export class NodeStream implements NetworkStream {
       this.#paused = false;
       this.#socket.resume();
     }
-    return pending;
   }
 
   write(data: Uint8Array, timeout?: number): Promise<void> {

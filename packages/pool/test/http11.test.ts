@@ -1035,3 +1035,39 @@ it("PrefixedStream asks its stream for every other key, bytes left or not", () =
   expect(stream.getExtraInfo("server_addr")).toBe("inner");
   expect(stream.getExtraInfo("ssl_object")).toBeUndefined();
 });
+
+describe("a stream with readOrWait (read() without a promise)", () => {
+  // Gives its scripted chunks at once, one per call (never a later callback: a read it
+  // cannot answer at once would hang the test).
+  class AtOnce extends MockStream {
+    readonly script: Uint8Array[];
+    calls = 0;
+    constructor(chunks: string[]) {
+      super([], new MockBackend([]));
+      this.script = chunks.map(bytes);
+    }
+    readOrWait(): Uint8Array | null {
+      this.calls++;
+      return this.script.shift() ?? null;
+    }
+  }
+
+  it("bytes it returns at once are fed, and the head read goes on without waiting", async () => {
+    const stream = new AtOnce(["HTTP/1.1 200 OK\r\n", "Content-Length: 2\r\n\r\nok"]);
+    const conn = new HTTP11Connection(origin, stream, { writeScheduler: new WriteScheduler() });
+    const response = await conn.handleRequest(get());
+    expect(stream.calls).toBe(2);
+    expect(text(await response.read())).toBe("ok");
+    expect(conn.state).toBe("IDLE");
+  });
+
+  it("a throw from it fails the request, and closes the connection", async () => {
+    const stream = new AtOnce([]);
+    stream.readOrWait = () => {
+      throw new RemoteProtocolError("broken");
+    };
+    const conn = new HTTP11Connection(origin, stream, { writeScheduler: new WriteScheduler() });
+    await expect(conn.handleRequest(get())).rejects.toThrow("broken");
+    expect(conn.state).toBe("CLOSED");
+  });
+});

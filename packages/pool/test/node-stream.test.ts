@@ -205,6 +205,88 @@ describe("NodeStream reads", () => {
   });
 });
 
+describe("NodeStream.readOrWait (read() without a promise)", () => {
+  // The callbacks of one read, and what they were called with.
+  function callbacks() {
+    const calls: Array<["data", string] | ["error", unknown]> = [];
+    let called: () => void = () => {};
+    const settled = new Promise<void>((resolve) => {
+      called = resolve;
+    });
+    return {
+      calls,
+      settled,
+      onData: (data: Uint8Array) => {
+        calls.push(["data", text(data)]);
+        called();
+      },
+      onError: (error: unknown) => {
+        calls.push(["error", error]);
+        called();
+      },
+    };
+  }
+
+  it("bytes waiting: returned at once (split to its size); none: null, then onData once", async () => {
+    const { server, stream, peer } = await connected();
+    const first = callbacks();
+    expect(stream.readOrWait(3, undefined, first.onData, first.onError)).toBeNull();
+    peer.write("hello");
+    await first.settled;
+    expect(first.calls).toEqual([["data", "hel"]]);
+    const second = callbacks();
+    const now = stream.readOrWait(100, undefined, second.onData, second.onError);
+    expect(text(now!)).toBe("lo");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(first.calls).toHaveLength(1);
+    expect(second.calls).toHaveLength(0);
+    await stream.close();
+    await server.close();
+  });
+
+  it("EOF: an empty array at once; closed: throws ReadError at once; a read pending: throws", async () => {
+    const { server, stream, peer } = await connected();
+    const pending = callbacks();
+    expect(stream.readOrWait(100, undefined, pending.onData, pending.onError)).toBeNull();
+    const second = callbacks();
+    expect(() => stream.readOrWait(100, undefined, second.onData, second.onError)).toThrow(
+      "a read is already pending",
+    );
+    peer.end();
+    await pending.settled;
+    expect(pending.calls).toEqual([["data", ""]]);
+    const atEof = callbacks();
+    expect(stream.readOrWait(100, undefined, atEof.onData, atEof.onError)?.length).toBe(0);
+    await stream.close();
+    expect(() => stream.readOrWait(100, undefined, atEof.onData, atEof.onError)).toThrow(ReadError);
+    expect(atEof.calls).toHaveLength(0);
+    await server.close();
+  });
+
+  it("a read that waits: onError once with ReadTimeout after its timeout, or ReadError when the stream closes", async () => {
+    const { server, stream, peer } = await connected();
+    const timed = callbacks();
+    expect(stream.readOrWait(100, 20, timed.onData, timed.onError)).toBeNull();
+    await timed.settled;
+    expect(timed.calls).toHaveLength(1);
+    expect(timed.calls[0]![1]).toBeInstanceOf(ReadTimeout);
+    const closed = callbacks();
+    expect(stream.readOrWait(100, 1000, closed.onData, closed.onError)).toBeNull();
+    await stream.close();
+    await closed.settled;
+    expect(closed.calls).toHaveLength(1);
+    expect(closed.calls[0]![1]).toMatchObject({
+      code: "ERR_READ",
+      message: "the connection was closed while reading",
+    });
+    peer.write("too late");
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(timed.calls).toHaveLength(1);
+    expect(closed.calls).toHaveLength(1);
+    await server.close();
+  });
+});
+
 describe("NodeStream writes", () => {
   it("an empty write resolves; a write to a closed stream: WriteError", async () => {
     const { server, stream } = await connected();
