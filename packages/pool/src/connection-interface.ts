@@ -55,7 +55,8 @@ export interface ConnectionInterface {
 /**
  * Where the outcome of a request goes when it is sent with callbacks (`ConnectionInterface.
  * sendTo`, `ConnectionPool.streamTo`): its response once the head has arrived, or its
- * failure. One of the two is called, once.
+ * failure. One of the two is called, once. They must not throw: they may be called from
+ * within a socket's read callback or a timer of the pool's, where nothing would catch it.
  *
  * @example
  * pool.streamTo("GET", url, {}, { onResponse: (res) => read(res), onError: (err) => report(err) })

@@ -97,7 +97,9 @@ export function toContent(body: unknown): RequestContent | undefined {
  * requestUrl("https://example.com", "/a?b=1", { c: 2 }) // "https://example.com/a?b=1&c=2"
  */
 export function requestUrl(origin: unknown, path: string, query: unknown): string {
-  const base = origin instanceof URL ? origin.origin : String(origin ?? "").replace(/\/+$/, "");
+  const given = origin instanceof URL ? origin.origin : String(origin ?? "");
+  // fetch gives an origin without a trailing slash: no pattern to run for it.
+  const base = given.endsWith("/") ? given.replace(/\/+$/, "") : given;
   let url = base + path;
   if (query !== null && query !== undefined && typeof query === "object") {
     const params = new URLSearchParams();
