@@ -2,6 +2,7 @@
 // (no sockets): its options, how many connections it makes, the queue, pool timeouts,
 // aborts while queued, and the books it keeps for connections without the capacity
 // contract (tryReserve/unreserve).
+import { getEventListeners } from "node:events";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Queue } from "../src/connection-pool.js";
 import {
@@ -329,6 +330,27 @@ describe("a request's way through the pool", () => {
     );
   });
 
+  it("an abort on a connection with the capacity contract is the connection's: the pool closes nothing, even for a request that waited in the queue", async () => {
+    // The request waits first (the pool watches its signal then), then gets the connection.
+    const pool = new PlainPool({ maxConnections: 1 }, (origin) => new Shared(origin, 1, "hold"));
+    const first = pool.request("GET", "http://a.test/");
+    const controller = new AbortController();
+    const waited = pool.request("GET", "http://a.test/", { signal: controller.signal });
+    void waited.catch(() => {});
+    await turn();
+    const connection = pool.made[0] as Shared;
+    connection.answerHeld();
+    expect((await first).status).toBe(200);
+    await turn();
+    expect(connection.requests).toHaveLength(2);
+    controller.abort(new Error("give up"));
+    await turn();
+    expect(connection.closed).toBe(false);
+    connection.answerHeld();
+    expect((await waited).status).toBe(200);
+    await pool.close();
+  });
+
   it("an abort on a connection without the capacity contract closes it, and the request fails with the reason", async () => {
     const pool = new PlainPool();
     const controller = new AbortController();
@@ -433,6 +455,30 @@ describe("a request's way through the pool", () => {
     await turn();
     pool.made[0]!.answer("same connection");
     expect(text((await next).content)).toBe("same connection");
+    await pool.close();
+  });
+
+  it("the same for a connection whose sendTo throws: that request fails, a turn later", async () => {
+    const broken = new Error("thrown by sendTo");
+    class SendToThrows extends Plain {
+      sendTo(): void {
+        throw broken;
+      }
+    }
+    const pool = new PlainPool({ maxConnections: 1 }, (origin) => new SendToThrows(origin));
+    let settled = false;
+    const pending = pool.request("GET", "http://a.test/").then(
+      () => "answered",
+      (e: unknown) => {
+        settled = true;
+        return e;
+      },
+    );
+    expect(settled).toBe(false);
+    expect(await pending).toBe(broken);
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 0 active, 0 queued | Connections: 0 active, 1 idle]>",
+    );
     await pool.close();
   });
 });
@@ -586,6 +632,32 @@ describe("sending again", () => {
     for (const c of pool.made) (c as Shared).answerHeld();
     expect((await held).status).toBe(200);
     expect((await alsoHeld).status).toBe(200);
+    await pool.close();
+  });
+
+  it("a request watched while queued, then sent again, is watched once: nothing left on its signal", async () => {
+    // Queued behind the first request (watched by the pool), then refused on the connection
+    // it got ("unprocessed"), back in the queue and sent on a new connection.
+    class RefusesSecond extends Shared {
+      override handleRequest(request: Request): Promise<Response> {
+        if (this.requests.length !== 1) return super.handleRequest(request);
+        this.requests.push(request);
+        return Promise.reject(new ReadError("refused", { retry: "unprocessed" }));
+      }
+    }
+    const pool = new PlainPool({ maxConnections: 1 }, (origin, i) =>
+      i === 0 ? new RefusesSecond(origin, 1, "hold") : new Shared(origin, 1, "ok"),
+    );
+    const controller = new AbortController();
+    const held = pool.request("GET", "http://a.test/held");
+    const sentAgain = pool.request("GET", "http://a.test/r", { signal: controller.signal });
+    await turn();
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(1);
+    (pool.made[0] as Shared).answerHeld();
+    expect((await held).status).toBe(200);
+    expect(text((await sentAgain).content)).toBe("ok");
+    expect(pool.made).toHaveLength(2);
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
     await pool.close();
   });
 
