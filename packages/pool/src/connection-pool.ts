@@ -397,7 +397,18 @@ export class ConnectionPool {
     // change (a release, a failure, a close) frees a connection, and each runs #assign().
     const behindOthers = this.#queue.length > 0;
     this.#queue.push(pr);
-    if (!behindOthers) this.#assign();
+    if (!behindOthers) {
+      try {
+        this.#assign();
+      } catch (error) {
+        // No connection could be made for it (a subclass's createConnection threw, say). It
+        // was the only one queued: it leaves the queue, so that the next request is placed.
+        if (this.#queue.peek() === pr) this.#queue.shift();
+        pr.cancelled = true;
+        receiver.onError(error);
+        return;
+      }
+    }
     const connection = pr.connection;
     // Placed at once on a connection with the capacity contract, which honours the signal
     // itself: nothing for the pool to watch (unless the request comes back to the queue).

@@ -458,6 +458,34 @@ describe("a request's way through the pool", () => {
     await pool.close();
   });
 
+  it("a createConnection that throws fails that request, and the next one is placed", async () => {
+    const broken = new Error("cannot make a connection");
+    let calls = 0;
+    const pool = new PlainPool({ maxConnections: 1 }, (origin) => {
+      if (++calls === 1) throw broken;
+      return new Plain(origin);
+    });
+    expect(await pool.request("GET", "http://a.test/").catch((e: unknown) => e)).toBe(broken);
+    const receiver = {
+      error: null as unknown,
+      onResponse: () => {},
+      onError: (e: unknown) => {
+        receiver.error = e;
+      },
+    };
+    calls = 0;
+    pool.streamTo("GET", "http://a.test/", {}, receiver);
+    expect(receiver.error).toBe(broken);
+    const next = pool.request("GET", "http://a.test/");
+    await turn();
+    pool.made[0]!.answer("placed");
+    expect(text((await next).content)).toBe("placed");
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 0 active, 0 queued | Connections: 0 active, 1 idle]>",
+    );
+    await pool.close();
+  });
+
   it("the same for a connection whose sendTo throws: that request fails, a turn later", async () => {
     const broken = new Error("thrown by sendTo");
     class SendToThrows extends Plain {

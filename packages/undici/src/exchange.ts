@@ -243,7 +243,11 @@ export class Exchange implements ResponseReceiver {
     this.#switching = typeof options.upgrade === "string" || options.method === "CONNECT";
     // The pool answers this exchange's onResponse or onError.
     if (typeof pool.streamTo === "function") {
-      pool.streamTo(options.method, url, streamOptions, this);
+      try {
+        pool.streamTo(options.method, url, streamOptions, this);
+      } catch (error) {
+        this.#fail(error as Error);
+      }
       return;
     }
     pool.stream(options.method, url, streamOptions).then(

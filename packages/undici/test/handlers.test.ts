@@ -891,6 +891,24 @@ describe("pools of one's own", () => {
     close: async () => {},
   });
 
+  it("a pool whose streamTo throws: the handler gets what it threw, once", async () => {
+    const broken = new Error("streamTo broke");
+    const pool = {
+      stream: () => Promise.reject(new Error("not used: streamTo is there")),
+      streamTo: () => {
+        throw broken;
+      },
+      close: async () => {},
+    };
+    const dispatcher = new PoolDispatcher(pool);
+    const { handler, rec, done } = modern();
+    dispatcher.dispatch(get("/"), handler);
+    await done;
+    expect(rec.events).toEqual(["start", "error"]);
+    expect(rec.errors).toEqual([broken]);
+    await dispatcher.close();
+  });
+
   it("an empty chunk from the pool is not handed to the handler", async () => {
     const body = handMadeBody();
     const dispatcher = new PoolDispatcher(handMadePool(body.content));
