@@ -347,7 +347,7 @@ export class ConnectionPool {
    * pass the response on to callbacks of their own (no promise, no reaction per request).
    * Exactly one of `receiver.onResponse` and `receiver.onError` is called, once: before
    * streamTo returns when the request fails at once (bad arguments, a signal aborted
-   * already, a pool timeout of 0), later otherwise.
+   * already, a pool timeout of 0, no connection could be made for it), later otherwise.
    *
    * @example
    * pool.streamTo("GET", url, { signal }, { onResponse: (res) => read(res), onError: (err) => report(err) })
@@ -397,18 +397,9 @@ export class ConnectionPool {
     // change (a release, a failure, a close) frees a connection, and each runs #assign().
     const behindOthers = this.#queue.length > 0;
     this.#queue.push(pr);
-    if (!behindOthers) {
-      try {
-        this.#assign();
-      } catch (error) {
-        // No connection could be made for it (a subclass's createConnection threw, say). It
-        // was the only one queued: it leaves the queue, so that the next request is placed.
-        if (this.#queue.peek() === pr) this.#queue.shift();
-        pr.cancelled = true;
-        receiver.onError(error);
-        return;
-      }
-    }
+    if (!behindOthers) this.#assign();
+    // Failed already: no connection could be made for it (see #assign).
+    if (pr.cancelled) return;
     const connection = pr.connection;
     // Placed at once on a connection with the capacity contract, which honours the signal
     // itself: nothing for the pool to watch (unless the request comes back to the queue).
@@ -518,12 +509,22 @@ export class ConnectionPool {
   // Settles `pr` with `error` (the signal's reason when it was aborted) and lets go of it.
   #fail(pr: PoolRequest, error: unknown): void {
     if (pr.cancelled) return;
-    pr.cancelled = true;
-    if (pr.timer !== undefined) clearTimeout(pr.timer);
-    pr.stopWatching?.();
+    this.#cancel(pr);
     // A request can fail and leave its connection usable (refused before any byte).
     this.#release(pr);
     this.#assign();
+    this.#report(pr, error);
+  }
+
+  // Lets go of a request that will not be sent: the queue skips it from now on.
+  #cancel(pr: PoolRequest): void {
+    pr.cancelled = true;
+    if (pr.timer !== undefined) clearTimeout(pr.timer);
+    pr.stopWatching?.();
+  }
+
+  // Tells the caller `pr` failed: with the signal's reason when it was aborted.
+  #report(pr: PoolRequest, error: unknown): void {
     const signal = pr.request.signal;
     pr.receiver.onError(signal?.aborted ? signal.reason : error);
   }
@@ -747,11 +748,18 @@ export class ConnectionPool {
           if (oldest === null) break;
           this.#drop(oldest);
         }
-        if (route === null) chosen = this.createConnection(origin);
-        else {
-          chosen = this.createConnection(origin, route);
-          this.#routes.set(chosen, route);
+        try {
+          chosen =
+            route === null ? this.createConnection(origin) : this.createConnection(origin, route);
+        } catch (error) {
+          // No connection could be made for it (a subclass's createConnection threw): it
+          // fails at once, and the requests behind it are placed as usual.
+          queue.shift();
+          this.#cancel(pr);
+          this.#report(pr, error);
+          continue;
         }
+        if (route !== null) this.#routes.set(chosen, route);
         connections.push(chosen);
         this.#born.set(chosen, ++this.#births);
         // A new connection has room for its first request.

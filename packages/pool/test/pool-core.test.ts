@@ -486,6 +486,31 @@ describe("a request's way through the pool", () => {
     await pool.close();
   });
 
+  it("the same for a request that waited: it fails when its turn comes, and the one behind it is placed", async () => {
+    const broken = new Error("no connections to b.test");
+    const pool = new PlainPool({ maxConnections: 1 }, (origin) => {
+      if (origin.host === "b.test") throw broken;
+      return new Plain(origin);
+    });
+    const first = pool.request("GET", "http://a.test/");
+    // The pool is full: both wait, and b.test's turn comes when the first is done.
+    const other = pool.request("GET", "http://b.test/").catch((e: unknown) => e);
+    const behind = pool.request("GET", "http://a.test/");
+    await turn();
+    pool.made[0]!.answer("first");
+    expect(text((await first).content)).toBe("first");
+    expect(await other).toBe(broken);
+    await turn();
+    // The first connection was closed to make room for b.test's: the next one is new.
+    expect(pool.made.map((c) => c.closed)).toEqual([true, false]);
+    pool.made[1]!.answer("behind");
+    expect(text((await behind).content)).toBe("behind");
+    expect(String(pool)).toBe(
+      "<PlainPool [Requests: 0 active, 0 queued | Connections: 0 active, 1 idle]>",
+    );
+    await pool.close();
+  });
+
   it("the same for a connection whose sendTo throws: that request fails, a turn later", async () => {
     const broken = new Error("thrown by sendTo");
     class SendToThrows extends Plain {
