@@ -425,10 +425,7 @@ export class HTTP11Connection implements ConnectionInterface {
         scheduler.atTurn(settled, this.#sendWaiting);
         return;
       }
-      if (this.hasExpired()) {
-        void this.close();
-        refusal = new ConnectionNotAvailable("the server closed the connection while it was idle");
-      }
+      refusal = this.#closeIfExpired();
     }
     if (refusal !== null) {
       later(receiver, refusal);
@@ -453,15 +450,21 @@ export class HTTP11Connection implements ConnectionInterface {
       receiver.onError(request.signal.reason);
       return;
     }
-    if (this.hasExpired()) {
-      void this.close();
-      receiver.onError(
-        new ConnectionNotAvailable("the server closed the connection while it was idle"),
-      );
+    const expired = this.#closeIfExpired();
+    if (expired !== null) {
+      receiver.onError(expired);
       return;
     }
     this.#start(request, receiver);
   };
+
+  // An idle connection that has expired (its keep-alive time is up, or the server closed
+  // it) is closed; what the request it was to take fails with, or null.
+  #closeIfExpired(): ConnectionNotAvailable | null {
+    if (!this.hasExpired()) return null;
+    void this.close();
+    return new ConnectionNotAvailable("the server closed the connection while it was idle");
+  }
 
   #start(request: Request, receiver: ResponseReceiver): void {
     let head: Uint8Array;
