@@ -36,16 +36,7 @@ type Chunk = Uint8Array | null | Promise<Uint8Array | null>;
  * own that must hand one to `fetch` or node:net makes it with @x/pool's `toAbortSignal()`.
  */
 export interface StreamingPool {
-  stream(
-    method: string,
-    url: string | PoolURL,
-    options?: {
-      headers?: Array<[string, string]>;
-      content?: RequestContent;
-      signal?: AbortSignalLike;
-      extensions?: Record<string, unknown>;
-    },
-  ): Promise<Response>;
+  stream(method: string, url: string | PoolURL, options?: StreamOptions): Promise<Response>;
   /**
    * Optional: stream() with the outcome handed to callbacks (a ConnectionPool's, with no
    * promise per request). Used when there.
@@ -53,14 +44,17 @@ export interface StreamingPool {
   streamTo?(
     method: string,
     url: string | PoolURL,
-    options: {
-      headers?: Array<[string, string]>;
-      content?: RequestContent;
-      signal?: AbortSignalLike;
-      extensions?: Record<string, unknown>;
-    },
+    options: StreamOptions,
     receiver: ResponseReceiver,
   ): void;
+}
+
+/** The options an Exchange gives a pool's `stream()` or `streamTo()`. */
+export interface StreamOptions {
+  headers?: Array<[string, string]>;
+  content?: RequestContent;
+  signal?: AbortSignalLike;
+  extensions?: Record<string, unknown>;
 }
 
 /** The fields of undici's DispatchOptions an Exchange reads. */
@@ -234,7 +228,7 @@ export class Exchange implements ResponseReceiver {
       return;
     }
     const read = Math.max(options.headersTimeout ?? 0, options.bodyTimeout ?? 0);
-    const streamOptions: Parameters<StreamingPool["stream"]>[2] & object = {
+    const streamOptions: StreamOptions = {
       headers,
       signal: this.#signal,
     };

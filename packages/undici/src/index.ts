@@ -1,2 +1,8 @@
-export type { AnyHandler, DispatchInput, Exchange, StreamingPool } from "./exchange.js";
+export type {
+  AnyHandler,
+  DispatchInput,
+  Exchange,
+  StreamingPool,
+  StreamOptions,
+} from "./exchange.js";
 export { type DispatchablePool, PoolDispatcher } from "./pool-dispatcher.js";
