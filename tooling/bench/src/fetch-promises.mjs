@@ -1,15 +1,16 @@
 // `pnpm --filter @x/bench fetch-promises [stacks]`: the promises fetch() creates per
 // request over @x/undici's PoolDispatcher and over undici's own Agent, at the adapters
-// benchmark's concurrency (50 connections, 100 in flight), small responses, after a warm-up
-// of 1000 requests each. Counted with V8's promise hooks, so the count is exact and does
-// not depend on the machine's load. With `stacks`, each promise is grouped by the two
-// frames that made it (the top 30 sites per client). Runs on the built packages.
+// benchmark's concurrency (50 connections, 100 in flight), small responses
+// (PROMISE_PATH=64k for the 64 KiB ones), after a warm-up of 1000 requests each. Counted
+// with V8's promise hooks, so the count is exact and does not depend on the machine's
+// load. With `stacks`, each promise is grouped by the two frames that made it (the top 30
+// sites per client). Runs on the built packages.
 import { promiseHooks } from "node:v8";
 import { dispatcherFor, fetchMany } from "./fetch-load.mjs";
 import { startServer } from "./server-process.mjs";
 
 const server = await startServer();
-const url = `http://127.0.0.1:${server.ports.httpPort}/small`;
+const url = `http://127.0.0.1:${server.ports.httpPort}/${process.env.PROMISE_PATH ?? "small"}`;
 const stacks = process.argv[2] === "stacks";
 const dispatchers = {
   PoolDispatcher: dispatcherFor("pool"),
