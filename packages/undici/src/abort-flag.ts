@@ -13,7 +13,10 @@ import type { AbortSignalLike } from "@x/pool";
 export class AbortFlag implements AbortSignalLike {
   #aborted = false;
   #reason: unknown;
-  #listeners: Array<() => void> = [];
+  // The listeners in the order added: the first in a field of its own, the others (a
+  // request has one or two at once) in an array made when a second comes.
+  #first: (() => void) | null = null;
+  #others: Array<() => void> | null = null;
 
   get aborted(): boolean {
     return this.#aborted;
@@ -24,28 +27,47 @@ export class AbortFlag implements AbortSignalLike {
   }
 
   addEventListener(_type: "abort", listener: () => void): void {
-    if (!this.#aborted && !this.#listeners.includes(listener)) this.#listeners.push(listener);
+    if (this.#aborted || listener === this.#first) return;
+    if (this.#first === null) this.#first = listener;
+    else if (this.#others === null) this.#others = [listener];
+    else if (!this.#others.includes(listener)) this.#others.push(listener);
   }
 
   removeEventListener(_type: "abort", listener: () => void): void {
-    const at = this.#listeners.indexOf(listener);
-    if (at !== -1) this.#listeners.splice(at, 1);
+    const others = this.#others;
+    if (listener === this.#first) {
+      // The next one added takes its place (an array keeps being one, even when emptied).
+      this.#first = others !== null && others.length > 0 ? others.shift()! : null;
+      return;
+    }
+    if (others === null) return;
+    const at = others.indexOf(listener);
+    if (at === -1) return;
+    // In place (splice would make an array of the one removed).
+    for (let i = at + 1; i < others.length; i++) others[i - 1] = others[i]!;
+    others.length--;
   }
 
   abort(reason: unknown): void {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#reason = reason;
-    const listeners = this.#listeners;
-    this.#listeners = [];
-    for (const listener of listeners) {
-      try {
-        listener();
-      } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    const first = this.#first;
+    const others = this.#others;
+    this.#first = null;
+    this.#others = null;
+    if (first !== null) call(first);
+    if (others !== null) for (const listener of others) call(listener);
+  }
+}
+
+// A listener that throws is reported as an uncaught exception, without stopping the others.
+function call(listener: () => void): void {
+  try {
+    listener();
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
   }
 }

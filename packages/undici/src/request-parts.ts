@@ -17,33 +17,36 @@ type HeaderValue = string | number | readonly (string | number)[] | null | undef
 export function toHeaderPairs(headers: unknown): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   if (headers === null || headers === undefined) return out;
-  const add = (name: unknown, value: HeaderValue): void => {
-    if (value === null || value === undefined) return;
-    const key = String(name);
-    if (Array.isArray(value)) for (const v of value) out.push([key, String(v)]);
-    else out.push([key, String(value)]);
-  };
   if (Array.isArray(headers)) {
     if (headers.length > 0 && !Array.isArray(headers[0])) {
       // undici's flat form: name, value, name, value ...
       for (let i = 0; i + 1 < headers.length; i += 2)
-        add(headers[i], headers[i + 1] as HeaderValue);
+        addPair(out, headers[i], headers[i + 1] as HeaderValue);
     } else {
-      for (const pair of headers as Array<[unknown, HeaderValue]>) add(pair[0], pair[1]);
+      for (const pair of headers as Array<[unknown, HeaderValue]>) addPair(out, pair[0], pair[1]);
     }
     return out;
   }
   if (typeof headers === "object" && Symbol.iterator in headers) {
-    for (const [name, value] of headers as Iterable<[unknown, HeaderValue]>) add(name, value);
+    for (const [name, value] of headers as Iterable<[unknown, HeaderValue]>)
+      addPair(out, name, value);
     return out;
   }
   // A record (fetch gives one per request): its own keys, read without Object.entries'
   // array of pairs.
   const record = headers as Record<string, HeaderValue>;
   for (const name in record) {
-    if (Object.hasOwn(record, name)) add(name, record[name]);
+    if (Object.hasOwn(record, name)) addPair(out, name, record[name]);
   }
   return out;
+}
+
+// One pair per value (none for a null or undefined one).
+function addPair(out: Array<[string, string]>, name: unknown, value: HeaderValue): void {
+  if (value === null || value === undefined) return;
+  const key = String(name);
+  if (Array.isArray(value)) for (const v of value) out.push([key, String(v)]);
+  else out.push([key, String(value)]);
 }
 
 const encoder = new TextEncoder();

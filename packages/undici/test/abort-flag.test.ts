@@ -41,6 +41,42 @@ describe("AbortFlag", () => {
     expect(calls).toEqual(["a", "c"]);
   });
 
+  it("keeps the order added through removals of the first, a middle and the last listener", () => {
+    const flag = new AbortFlag();
+    const calls: string[] = [];
+    const make = (name: string) => () => calls.push(name);
+    const [a, b, c, d, e] = ["a", "b", "c", "d", "e"].map(make) as Array<() => number>;
+    flag.addEventListener("abort", a!);
+    flag.addEventListener("abort", b!);
+    flag.addEventListener("abort", c!);
+    flag.addEventListener("abort", d!);
+    flag.removeEventListener("abort", a!); // the first: b takes its place
+    flag.removeEventListener("abort", c!); // one in the middle
+    flag.removeEventListener("abort", d!); // the last
+    flag.addEventListener("abort", b!); // b is there already: still once
+    flag.addEventListener("abort", e!);
+    flag.addEventListener("abort", a!); // added again: now after e
+    flag.abort(new Error("x"));
+    expect(calls).toEqual(["b", "e", "a"]);
+  });
+
+  it("a listener removed when it was the only one, then added again, is called once", () => {
+    const flag = new AbortFlag();
+    const a = vi.fn();
+    const b = vi.fn();
+    flag.addEventListener("abort", a);
+    flag.removeEventListener("abort", a);
+    flag.removeEventListener("abort", a);
+    flag.addEventListener("abort", b);
+    flag.addEventListener("abort", a);
+    flag.addEventListener("abort", a);
+    const order: string[] = [];
+    b.mockImplementation(() => order.push("b"));
+    a.mockImplementation(() => order.push("a"));
+    flag.abort(new Error("x"));
+    expect(order).toEqual(["b", "a"]);
+  });
+
   it("a listener added after the abort is never called, as with an AbortSignal", () => {
     const flag = new AbortFlag();
     flag.abort(new Error("x"));
