@@ -77,6 +77,37 @@ describe("AbortFlag", () => {
     expect(order).toEqual(["b", "a"]);
   });
 
+  it("removing the one after another listener keeps that other one", () => {
+    const flag = new AbortFlag();
+    const calls: string[] = [];
+    flag.addEventListener("abort", () => calls.push("a"));
+    flag.addEventListener("abort", () => calls.push("b"));
+    const c = () => calls.push("c");
+    flag.addEventListener("abort", c);
+    flag.removeEventListener("abort", c);
+    flag.abort(new Error("x"));
+    expect(calls).toEqual(["a", "b"]);
+  });
+
+  it("with every listener removed, the abort calls nothing and reports nothing", () => {
+    const flag = new AbortFlag();
+    const a = vi.fn();
+    const b = vi.fn();
+    flag.addEventListener("abort", a);
+    flag.addEventListener("abort", b);
+    flag.removeEventListener("abort", b);
+    flag.removeEventListener("abort", a);
+    const spy = vi.spyOn(globalThis, "queueMicrotask");
+    try {
+      flag.abort(new Error("x"));
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(a).not.toHaveBeenCalled();
+    expect(b).not.toHaveBeenCalled();
+  });
+
   it("a listener added after the abort is never called, as with an AbortSignal", () => {
     const flag = new AbortFlag();
     flag.abort(new Error("x"));
