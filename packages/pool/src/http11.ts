@@ -978,6 +978,8 @@ class HTTP11Body extends Body {
   }
 
   protected finish(): Promise<void> {
+    // Without a trace callback, straight to the connection (no info object, no closure).
+    if (this.#request.extensions.trace === undefined) return this.#connection.responseClosed();
     return traced("http11.response_closed", this.#request, {}, () =>
       this.#connection.responseClosed(),
     );
