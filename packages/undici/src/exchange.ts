@@ -148,6 +148,8 @@ export class Exchange implements ResponseReceiver {
   #pumping = false;
   // The request asked for a protocol switch (an upgrade, or CONNECT).
   #switching = false;
+  /** @internal Its place among its dispatcher's exchanges in flight (see InFlight). */
+  slot = -1;
 
   constructor(handler: AnyHandler, onSettled: (exchange: Exchange) => void) {
     this.#handler = handler;

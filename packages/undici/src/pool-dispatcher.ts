@@ -1,6 +1,7 @@
 import { printable } from "@x/pool";
 import { Dispatcher, errors } from "undici";
 import { type AnyHandler, type DispatchInput, Exchange, type StreamingPool } from "./exchange.js";
+import { InFlight } from "./in-flight.js";
 
 /**
  * What a PoolDispatcher wraps: anything with a pool's `stream()` and `close()` — a
@@ -27,7 +28,7 @@ export interface DispatchablePool extends StreamingPool {
  */
 export class PoolDispatcher extends Dispatcher {
   readonly #pool: DispatchablePool;
-  readonly #active = new Set<Exchange>();
+  readonly #active = new InFlight<Exchange>();
   #idle: Array<() => void> = [];
   #closed = false;
   #destroyed = false;
@@ -122,7 +123,7 @@ export class PoolDispatcher extends Dispatcher {
     this.#closed = true;
     this.#destroyed = true;
     const error = given ?? new errors.ClientDestroyedError();
-    for (const exchange of [...this.#active]) exchange.abort(error);
+    for (const exchange of this.#active.items()) exchange.abort(error);
     const done = this.#pool.close();
     if (callback === undefined) return done;
     done.then(
