@@ -6,9 +6,8 @@
 // cost shows plainly. Prints each one's median rate, the median of its per-round ratios to
 // the Agent and its client CPU time per request. AB_PATH (/small), AB_ROUNDS (12), AB_N
 // (20000 requests a round).
-import { dispatcherFor } from "./fetch-load.mjs";
+import { dispatcherFor, pairedRounds } from "./fetch-load.mjs";
 import { startServer } from "./server-process.mjs";
-import { median } from "./stats.mjs";
 
 const path = process.env.AB_PATH ?? "/small";
 const rounds = Number(process.env.AB_ROUNDS ?? 12);
@@ -62,27 +61,15 @@ const dispatchers = {
   PoolDispatcher: dispatcherFor("pool"),
   "undici Agent": dispatcherFor("agent"),
 };
-const names = Object.keys(dispatchers);
-const rates = Object.fromEntries(names.map((k) => [k, []]));
-const cpu = Object.fromEntries(names.map((k) => [k, []]));
 for (const d of Object.values(dispatchers)) await many(d, 5000);
-for (let round = 0; round < rounds; round++) {
-  for (const k of round % 2 === 0 ? names : [...names].reverse()) {
-    const before = process.cpuUsage();
-    const start = performance.now();
-    await many(dispatchers[k], n);
-    rates[k].push(n / ((performance.now() - start) / 1000));
-    const used = process.cpuUsage(before);
-    cpu[k].push((used.user + used.system) / n);
-  }
-}
-const agent = "undici Agent";
-for (const k of names) {
-  const ratio = median(rates[k].map((r, i) => r / rates[agent][i]));
-  console.log(
-    `dispatch(): ${k}: ${median(rates[k]).toFixed(0)}/s, ÷ Agent ${ratio.toFixed(3)}x, client CPU ${median(cpu[k]).toFixed(1)} µs/request`,
-  );
-}
+await pairedRounds(dispatchers, {
+  rounds,
+  n,
+  run: many,
+  reference: "undici Agent",
+  label: "dispatch(): ",
+  unit: "request",
+});
 for (const d of Object.values(dispatchers)) await d.close();
 server.stop();
 process.exit(0);

@@ -6,9 +6,8 @@
 // comparison of two builds, less at the mercy of a noisy machine than two separate runs.
 // AB_PATH (/small), AB_ROUNDS (16), AB_N (3000 fetches a round).
 import { Agent } from "undici";
-import { dispatcherFor, fetchMany } from "./fetch-load.mjs";
+import { dispatcherFor, fetchMany, pairedRounds } from "./fetch-load.mjs";
 import { startServer } from "./server-process.mjs";
-import { median } from "./stats.mjs";
 
 const path = process.env.AB_PATH ?? "/small";
 const rounds = Number(process.env.AB_ROUNDS ?? 16);
@@ -24,28 +23,15 @@ for (const tree of process.argv.slice(2)) {
 }
 dispatchers["undici Agent"] = new Agent({ connections: 50 });
 
-const names = Object.keys(dispatchers);
-const rates = Object.fromEntries(names.map((k) => [k, []]));
-const cpu = Object.fromEntries(names.map((k) => [k, []]));
 for (const d of Object.values(dispatchers)) await fetchMany(d, url, Math.ceil(n / 5));
-for (let round = 0; round < rounds; round++) {
-  const order = round % 2 === 0 ? names : [...names].reverse();
-  for (const k of order) {
-    const before = process.cpuUsage();
-    const start = performance.now();
-    await fetchMany(dispatchers[k], url, n);
-    rates[k].push(n / ((performance.now() - start) / 1000));
-    const used = process.cpuUsage(before);
-    cpu[k].push((used.user + used.system) / n);
-  }
-}
-const agent = "undici Agent";
-for (const k of names) {
-  const ratio = median(rates[k].map((r, i) => r / rates[agent][i]));
-  console.log(
-    `${k}: ${median(rates[k]).toFixed(0)}/s, ÷ Agent ${ratio.toFixed(3)}x, client CPU ${median(cpu[k]).toFixed(1)} µs/fetch`,
-  );
-}
+await pairedRounds(dispatchers, {
+  rounds,
+  n,
+  run: (dispatcher, count) => fetchMany(dispatcher, url, count),
+  reference: "undici Agent",
+  label: "",
+  unit: "fetch",
+});
 for (const d of Object.values(dispatchers)) await d.close();
 server.stop();
 process.exit(0);

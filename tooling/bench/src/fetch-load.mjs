@@ -3,6 +3,7 @@
 import { ConnectionPool } from "@x/pool";
 import { PoolDispatcher } from "@x/undici";
 import { Agent, fetch } from "undici";
+import { median } from "./stats.mjs";
 
 /** @x/undici's PoolDispatcher ("pool") or undici's own Agent ("agent"), `connections` each. */
 export function dispatcherFor(which, connections = 50) {
@@ -22,4 +23,32 @@ export async function fetchMany(dispatcher, url, n, inFlight = 100) {
       }
     }),
   );
+}
+
+/**
+ * Paired rounds: `run(dispatcher, n)` for each dispatcher in turn, `rounds` times, the order
+ * reversed every other round; then, for each, its median rate, the median of its per-round
+ * ratios to `reference`'s, and its median client CPU time per request (µs), printed as
+ * `label`s lines.
+ */
+export async function pairedRounds(dispatchers, { rounds, n, run, reference, label, unit }) {
+  const names = Object.keys(dispatchers);
+  const rates = Object.fromEntries(names.map((k) => [k, []]));
+  const cpu = Object.fromEntries(names.map((k) => [k, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const k of round % 2 === 0 ? names : [...names].reverse()) {
+      const before = process.cpuUsage();
+      const start = performance.now();
+      await run(dispatchers[k], n);
+      rates[k].push(n / ((performance.now() - start) / 1000));
+      const used = process.cpuUsage(before);
+      cpu[k].push((used.user + used.system) / n);
+    }
+  }
+  for (const k of names) {
+    const ratio = median(rates[k].map((r, i) => r / rates[reference][i]));
+    console.log(
+      `${label}${k}: ${median(rates[k]).toFixed(0)}/s, ÷ ${reference} ${ratio.toFixed(3)}x, client CPU ${median(cpu[k]).toFixed(1)} µs/${unit}`,
+    );
+  }
 }
