@@ -36,7 +36,7 @@ export class AbortFlag implements AbortSignalLike {
   removeEventListener(_type: "abort", listener: () => void): void {
     const others = this.#others;
     if (listener === this.#first) {
-      // The next one added takes its place (an array keeps being one, even when emptied).
+      // The oldest of the others takes its place (the array, once made, stays, if empty).
       this.#first = others !== null && others.length > 0 ? others.shift()! : null;
       return;
     }
