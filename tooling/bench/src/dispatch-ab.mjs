@@ -6,7 +6,7 @@
 // cost shows plainly. Prints each one's median rate, the median of its per-round ratios to
 // the Agent and its client CPU time per request. AB_PATH (/small), AB_ROUNDS (12), AB_N
 // (20000 requests a round).
-import { dispatcherFor, pairedRounds } from "./fetch-load.mjs";
+import { dispatcherFor, keepBusy, pairedRounds } from "./fetch-load.mjs";
 import { startServer } from "./server-process.mjs";
 
 const path = process.env.AB_PATH ?? "/small";
@@ -48,14 +48,7 @@ function one(dispatcher) {
   });
 }
 
-async function many(dispatcher, count) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 100 }, async () => {
-      while (next++ < count) await one(dispatcher);
-    }),
-  );
-}
+const many = (dispatcher, count) => keepBusy(count, () => one(dispatcher));
 
 const dispatchers = {
   PoolDispatcher: dispatcherFor("pool"),

@@ -1,5 +1,6 @@
-// What the fetch-* tools share: the two dispatchers they compare, and fetch() kept busy as
-// the adapters benchmark keeps it (100 requests in flight, each body read whole).
+// What the fetch-* tools and dispatch-ab share: the two dispatchers they compare, requests
+// kept in flight (keepBusy; fetch() as the adapters benchmark runs it: 100 in flight, each
+// body read whole), and paired rounds.
 import { ConnectionPool } from "@x/pool";
 import { PoolDispatcher } from "@x/undici";
 import { Agent, fetch } from "undici";
@@ -12,16 +13,25 @@ export function dispatcherFor(which, connections = 50) {
     : new Agent({ connections });
 }
 
-/** `n` fetches of `url` through `dispatcher`, `inFlight` at a time. */
-export async function fetchMany(dispatcher, url, n, inFlight = 100) {
+/** `one()` called `n` times in all, `inFlight` at a time. */
+export async function keepBusy(n, one, inFlight = 100) {
   let next = 0;
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
-      while (next++ < n) {
-        const response = await fetch(url, { dispatcher });
-        await response.arrayBuffer();
-      }
+      while (next++ < n) await one();
     }),
+  );
+}
+
+/** `n` fetches of `url` through `dispatcher`, `inFlight` at a time. */
+export function fetchMany(dispatcher, url, n, inFlight = 100) {
+  return keepBusy(
+    n,
+    async () => {
+      const response = await fetch(url, { dispatcher });
+      await response.arrayBuffer();
+    },
+    inFlight,
   );
 }
 
